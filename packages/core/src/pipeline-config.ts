@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import type { LogReader, Sink } from './interfaces.js';
+import type { Logger } from './logger.js';
+import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
+import type { Transform } from './transform.js';
+
+export interface BatchOptions {
+  /** Cut a batch at this many events. @default 500 */
+  maxEvents?: number;
+  /** Cut a batch at this many (estimated) bytes. @default 1048576 (1 MiB) */
+  maxBytes?: number;
+  /** Cut a batch this long after its first item arrived. @default 100 */
+  maxWaitMs?: number;
+}
+
+/** A sink with its own retry policy and an optional dead-letter sink for batches it cannot take. */
+export interface SinkBinding {
+  sink: Sink;
+  /** Receives a batch when `sink` fails for good; the pipeline then goes on. @default none (stop) */
+  deadLetter?: Sink;
+  /** Overrides the pipeline's `retry` for this sink. */
+  retry?: RetryOptions;
+}
+
+/** Everything but the reader and the sinks: what `DefaultPipelineConfig()` returns. */
+export interface PipelineConfig {
+  batch?: BatchOptions;
+  retry?: RetryOptions;
+  /** Bytes of events read but not yet written by every sink; when full the reader is paused. @default 67108864 (64 MiB) */
+  maxInFlightBytes?: number;
+  /** How long `stop()` waits for sinks to drain before aborting their writes. @default 30000 */
+  drainTimeoutMs?: number;
+  /** Applied to every event before batching; null drops it. @default none */
+  transform?: Transform;
+  /** Receives the pipeline's log lines. @default silent */
+  logger?: Logger;
+  /** Aborting it stops the pipeline (like `stop()`). */
+  signal?: AbortSignal;
+}
+
+export interface PipelineOptions extends PipelineConfig {
+  /** Names the pipeline in logs, status and errors. */
+  name: string;
+  reader: LogReader;
+  /** At least one. Each gets every batch, in order. */
+  sinks: ReadonlyArray<Sink | SinkBinding>;
+}
+
+export interface ResolvedPipelineOptions {
+  name: string;
+  reader: LogReader;
+  sinks: { sink: Sink; deadLetter: Sink | undefined; retry: Required<RetryOptions> }[];
+  batch: Required<BatchOptions>;
+  maxInFlightBytes: number;
+  drainTimeoutMs: number;
+  transform: Transform | undefined;
+  logger: Logger | undefined;
+  signal: AbortSignal | undefined;
+}
+
+export const DEFAULT_BATCH: Required<BatchOptions> = { maxEvents: 500, maxBytes: 1 << 20, maxWaitMs: 100 };
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 << 20;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
+/** The documented defaults, for the positional form `NewPipeline(name, reader, sinks, DefaultPipelineConfig())`. */
+export function DefaultPipelineConfig(): PipelineConfig {
+  return {
+    batch: { ...DEFAULT_BATCH },
+    retry: { ...DEFAULT_RETRY },
+    maxInFlightBytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
+    drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+  };
+}
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+const isSink = (v: unknown): v is Sink =>
+  typeof v === 'object' && v !== null && typeof (v as Sink).write === 'function' && typeof (v as Sink).name === 'string';
+
+const retrySchema = z
+  .object({
+    maxAttempts: positiveInt.optional(),
+    initialDelayMs: nonNegativeInt.optional(),
+    maxDelayMs: nonNegativeInt.optional(),
+    multiplier: z.number().min(1).optional(),
+  })
+  .strict();
+
+const sinkSchema = z.custom<Sink>(isSink, 'must be a Sink: an object with a string `name` and a `write` function');
+const bindingSchema = z
+  .object({ sink: sinkSchema, deadLetter: sinkSchema.optional(), retry: retrySchema.optional() })
+  .strict();
+
+const optionsSchema = z
+  .object({
+    name: z.string().min(1),
+    reader: z.custom<LogReader>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        typeof (v as LogReader).read === 'function' &&
+        typeof (v as LogReader).ack === 'function',
+      'must be a LogReader: an object with `read` and `ack` functions',
+    ),
+    sinks: z.array(z.union([sinkSchema, bindingSchema])).min(1, 'at least one sink is required'),
+    batch: z
+      .object({ maxEvents: positiveInt.optional(), maxBytes: positiveInt.optional(), maxWaitMs: nonNegativeInt.optional() })
+      .strict()
+      .optional(),
+    retry: retrySchema.optional(),
+    maxInFlightBytes: positiveInt.optional(),
+    drainTimeoutMs: nonNegativeInt.optional(),
+    transform: z.custom<Transform>((v) => typeof v === 'function', 'must be a function').optional(),
+    logger: z
+      .custom<Logger>(
+        (v) => typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function'),
+        'must have debug, info, warn and error functions',
+      )
+      .optional(),
+    signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal').optional(),
+  })
+  .strict();
+
+/** Validates options and fills defaults; a bad option throws ConfigError naming the field. */
+export function resolvePipelineOptions(input: PipelineOptions): ResolvedPipelineOptions {
+  const parsed = optionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+    const field = issue.path.length > 0 ? issue.path.join('.') : 'options';
+    const message = issue.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.join(', ')}` : issue.message;
+    throw new ConfigError(field, message);
+  }
+  const o = parsed.data;
+  const retry = { ...DEFAULT_RETRY, ...o.retry };
+  const batch = { ...DEFAULT_BATCH, ...o.batch };
+  const maxInFlightBytes = o.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
+  if (batch.maxBytes > maxInFlightBytes) {
+    throw new ConfigError('batch.maxBytes', `must not exceed maxInFlightBytes (${maxInFlightBytes})`);
+  }
+  if (retry.initialDelayMs > retry.maxDelayMs) {
+    throw new ConfigError('retry.initialDelayMs', 'must not exceed retry.maxDelayMs');
+  }
+  const names = new Set<string>();
+  const sinks = o.sinks.map((s, i) => {
+    const b = isSink(s) ? { sink: s } : s;
+    if (names.has(b.sink.name)) throw new ConfigError(`sinks.${i}.name`, `duplicate sink name ${JSON.stringify(b.sink.name)}`);
+    names.add(b.sink.name);
+    return { sink: b.sink, deadLetter: b.deadLetter, retry: { ...retry, ...b.retry } };
+  });
+  return {
+    name: o.name,
+    reader: o.reader,
+    sinks,
+    batch,
+    maxInFlightBytes,
+    drainTimeoutMs: o.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+    transform: o.transform,
+    logger: o.logger,
+    signal: o.signal,
+  };
+}

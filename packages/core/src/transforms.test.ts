@@ -1,0 +1,99 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './errors.js';
+import { filter, filterSink } from './filter.js';
+import { formatLsn, parseLsn } from './lsn.js';
+import { REDACTED, mask } from './mask.js';
+import { compileRoute, rename } from './route.js';
+import { createMemorySink, makeEvent } from './testing/index.js';
+import { batchOf } from './testing/contract.js';
+
+describe('mask', () => {
+  const e = makeEvent({
+    key: { id: 1, api_key: 'k-123' },
+    before: { email: 'old@example.com' },
+    after: { id: 1, email: 'user@example.com', fullName: 'Ada Lovelace', phone: '+44 1234', password: 'hunter2', monkey: 'ok', note: null },
+  });
+
+  it('masks the default columns partially in key, before and after, and leaves the rest', () => {
+    const m = mask()(e);
+    expect(m?.after).toEqual({
+      id: 1,
+      email: 'u***@example.com',
+      fullName: 'A***',
+      phone: '+***',
+      password: 'h***',
+      monkey: 'ok',
+      note: null,
+    });
+    expect(m?.before).toEqual({ email: 'o***@example.com' });
+    expect(m?.key).toEqual({ id: 1, api_key: 'k***' });
+    expect(e.after?.email).toBe('user@example.com'); // the input is not mutated
+  });
+
+  it('redacts and hashes with a key', () => {
+    expect(mask({ strategy: 'redact' })(e)?.after?.email).toBe(REDACTED);
+    const hashed = mask({ strategy: 'hash', hashKey: 'k' })(e)?.after?.email;
+    expect(hashed).toBe(createHmac('sha256', 'k').update('user@example.com').digest('hex'));
+    expect(() => mask({ strategy: 'hash' })).toThrow(ConfigError);
+  });
+
+  it('fails closed: masks every column not allowed', () => {
+    const m = mask({ allow: ['id'], strategy: 'redact' })(e);
+    expect(m?.after).toEqual({
+      id: 1,
+      email: REDACTED,
+      fullName: REDACTED,
+      phone: REDACTED,
+      password: REDACTED,
+      monkey: REDACTED,
+      note: null,
+    });
+  });
+});
+
+describe('filter', () => {
+  it('keeps by table pattern, excludes, operations and predicate', () => {
+    const t = filter({ tables: ['public.*'], excludeTables: ['*.audit_*'], operations: ['INSERT', 'UPDATE'] });
+    expect(t(makeEvent({ table: 'orders' }))).not.toBeNull();
+    expect(t(makeEvent({ table: 'audit_log' }))).toBeNull();
+    expect(t(makeEvent({ schema: 'other' }))).toBeNull();
+    expect(t(makeEvent({ operation: 'DELETE' }))).toBeNull();
+    expect(filter({ predicate: (e) => e.table === 'a' })(makeEvent({ table: 'b' }))).toBeNull();
+  });
+
+  it('wraps a sink', async () => {
+    const inner = createMemorySink();
+    const s = filterSink(inner, { tables: ['keep'] });
+    await s.write(batchOf(1, [makeEvent({ table: 'keep' }), makeEvent({ table: 'drop', index: 1 })]), {
+      signal: new AbortController().signal,
+    });
+    expect(inner.events.map((x) => x.table)).toEqual(['keep']);
+  });
+});
+
+describe('routes and rename', () => {
+  it('fills templates and escapes each part', () => {
+    const r = compileRoute('cdc.{table}.{operation}', (s) => s.replace(/[.*> ]/g, '_'));
+    expect(r(makeEvent({ table: 'orders', operation: 'UPDATE' }))).toBe('cdc.orders.update');
+    expect(r(makeEvent({ table: 'a.b *' }))).toBe('cdc.a_b__.insert');
+    expect(compileRoute('{schema}.{table}.{OPERATION}')(makeEvent())).toBe('public.items.INSERT');
+    expect(() => compileRoute('{nope}')).toThrow(ConfigError);
+  });
+
+  it('renames tables and schemas', () => {
+    const t = rename({ tables: { 'public.items': 'sales.things', users: 'people' }, schemas: { public: 'app' } });
+    expect(t(makeEvent())).toMatchObject({ schema: 'sales', table: 'things' });
+    expect(t(makeEvent({ table: 'users' }))).toMatchObject({ schema: 'app', table: 'people' });
+  });
+});
+
+describe('LSN text', () => {
+  it('parses and formats like Postgres', () => {
+    expect(parseLsn('16/B374D848')).toBe(0x16b374d848n);
+    expect(formatLsn(0x16b374d848n)).toBe('16/B374D848');
+    expect(formatLsn(0n)).toBe('0/0');
+    expect(formatLsn(parseLsn('FFFFFFFF/FFFFFFFF'))).toBe('FFFFFFFF/FFFFFFFF');
+    expect(() => parseLsn('16-B3')).toThrow(ConfigError);
+  });
+});
