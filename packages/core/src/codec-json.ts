@@ -79,13 +79,19 @@ function valueFromJson(v: unknown): Value {
  * form: int8 and numeric as strings, bytea as base64 text, json objects as RawJson.
  */
 export function decodeEventJson(text: string): ChangeEvent {
-  let o: Record<string, unknown>;
+  let o: unknown;
   try {
     o = JSON.parse(text);
   } catch (err) {
     throw new CodecError('not valid JSON', { cause: err });
   }
-  if (typeof o !== 'object' || o === null) throw new CodecError('event must be a JSON object');
+  return eventFromJsonObject(o);
+}
+
+/** Builds an event from an already parsed canonical JSON envelope (e.g. one inside a larger record). */
+export function eventFromJsonObject(value: unknown): ChangeEvent {
+  if (typeof value !== 'object' || value === null) throw new CodecError('event must be a JSON object');
+  const o = value as Record<string, unknown>;
   const pos = o.position as { lsn?: unknown; index?: unknown } | undefined;
   if (!pos || typeof pos.lsn !== 'string' || typeof pos.index !== 'number') {
     throw new CodecError('event.position must be {lsn, index}');

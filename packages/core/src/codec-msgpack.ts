@@ -81,3 +81,23 @@ export const msgpackCodec: Codec = {
   encode: encodeEventMsgpack,
   decode: decodeEventMsgpack,
 };
+
+/**
+ * Decodes concatenated MessagePack records and says how many leading bytes hold whole records, so a file
+ * with a torn last record (a crash mid-append) can be cut back to its last good record.
+ */
+export function decodeMsgpackRecords(bytes: Uint8Array): { values: unknown[]; validBytes: number } {
+  const d = new Decoder({ extensionCodec, useBigInt64: true });
+  const cursor = d as unknown as { pos: number }; // `pos` is private in the typings; it is the read offset
+  const values: unknown[] = [];
+  let validBytes = 0;
+  try {
+    for (const v of d.decodeMulti(bytes)) {
+      values.push(v);
+      validBytes = cursor.pos;
+    }
+  } catch {
+    // A torn or corrupt tail: everything before validBytes is whole.
+  }
+  return { values, validBytes };
+}

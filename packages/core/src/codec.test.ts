@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { CodecError } from './codec-error.js';
 import { decodeEventJson, encodeEventJson } from './codec-json.js';
 import { decodeEventMsgpack, encodeEventMsgpack } from './codec-msgpack.js';
-import { CodecError } from './codec-error.js';
 import { RawJson } from './event.js';
 import { makeEvent, valueZoo } from './testing/index.js';
 

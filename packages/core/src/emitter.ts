@@ -7,7 +7,10 @@ export class Emitter {
 
   on<T extends PipelineEventType>(type: T, listener: PipelineListener<T>): () => void {
     let set = this.listeners.get(type);
-    if (!set) this.listeners.set(type, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.listeners.set(type, set);
+    }
     const fn = listener as (e: PipelineEvent) => void;
     set.add(fn);
     return () => set.delete(fn);

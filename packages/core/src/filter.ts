@@ -23,7 +23,7 @@ export function filter(options: FilterOptions): Transform {
   return (e) => {
     if (ops !== null && !ops.has(e.operation)) return null;
     if (include !== null && !include(e.schema, e.table)) return null;
-    if (exclude !== null && exclude(e.schema, e.table)) return null;
+    if (exclude?.(e.schema, e.table)) return null;
     if (predicate !== undefined && !predicate(e)) return null;
     return e;
   };

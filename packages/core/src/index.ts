@@ -17,59 +17,41 @@
  * await pipeline.done;
  * ```
  */
-export { bytesToBase64, base64ToBytes } from './base64.js';
+export { base64ToBytes, bytesToBase64 } from './base64.js';
+export type { Codec } from './codec.js';
 export { CodecError } from './codec-error.js';
-export { decodeEventJson, encodeEventJson, encodeRowJson, encodeValueJson, jsonCodec } from './codec-json.js';
 export {
-  RAW_JSON_EXT,
+  decodeEventJson,
+  encodeEventJson,
+  encodeRowJson,
+  encodeValueJson,
+  eventFromJsonObject,
+  jsonCodec,
+} from './codec-json.js';
+export {
   decodeEventMsgpack,
   decodeMsgpackMulti,
+  decodeMsgpackRecords,
   encodeEventMsgpack,
   encodeMsgpack,
   fromMsgpackObject,
   msgpackCodec,
+  RAW_JSON_EXT,
   toMsgpackObject,
 } from './codec-msgpack.js';
 export { CommitTracker } from './commit-tracker.js';
+export type { WalstreamErrorOptions } from './errors.js';
 export {
   ConfigError,
   DecodeError,
+  describe as describeError,
   ErrorCode,
+  isRetriable,
   RetriesExhaustedError,
   SinkError,
-  WalstreamError,
-  describe as describeError,
-  isRetriable,
   toWalstreamError,
+  WalstreamError,
 } from './errors.js';
-export { Operation, RawJson, isChangeEvent } from './event.js';
-export { filter, filterSink } from './filter.js';
-export { silentLogger } from './logger.js';
-export { ZERO_LSN, formatLsn, lsnFromParts, parseLsn } from './lsn.js';
-export { DEFAULT_MASK_COLUMNS, REDACTED, mask, maskSink } from './mask.js';
-export { NewPipeline, createPipeline } from './pipeline.js';
-export {
-  DEFAULT_BATCH,
-  DEFAULT_DRAIN_TIMEOUT_MS,
-  DEFAULT_MAX_IN_FLIGHT_BYTES,
-  DefaultPipelineConfig,
-  resolvePipelineOptions,
-} from './pipeline-config.js';
-export {
-  comparePositions,
-  parsePositionId,
-  positionFromJSON,
-  positionId,
-  positionToJSON,
-} from './position.js';
-export { DEFAULT_RETRY, backoffDelay, sleep } from './retry.js';
-export { compileRoute, rename } from './route.js';
-export { estimateEventBytes } from './size.js';
-export { compileTableMatcher } from './table-match.js';
-export { composeTransforms, transformBatch, transformSink } from './transform.js';
-
-export type { Codec } from './codec.js';
-export type { WalstreamErrorOptions } from './errors.js';
 export type {
   Batch,
   ChangeEvent,
@@ -83,12 +65,26 @@ export type {
   TransactionCommit,
   Value,
 } from './event.js';
+export { isChangeEvent, Operation, RawJson } from './event.js';
 export type { FilterOptions } from './filter.js';
+export { filter, filterSink } from './filter.js';
 export type { LogReader, ReadOptions, Sink, SinkContext, SinkWriteOptions } from './interfaces.js';
 export type { Logger } from './logger.js';
+export { silentLogger } from './logger.js';
 export type { Lsn } from './lsn.js';
+export { formatLsn, lsnFromParts, parseLsn, ZERO_LSN } from './lsn.js';
 export type { MaskOptions, MaskStrategy } from './mask.js';
+export { DEFAULT_MASK_COLUMNS, mask, maskSink, REDACTED } from './mask.js';
+export { parseOptions } from './options.js';
+export { createPipeline, NewPipeline } from './pipeline.js';
 export type { BatchOptions, PipelineConfig, PipelineOptions, SinkBinding } from './pipeline-config.js';
+export {
+  DEFAULT_BATCH,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_MAX_IN_FLIGHT_BYTES,
+  DefaultPipelineConfig,
+  resolvePipelineOptions,
+} from './pipeline-config.js';
 export type {
   Pipeline,
   PipelineEvent,
@@ -99,8 +95,20 @@ export type {
   SinkStatus,
 } from './pipeline-types.js';
 export type { Position } from './position.js';
+export {
+  comparePositions,
+  parsePositionId,
+  positionFromJSON,
+  positionId,
+  positionToJSON,
+} from './position.js';
 export type { ResolvedRetry, RetryOptions } from './retry.js';
+export { backoffDelay, DEFAULT_RETRY, sleep } from './retry.js';
 export type { RenameOptions, Route } from './route.js';
+export { compileRoute, rename } from './route.js';
 export type { SinkState } from './sink-worker.js';
+export { estimateEventBytes } from './size.js';
 export type { TableMatcher } from './table-match.js';
+export { compileTableMatcher } from './table-match.js';
 export type { Transform } from './transform.js';
+export { composeTransforms, transformBatch, transformSink } from './transform.js';

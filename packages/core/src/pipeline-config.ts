@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { LogReader, Sink } from './interfaces.js';
 import type { Logger } from './logger.js';
+import { parseOptions } from './options.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 import type { Transform } from './transform.js';
 
@@ -76,7 +77,10 @@ export function DefaultPipelineConfig(): PipelineConfig {
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const isSink = (v: unknown): v is Sink =>
-  typeof v === 'object' && v !== null && typeof (v as Sink).write === 'function' && typeof (v as Sink).name === 'string';
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as Sink).write === 'function' &&
+  typeof (v as Sink).name === 'string';
 
 const retrySchema = z
   .object({
@@ -105,7 +109,11 @@ const optionsSchema = z
     ),
     sinks: z.array(z.union([sinkSchema, bindingSchema])).min(1, 'at least one sink is required'),
     batch: z
-      .object({ maxEvents: positiveInt.optional(), maxBytes: positiveInt.optional(), maxWaitMs: nonNegativeInt.optional() })
+      .object({
+        maxEvents: positiveInt.optional(),
+        maxBytes: positiveInt.optional(),
+        maxWaitMs: nonNegativeInt.optional(),
+      })
       .strict()
       .optional(),
     retry: retrySchema.optional(),
@@ -114,7 +122,10 @@ const optionsSchema = z
     transform: z.custom<Transform>((v) => typeof v === 'function', 'must be a function').optional(),
     logger: z
       .custom<Logger>(
-        (v) => typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function'),
+        (v) =>
+          typeof v === 'object' &&
+          v !== null &&
+          ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function'),
         'must have debug, info, warn and error functions',
       )
       .optional(),
@@ -124,14 +135,7 @@ const optionsSchema = z
 
 /** Validates options and fills defaults; a bad option throws ConfigError naming the field. */
 export function resolvePipelineOptions(input: PipelineOptions): ResolvedPipelineOptions {
-  const parsed = optionsSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-    const field = issue.path.length > 0 ? issue.path.join('.') : 'options';
-    const message = issue.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.join(', ')}` : issue.message;
-    throw new ConfigError(field, message);
-  }
-  const o = parsed.data;
+  const o = parseOptions(optionsSchema, input);
   const retry = { ...DEFAULT_RETRY, ...o.retry };
   const batch = { ...DEFAULT_BATCH, ...o.batch };
   const maxInFlightBytes = o.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
@@ -144,7 +148,8 @@ export function resolvePipelineOptions(input: PipelineOptions): ResolvedPipeline
   const names = new Set<string>();
   const sinks = o.sinks.map((s, i) => {
     const b = isSink(s) ? { sink: s } : s;
-    if (names.has(b.sink.name)) throw new ConfigError(`sinks.${i}.name`, `duplicate sink name ${JSON.stringify(b.sink.name)}`);
+    if (names.has(b.sink.name))
+      throw new ConfigError(`sinks.${i}.name`, `duplicate sink name ${JSON.stringify(b.sink.name)}`);
     names.add(b.sink.name);
     return { sink: b.sink, deadLetter: b.deadLetter, retry: { ...retry, ...b.retry } };
   });

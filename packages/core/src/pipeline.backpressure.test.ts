@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
-import { NewPipeline, createPipeline } from './pipeline.js';
+import { createPipeline, NewPipeline } from './pipeline.js';
 import { DefaultPipelineConfig } from './pipeline-config.js';
 import { estimateEventBytes } from './size.js';
-import { createArrayReader, createControlledSink, createMemorySink, makeEvent, makeTransactions } from './testing/index.js';
+import {
+  createArrayReader,
+  createControlledSink,
+  createMemorySink,
+  makeEvent,
+  makeTransactions,
+} from './testing/index.js';
 
 describe('Pipeline backpressure', () => {
   it('pauses the reader while a stalled sink holds the byte budget, then resumes', async () => {
@@ -84,9 +90,9 @@ describe('Pipeline options', () => {
   });
 
   it('rejects two sinks with the same name', () => {
-    expect(() => createPipeline({ name: 'x', reader: reader(), sinks: [createMemorySink('a'), createMemorySink('a')] })).toThrow(
-      /duplicate sink name/,
-    );
+    expect(() =>
+      createPipeline({ name: 'x', reader: reader(), sinks: [createMemorySink('a'), createMemorySink('a')] }),
+    ).toThrow(/duplicate sink name/);
   });
 
   it('builds the same pipeline from the positional form', async () => {

@@ -133,7 +133,13 @@ describe('Pipeline commit rules', () => {
         throw new SinkError('broker unavailable', { retriable: true });
       },
     };
-    const p = createPipeline({ name: 't', reader, sinks: [good, breaking], retry: fast, batch: { maxEvents: 2, maxWaitMs: 0 } });
+    const p = createPipeline({
+      name: 't',
+      reader,
+      sinks: [good, breaking],
+      retry: fast,
+      batch: { maxEvents: 2, maxWaitMs: 0 },
+    });
     await p.start();
     const err = await p.done.then(
       () => null,

@@ -7,7 +7,7 @@
  */
 import { CommitTracker } from './commit-tracker.js';
 import { Emitter } from './emitter.js';
-import { ErrorCode, WalstreamError, describe, toWalstreamError } from './errors.js';
+import { describe, ErrorCode, toWalstreamError, WalstreamError } from './errors.js';
 import type { ChangeEvent, ReaderItem, SchemaChange, TransactionCommit } from './event.js';
 import type { Sink, SinkContext } from './interfaces.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -17,14 +17,8 @@ import {
   type ResolvedPipelineOptions,
   resolvePipelineOptions,
 } from './pipeline-config.js';
-import type {
-  Pipeline,
-  PipelineEventType,
-  PipelineListener,
-  PipelineState,
-  PipelineStatus,
-} from './pipeline-types.js';
-import { type Position, comparePositions } from './position.js';
+import type { Pipeline, PipelineEventType, PipelineListener, PipelineState, PipelineStatus } from './pipeline-types.js';
+import { comparePositions, type Position } from './position.js';
 import { SinkWorker } from './sink-worker.js';
 import { estimateEventBytes } from './size.js';
 
@@ -169,7 +163,8 @@ class PipelineImpl implements Pipeline {
   status(): PipelineStatus {
     const now = Date.now();
     const committed = this.tracker.committed;
-    const lag = this.received && committed && this.received.lsn > committed.lsn ? this.received.lsn - committed.lsn : 0n;
+    const lag =
+      this.received && committed && this.received.lsn > committed.lsn ? this.received.lsn - committed.lsn : 0n;
     return {
       name: this.name,
       state: this.state,
@@ -222,12 +217,15 @@ class PipelineImpl implements Pipeline {
   private accept(item: ReaderItem): void {
     switch ((item as { kind?: string }).kind) {
       case undefined:
-        return this.acceptEvent(item as ChangeEvent);
+        this.acceptEvent(item as ChangeEvent);
+        return;
       case 'commit':
-        return this.acceptCommit(item as TransactionCommit);
+        this.acceptCommit(item as TransactionCommit);
+        return;
       case 'schema':
         this.schemaChanges.push(item as SchemaChange);
-        return this.armTimer();
+        this.armTimer();
+        return;
       case 'heartbeat':
         this.lastHeartbeatAt = (item as { timestamp: string }).timestamp;
         return;
@@ -395,7 +393,10 @@ class PipelineImpl implements Pipeline {
     if (this.error === null) this.flush();
     const drained = await withTimeout(Promise.all(this.workers.map((w) => w.idle())), timeLeft());
     if (!drained) {
-      this.log.warn('drain timed out; aborting sink writes', { pipeline: this.name, drainTimeoutMs: this.o.drainTimeoutMs });
+      this.log.warn('drain timed out; aborting sink writes', {
+        pipeline: this.name,
+        drainTimeoutMs: this.o.drainTimeoutMs,
+      });
       this.hardAbort.abort();
       await Promise.all(this.workers.map((w) => w.idle()));
     }

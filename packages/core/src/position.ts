@@ -3,7 +3,7 @@
  * that transaction. Several events share a commit LSN (multi-row INSERT, COPY), so the index matters.
  */
 import { ConfigError } from './errors.js';
-import { type Lsn, formatLsn, parseLsn } from './lsn.js';
+import { formatLsn, type Lsn, parseLsn } from './lsn.js';
 
 export interface Position {
   /** Commit LSN of the transaction (pgoutput Begin's final_lsn). */

@@ -13,10 +13,13 @@ type Field = (typeof FIELDS)[number];
 
 /**
  * Compiles a template such as `cdc.{table}.{operation}` once. `{operation}` is lower case (`insert`),
- * `{OPERATION}` as in the event. `escape` is applied to each substituted value (sinks use it so a table
+ * `{OPERATION}` as in the event. `escapePart` is applied to each substituted value (sinks use it so a table
  * named `a.b` or `x*` cannot change the shape of a subject).
  */
-export function compileRoute(route: Route, escape: (part: string) => string = (s) => s): (e: ChangeEvent) => string {
+export function compileRoute(
+  route: Route,
+  escapePart: (part: string) => string = (s) => s,
+): (e: ChangeEvent) => string {
   if (typeof route === 'function') return route;
   const pieces: (string | Field)[] = [];
   const re = /\{([^}]*)\}/g;
@@ -45,7 +48,7 @@ export function compileRoute(route: Route, escape: (part: string) => string = (s
           : p === 'OPERATION'
             ? e.operation
             : e[p as 'database' | 'schema' | 'table'];
-      s += escape(v);
+      s += escapePart(v);
     }
     return s;
   };

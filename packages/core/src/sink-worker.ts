@@ -3,10 +3,10 @@
  * then the dead-letter sink (if any), then a fatal error. It never skips a batch: either the sink (or its
  * dead-letter sink) holds it, or the pipeline stops.
  */
-import { RetriesExhaustedError, WalstreamError, describe, isRetriable, toWalstreamError } from './errors.js';
+import { describe, isRetriable, RetriesExhaustedError, toWalstreamError, WalstreamError } from './errors.js';
 import type { Batch } from './event.js';
 import type { Sink } from './interfaces.js';
-import { type ResolvedRetry, backoffDelay, sleep } from './retry.js';
+import { backoffDelay, type ResolvedRetry, sleep } from './retry.js';
 
 export type SinkState = 'idle' | 'writing' | 'retrying' | 'failed' | 'closed';
 

@@ -3,16 +3,24 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
 import { filter, filterSink } from './filter.js';
 import { formatLsn, parseLsn } from './lsn.js';
-import { REDACTED, mask } from './mask.js';
+import { mask, REDACTED } from './mask.js';
 import { compileRoute, rename } from './route.js';
-import { createMemorySink, makeEvent } from './testing/index.js';
 import { batchOf } from './testing/contract.js';
+import { createMemorySink, makeEvent } from './testing/index.js';
 
 describe('mask', () => {
   const e = makeEvent({
     key: { id: 1, api_key: 'k-123' },
     before: { email: 'old@example.com' },
-    after: { id: 1, email: 'user@example.com', fullName: 'Ada Lovelace', phone: '+44 1234', password: 'hunter2', monkey: 'ok', note: null },
+    after: {
+      id: 1,
+      email: 'user@example.com',
+      fullName: 'Ada Lovelace',
+      phone: '+44 1234',
+      password: 'hunter2',
+      monkey: 'ok',
+      note: null,
+    },
   });
 
   it('masks the default columns partially in key, before and after, and leaves the rest', () => {

@@ -10,23 +10,23 @@
  * await p.start(); await p.done; // sink.events.length === 6
  * ```
  */
-export { createArrayReader } from './array-reader.js';
-export { batchOf, describeSinkContract, valueZoo } from './contract.js';
-export { commitOf, makeEvent, makeTransactions } from './fixtures.js';
-export {
-  createControlledSink,
-  createFailingSink,
-  createMemorySink,
-  createSlowSink,
-} from './sinks.js';
 
 export type { ArrayReader, ArrayReaderOptions } from './array-reader.js';
+export { createArrayReader } from './array-reader.js';
 export type { SinkContractHarness, SinkContractOptions } from './contract.js';
+export { batchOf, describeSinkContract, valueZoo } from './contract.js';
 export type { MakeEventInput, MakeTransactionsInput } from './fixtures.js';
+export { commitOf, makeEvent, makeTransactions } from './fixtures.js';
 export type {
   ControlledSink,
   FailingSink,
   FailingSinkOptions,
   MemorySink,
   PendingWrite,
+} from './sinks.js';
+export {
+  createControlledSink,
+  createFailingSink,
+  createMemorySink,
+  createSlowSink,
 } from './sinks.js';
