@@ -7,11 +7,13 @@ import { existsSync, readdirSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
 const packages = readdirSync('packages').filter((p) => existsSync(`packages/${p}/package.json`));
-const conditions = ['source', 'node', 'import', 'module', 'default'];
+// `source` first, then Vite's defaults (`development|production` is resolved by Vite itself).
+const client = ['source', 'module', 'browser', 'development|production'];
+const server = ['source', 'module', 'node', 'development|production'];
 
 export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ['node'] } },
+  resolve: { conditions: client },
+  ssr: { resolve: { conditions: server } },
   test: {
     projects: packages.flatMap((p) => [
       {
@@ -29,7 +31,9 @@ export default defineConfig({
           name: `${p}:int`,
           root: `packages/${p}`,
           include: ['src/**/*.int.test.ts', 'test/**/*.int.test.ts'],
-          testTimeout: 120_000,
+          // A package's test/global-setup.ts starts the servers its integration tests need.
+          globalSetup: existsSync(`packages/${p}/test/global-setup.ts`) ? ['test/global-setup.ts'] : [],
+          testTimeout: 60_000,
           hookTimeout: 180_000,
         },
       },

@@ -1,0 +1,156 @@
+import { type Logger, parseOptions } from '@walstream/core';
+import type { ClientConfig } from 'pg';
+import { z } from 'zod';
+
+export interface HeartbeatOptions {
+  /** Emit a transactional heartbeat message this often, so an idle database's slot still advances. */
+  intervalMs: number;
+  /** Message prefix; heartbeat messages are never delivered as events. @default 'walstream.heartbeat' */
+  prefix?: string;
+}
+
+export interface ReconnectOptions {
+  /** Attempts before the reader fails; Infinity retries forever. @default Infinity */
+  maxAttempts?: number;
+  /** @default 200 */
+  initialDelayMs?: number;
+  /** @default 10000 */
+  maxDelayMs?: number;
+}
+
+export interface PostgresReaderOptions {
+  /** `postgres://user:pass@host:port/db`. Either this or `connection`. */
+  connectionString?: string;
+  /** node-postgres client settings (host, port, user, password, database, ssl, ...). */
+  connection?: ClientConfig;
+  /** Replication slot name. Created (permanent) when missing. */
+  slot: string;
+  /** Publication name. Created for `tables` when missing; must exist when `tables` is not given. */
+  publication: string;
+  /** Tables to publish (`schema.table` or `table` in `public`). Missing ones are added to the publication. */
+  tables?: string[];
+  /** pgoutput protocol version 1-4. @default the highest the server supports (PG14: 2, PG15: 3, PG16+: 4) */
+  protocolVersion?: 1 | 2 | 3 | 4;
+  /** Ask pgoutput for binary values (faster for some types; every column type must have a binary decoder). @default false */
+  binary?: boolean;
+  /** Deliver logical decoding messages (pg_logical_emit_message) as MESSAGE events. @default false */
+  messages?: boolean;
+  /**
+   * Let the server stream large in-progress transactions (protocol 2+). walstream buffers them, spilling to
+   * disk past `streamMemoryBytes`, and delivers them only when they commit. @default true when protocol >= 2
+   */
+  streaming?: boolean;
+  /** Decode prepared transactions at PREPARE (protocol 3+, slot created with two_phase); delivered at COMMIT PREPARED. @default false */
+  twoPhase?: boolean;
+  /** Create the slot as temporary (dropped when the connection ends; only for throwaway use). @default false */
+  temporarySlot?: boolean;
+  /** Create the slot when it does not exist. @default true */
+  createSlot?: boolean;
+  /** Send a standby status update this often (confirmed position only). @default 10000 */
+  statusIntervalMs?: number;
+  /** Transactional heartbeat through pg_logical_emit_message. @default off */
+  heartbeat?: HeartbeatOptions;
+  /** Memory for streamed or prepared transactions before they spill to disk. @default 67108864 (64 MiB) */
+  streamMemoryBytes?: number;
+  /** Folder for spill files. @default the OS temp folder */
+  spillDir?: string;
+  /** Bytes of decoded items queued for the consumer before the socket is paused. @default 8388608 (8 MiB) */
+  maxQueueBytes?: number;
+  /** Reconnect after a lost connection (resuming from the slot). */
+  reconnect?: ReconnectOptions;
+  logger?: Logger;
+}
+
+const identifier = z.string().min(1).max(63);
+
+const schema = z
+  .object({
+    connectionString: z.string().min(1).optional(),
+    connection: z.record(z.string(), z.unknown()).optional(),
+    slot: identifier.regex(/^[a-z0-9_]+$/, 'slot names may contain only lower-case letters, digits and underscores'),
+    publication: identifier,
+    tables: z.array(z.string().min(1)).min(1).optional(),
+    protocolVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).optional(),
+    binary: z.boolean().optional(),
+    messages: z.boolean().optional(),
+    streaming: z.boolean().optional(),
+    twoPhase: z.boolean().optional(),
+    temporarySlot: z.boolean().optional(),
+    createSlot: z.boolean().optional(),
+    statusIntervalMs: z.number().int().positive().optional(),
+    heartbeat: z
+      .object({ intervalMs: z.number().int().positive(), prefix: z.string().min(1).optional() })
+      .strict()
+      .optional(),
+    streamMemoryBytes: z.number().int().positive().optional(),
+    spillDir: z.string().min(1).optional(),
+    maxQueueBytes: z.number().int().positive().optional(),
+    reconnect: z
+      .object({
+        maxAttempts: z.number().positive().optional(),
+        initialDelayMs: z.number().int().nonnegative().optional(),
+        maxDelayMs: z.number().int().nonnegative().optional(),
+      })
+      .strict()
+      .optional(),
+    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'must be a Logger').optional(),
+  })
+  .strict()
+  .refine((o) => o.connectionString !== undefined || o.connection !== undefined, {
+    message: 'give connectionString or connection',
+    path: ['connectionString'],
+  });
+
+export type ResolvedReaderOptions = Omit<
+  Required<PostgresReaderOptions>,
+  | 'connectionString'
+  | 'connection'
+  | 'tables'
+  | 'protocolVersion'
+  | 'streaming'
+  | 'heartbeat'
+  | 'spillDir'
+  | 'logger'
+  | 'reconnect'
+> & {
+  client: ClientConfig;
+  tables: string[] | undefined;
+  protocolVersion: 1 | 2 | 3 | 4 | undefined;
+  streaming: boolean | undefined;
+  heartbeat: Required<HeartbeatOptions> | undefined;
+  spillDir: string | undefined;
+  logger: Logger | undefined;
+  reconnect: Required<ReconnectOptions>;
+};
+
+export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedReaderOptions {
+  const o = parseOptions(schema, input, 'postgres') as PostgresReaderOptions;
+  const client: ClientConfig = { ...(o.connection ?? {}) };
+  if (o.connectionString) client.connectionString = o.connectionString;
+  return {
+    client,
+    slot: o.slot,
+    publication: o.publication,
+    tables: o.tables,
+    protocolVersion: o.protocolVersion,
+    binary: o.binary ?? false,
+    messages: o.messages ?? false,
+    streaming: o.streaming,
+    twoPhase: o.twoPhase ?? false,
+    temporarySlot: o.temporarySlot ?? false,
+    createSlot: o.createSlot ?? true,
+    statusIntervalMs: o.statusIntervalMs ?? 10_000,
+    heartbeat: o.heartbeat
+      ? { intervalMs: o.heartbeat.intervalMs, prefix: o.heartbeat.prefix ?? 'walstream.heartbeat' }
+      : undefined,
+    streamMemoryBytes: o.streamMemoryBytes ?? 64 << 20,
+    spillDir: o.spillDir,
+    maxQueueBytes: o.maxQueueBytes ?? 8 << 20,
+    reconnect: {
+      maxAttempts: o.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY,
+      initialDelayMs: o.reconnect?.initialDelayMs ?? 200,
+      maxDelayMs: o.reconnect?.maxDelayMs ?? 10_000,
+    },
+    logger: o.logger,
+  };
+}

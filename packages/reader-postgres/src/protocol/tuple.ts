@@ -1,0 +1,72 @@
+/**
+ * Decodes one TupleData (pgoutput) against its relation into a Row. Unchanged TOAST columns ('u') are
+ * left out of the row and reported separately: never turned into null.
+ */
+import { DecodeError, type Row, type Value } from '@walstream/core';
+import type { Relation } from '../relation.js';
+
+export interface DecodedTuple {
+  row: Row;
+  unchanged: string[];
+}
+
+const NO_UNCHANGED: string[] = [];
+
+/** `keysOnly`: an old-key ('K') tuple, where only key columns carry data. */
+export function decodeTuple(buf: Buffer, start: number, rel: Relation, keysOnly: boolean): DecodedTuple {
+  const n = buf.readInt16BE(start);
+  if (n > rel.names.length) {
+    throw new DecodeError(`tuple of ${rel.schema}.${rel.table} has ${n} columns, relation has ${rel.names.length}`);
+  }
+  let off = start + 2;
+  const row: Row = {};
+  let unchanged = NO_UNCHANGED;
+  for (let i = 0; i < n; i++) {
+    const kind = buf[off++];
+    const name = rel.names[i] as string;
+    if (kind === 0x6e /* n */) {
+      if (!keysOnly || rel.keys.includes(i)) row[name] = null;
+      continue;
+    }
+    if (kind === 0x75 /* u */) {
+      if (unchanged === NO_UNCHANGED) unchanged = [];
+      unchanged.push(name);
+      continue;
+    }
+    const len = buf.readInt32BE(off);
+    off += 4;
+    row[name] = decodeValue(buf, off, off + len, kind as number, rel, i);
+    off += len;
+  }
+  return { row, unchanged };
+}
+
+function decodeValue(buf: Buffer, start: number, end: number, kind: number, rel: Relation, i: number): Value {
+  try {
+    if (kind === 0x74 /* t */) return (rel.text[i] as (s: string) => Value)(buf.toString('utf8', start, end));
+    const bin = rel.binary[i];
+    if (bin === undefined) {
+      throw new DecodeError(
+        `no binary decoder for type ${rel.typeNames[i]} (column ${rel.names[i]} of ${rel.schema}.${rel.table}); use binary: false`,
+      );
+    }
+    return bin(buf, start, end);
+  } catch (err) {
+    if (err instanceof DecodeError) throw err;
+    // Name the column and type, never the value: the underlying message (and so `cause`) may quote it.
+    throw new DecodeError(
+      `cannot decode column ${rel.names[i]} (${rel.typeNames[i]}) of ${rel.schema}.${rel.table}: ${(err as Error).name}`,
+    );
+  }
+}
+
+/** The key columns of a row, in relation order. */
+export function keyOf(row: Row, rel: Relation): Row | null {
+  if (rel.keys.length === 0) return null;
+  const key: Row = {};
+  for (const k of rel.keys) {
+    const name = rel.names[k] as string;
+    key[name] = row[name] ?? null;
+  }
+  return key;
+}

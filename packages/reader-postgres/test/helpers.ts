@@ -1,0 +1,56 @@
+import type { ReaderItem } from '@walstream/core';
+import pg from 'pg';
+import { inject } from 'vitest';
+
+export const servers = () => inject('postgres');
+
+let counter = 0;
+
+/** A fresh database on `url`'s cluster, so test files never share slots or tables. */
+export async function freshDatabase(url: string, prefix = 'w'): Promise<string> {
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return url.replace(/\/[^/]*$/, `/${name}`);
+}
+
+export async function sql(url: string, text: string, params?: unknown[]): Promise<pg.QueryResult> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await c.query(text, params);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Pulls items until `until` says stop (or the iterator ends). */
+export async function collect(
+  iterable: AsyncIterable<ReaderItem>,
+  until: (items: ReaderItem[]) => boolean,
+): Promise<ReaderItem[]> {
+  const items: ReaderItem[] = [];
+  for await (const item of iterable) {
+    items.push(item);
+    if (until(items)) break;
+  }
+  return items;
+}
+
+export const events = (items: ReaderItem[]) => items.filter((i) => (i as { kind?: string }).kind === undefined);
+export const commits = (items: ReaderItem[]) => items.filter((i) => (i as { kind?: string }).kind === 'commit');
+
+export async function slotInfo(
+  url: string,
+  slot: string,
+): Promise<{ confirmed: string | null; active: boolean } | null> {
+  const r = await sql(
+    url,
+    'SELECT confirmed_flush_lsn::text AS c, active FROM pg_replication_slots WHERE slot_name = $1',
+    [slot],
+  );
+  const row = r.rows[0];
+  return row ? { confirmed: row.c, active: row.active } : null;
+}
