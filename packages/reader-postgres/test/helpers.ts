@@ -54,3 +54,8 @@ export async function slotInfo(
   const row = r.rows[0];
   return row ? { confirmed: row.c, active: row.active } : null;
 }
+
+/** A slot name unique to the test database (slots are per cluster). */
+export function slotName(url: string, suffix = ''): string {
+  return `s_${(url.split('/').pop() as string).replace(/[^a-z0-9_]/g, '_')}${suffix}`.slice(0, 63);
+}

@@ -2,7 +2,7 @@ import type { ChangeEvent, SchemaChange } from '@walstream/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import type { PostgresReader } from '../src/reader.js';
-import { collect, commits, events, freshDatabase, servers, sql } from './helpers.js';
+import { collect, commits, events, freshDatabase, servers, slotName, sql } from './helpers.js';
 
 describe.each(servers())('Postgres $version reader', ({ url: adminUrl }) => {
   let reader: PostgresReader | null = null;
@@ -18,7 +18,7 @@ describe.each(servers())('Postgres $version reader', ({ url: adminUrl }) => {
     await sql(url, 'ALTER TABLE audit REPLICA IDENTITY FULL');
     reader = createPostgresReader({
       connectionString: url,
-      slot: 'it_slot',
+      slot: slotName(url),
       publication: 'it_pub',
       tables: ['items', 'public.audit'],
     });

@@ -85,6 +85,19 @@ const numericDecoder: BinaryDecoder = (b, s) => {
   return sign === NUMERIC_NEG ? `-${out}` : out;
 };
 
+/**
+ * float4 arrives as a float32; as a double it would print as 3.4028234663852886e38 where Postgres (and text
+ * mode) print 3.4028235e38. Take the shortest decimal that reads back as the same float32.
+ */
+function float4(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  for (let p = 1; p < 10; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === x) return y;
+  }
+  return x;
+}
+
 const uuidDecoder: BinaryDecoder = (b, s) => {
   const h = b.toString('hex', s, s + 16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
@@ -104,7 +117,7 @@ const BY_OID = new Map<number, BinaryDecoder>([
   [Oid.oid, (b, s) => b.readUInt32BE(s)],
   [Oid.xid, (b, s) => b.readUInt32BE(s)],
   [Oid.int8, (b, s) => b.readBigInt64BE(s)],
-  [Oid.float4, (b, s) => b.readFloatBE(s)],
+  [Oid.float4, (b, s) => float4(b.readFloatBE(s))],
   [Oid.float8, (b, s) => b.readDoubleBE(s)],
   [Oid.numeric, numericDecoder],
   [Oid.json, (b, s, e) => new RawJson(b.toString('utf8', s, e))],
