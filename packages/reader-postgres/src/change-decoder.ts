@@ -76,6 +76,9 @@ export class ChangeDecoder {
   private preparing: { buffer: StreamBuffer; prepareLsn: bigint } | null = null;
   private readonly prepared = new Map<string, Prepared>();
   private readonly budget: { limitBytes: number; dir: string | undefined; used: { bytes: number } };
+  /** Transactions the server streamed before commit, and how many of them spilled to disk. */
+  streamedTransactions = 0;
+  spilledTransactions = 0;
   /** Called once per transaction end, before its commit item is handed out. */
   onTransactionEnd: (end: TransactionEnd) => void = () => {};
 
@@ -223,6 +226,8 @@ export class ChangeDecoder {
   }
 
   private *replay(buffer: StreamBuffer, lsn: bigint, xid: number, time: bigint, endLsn: bigint): Generator<ReaderItem> {
+    if (buffer.streamed) this.streamedTransactions++;
+    if (buffer.spilled) this.spilledTransactions++;
     this.open(lsn, xid, time);
     const out: ReaderItem[] = [];
     try {

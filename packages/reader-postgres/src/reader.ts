@@ -39,6 +39,9 @@ export interface PostgresReaderStatus {
   readonly queuedBytes: number;
   readonly paused: boolean;
   readonly bufferedTransactionBytes: number;
+  /** Transactions the server streamed before they committed (protocol 2+), and those that spilled to disk. */
+  readonly streamedTransactions: number;
+  readonly spilledTransactions: number;
   readonly reconnects: number;
 }
 
@@ -294,6 +297,8 @@ class Reader implements PostgresReader {
       queuedBytes: this.queue.bytes,
       paused: this.queue.paused,
       bufferedTransactionBytes: this.decoder?.bufferedBytes ?? 0,
+      streamedTransactions: this.decoder?.streamedTransactions ?? 0,
+      spilledTransactions: this.decoder?.spilledTransactions ?? 0,
       reconnects: this.reconnects,
     };
   }
