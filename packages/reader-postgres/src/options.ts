@@ -50,7 +50,7 @@ export interface PostgresReaderOptions {
   statusIntervalMs?: number;
   /** Transactional heartbeat through pg_logical_emit_message. @default off */
   heartbeat?: HeartbeatOptions;
-  /** Memory for streamed or prepared transactions before they spill to disk. @default 67108864 (64 MiB) */
+  /** Memory for streamed or prepared transactions before they spill to disk. @default 33554432 (32 MiB) */
   streamMemoryBytes?: number;
   /** Folder for spill files. @default the OS temp folder */
   spillDir?: string;
@@ -143,7 +143,7 @@ export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedRead
     heartbeat: o.heartbeat
       ? { intervalMs: o.heartbeat.intervalMs, prefix: o.heartbeat.prefix ?? 'walstream.heartbeat' }
       : undefined,
-    streamMemoryBytes: o.streamMemoryBytes ?? 64 << 20,
+    streamMemoryBytes: o.streamMemoryBytes ?? 32 << 20,
     spillDir: o.spillDir,
     maxQueueBytes: o.maxQueueBytes ?? 8 << 20,
     reconnect: {
