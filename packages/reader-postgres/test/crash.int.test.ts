@@ -4,8 +4,7 @@
  * stored twice (the file sink is idempotent, so O2 holds trivially), per-key order follows commit order (O3),
  * and the slot never confirmed past what the file held at any kill (O5).
  */
-import { readFile } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ChangeEvent, parseLsn } from '@walstream/core';

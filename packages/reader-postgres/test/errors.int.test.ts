@@ -2,12 +2,12 @@ import { ConfigError } from '@walstream/core';
 import { startPostgres } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import {
+  createPostgresReader,
   PublicationMissingError,
   ReplicaIdentityError,
   SlotActiveError,
   SlotInvalidatedError,
   WalLevelError,
-  createPostgresReader,
 } from '../src/index.js';
 import { freshDatabase, servers, slotInfo, slotName, sql } from './helpers.js';
 
@@ -41,7 +41,12 @@ describe.each(servers())('Postgres $version start-up errors', ({ url: adminUrl, 
     await sql(url, 'CREATE TABLE nothing (id int PRIMARY KEY)');
     await sql(url, 'ALTER TABLE nothing REPLICA IDENTITY NOTHING');
     const slot = slotName(url);
-    const reader = createPostgresReader({ connectionString: url, slot, publication: 'p', tables: ['nokey', 'nothing'] });
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot,
+      publication: 'p',
+      tables: ['nokey', 'nothing'],
+    });
     const err = await reader.open().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReplicaIdentityError);
     expect((err as Error).message).toContain('public.nokey');
@@ -66,16 +71,23 @@ describe.each(servers())('Postgres $version start-up errors', ({ url: adminUrl, 
 
   it('rejects bad options with ConfigError naming the field', () => {
     expect(() => createPostgresReader({ slot: 's', publication: 'p' })).toThrow(/postgres.connectionString/);
-    expect(() => createPostgresReader({ connectionString: 'x', slot: 'Bad-Slot', publication: 'p' })).toThrow(ConfigError);
-    expect(() => createPostgresReader({ connectionString: 'x', slot: 's', publication: 'p', protocolVersion: 9 as 1 })).toThrow(
-      /postgres.protocolVersion/,
+    expect(() => createPostgresReader({ connectionString: 'x', slot: 'Bad-Slot', publication: 'p' })).toThrow(
+      ConfigError,
     );
+    expect(() =>
+      createPostgresReader({ connectionString: 'x', slot: 's', publication: 'p', protocolVersion: 9 as 1 }),
+    ).toThrow(/postgres.protocolVersion/);
   });
 
   it('fails with WalLevelError when wal_level is not logical', async () => {
     const cluster = await startPostgres({ version: version as 15 | 18, settings: { wal_level: 'replica' } });
     try {
-      const reader = createPostgresReader({ connectionString: cluster.connectionString, slot: 's', publication: 'p', tables: ['t'] });
+      const reader = createPostgresReader({
+        connectionString: cluster.connectionString,
+        slot: 's',
+        publication: 'p',
+        tables: ['t'],
+      });
       await expect(reader.open()).rejects.toBeInstanceOf(WalLevelError);
       await reader.close();
     } finally {

