@@ -53,7 +53,7 @@ describe.each([
       m: 'happy',
       doc: new RawJson('{"n": 12345678901234567890}'),
     });
-    expect((ins1?.after?.body as string).length).toBe(5000);
+    expect(ins1?.after?.body).toHaveLength(5000);
     expect(ins2?.after).toMatchObject({ id: 2, name: null, tags: [], m: 'sad' });
     expect(ins2?.position).toEqual({ lsn: ins1?.position.lsn, index: 1 });
     expect(upd1?.unchanged).toEqual(['body']); // TOAST not re-sent
