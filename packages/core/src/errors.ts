@@ -27,17 +27,21 @@ export interface WalstreamErrorOptions {
   cause?: unknown;
   /** Whether retrying the same operation may succeed. Unknown errors are not retriable. @default false */
   retriable?: boolean;
+  /** The destination asked to wait this long before retrying (HTTP Retry-After, broker throttling). */
+  retryAfterMs?: number;
 }
 
 export class WalstreamError extends Error {
   readonly code: ErrorCode;
   readonly retriable: boolean;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: WalstreamErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retriable = options.retriable ?? false;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -263,3 +263,22 @@ describe('Pipeline commit rules', () => {
     expect(sink.batches.flatMap((b) => b.commits).map((c) => c.eventCount)).toEqual([2, 2]);
   });
 });
+
+describe('Retry-After', () => {
+  it('waits at least what the sink asked for before retrying', async () => {
+    const reader = createArrayReader(makeTransactions({ transactions: 1, eventsPerTransaction: 1 }));
+    let attempts = 0;
+    const sink: Sink = {
+      name: 'throttled',
+      async write() {
+        if (attempts++ === 0) throw new SinkError('slow down', { retriable: true, retryAfterMs: 40 });
+      },
+    };
+    const delays: number[] = [];
+    const p = createPipeline({ name: 't', reader, sinks: [sink], retry: { initialDelayMs: 1, maxDelayMs: 1000 } });
+    p.on('retrying', (e) => delays.push(e.delayMs));
+    await p.start();
+    await p.done;
+    expect(delays).toEqual([40]);
+  });
+});

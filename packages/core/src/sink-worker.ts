@@ -90,7 +90,11 @@ export class SinkWorker {
         this.lastError = err;
         const exhausted = !isRetriable(err) || attempt >= this.retry.maxAttempts;
         if (!exhausted) {
-          const delay = backoffDelay(this.retry, attempt);
+          // A destination's own Retry-After wins over a shorter backoff (capped by maxDelayMs).
+          const delay = Math.max(
+            backoffDelay(this.retry, attempt),
+            Math.min(err.retryAfterMs ?? 0, this.retry.maxDelayMs),
+          );
           this.state = 'retrying';
           this.retries++;
           this.hooks.retrying(this, attempt, delay, err);

@@ -1,0 +1,215 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type ChangeEvent, createPipeline, decodeEventJson, RetriesExhaustedError, SinkError } from '@walstream/core';
+import { createArrayReader, createMemorySink, describeSinkContract, makeTransactions } from '@walstream/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyWebhook } from './signature.js';
+import { createWebhookSink } from './webhook-sink.js';
+
+const SECRET = `whsec_${Buffer.from('a very secret key').toString('base64')}`;
+
+interface Received {
+  headers: IncomingMessage['headers'];
+  body: string;
+  status: number;
+}
+
+/** A receiver that answers with the queued statuses (then 200) and records everything. */
+function receiver() {
+  const received: Received[] = [];
+  const script: { status: number; headers?: Record<string, string> }[] = [];
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', () => {
+      const next = script.shift() ?? { status: 200 };
+      received.push({ headers: req.headers, body, status: next.status });
+      res.writeHead(next.status, next.headers).end();
+    });
+  });
+  return {
+    received,
+    script,
+    server,
+    url: () => `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
+    /** Events of every accepted (2xx) request, verified. */
+    accepted(): ChangeEvent[] {
+      return received
+        .filter((r) => r.status < 300)
+        .flatMap((r) => {
+          verifyWebhook(r.body, r.headers as Record<string, string>, SECRET);
+          const parsed = JSON.parse(r.body);
+          const texts = parsed.events ? extractEvents(r.body) : [r.body];
+          return texts.map(decodeEventJson);
+        });
+    },
+  };
+}
+
+/** The raw text of each event inside `{"id":..,"events":[...]}` (so values stay exact). */
+function extractEvents(body: string): string[] {
+  const start = body.indexOf('"events":[') + 10;
+  const out: string[] = [];
+  let depth = 0;
+  let from = start;
+  let inString = false;
+  for (let i = start; i < body.length - 2; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') {
+      if (depth === 0) from = i;
+      depth++;
+    } else if (c === '}') {
+      depth--;
+      if (depth === 0) out.push(body.slice(from, i + 1));
+    }
+  }
+  return out;
+}
+
+const rx = receiver();
+beforeAll(() => new Promise<void>((r) => rx.server.listen(0, '127.0.0.1', r)));
+afterAll(() => new Promise<void>((r) => rx.server.close(() => r())));
+
+for (const mode of ['batch', 'event'] as const) {
+  describeSinkContract(
+    `webhook ${mode}`,
+    async () => {
+      rx.received.length = 0;
+      return { sink: createWebhookSink({ url: rx.url(), secret: SECRET, mode }), readBack: async () => rx.accepted() };
+    },
+    { idempotent: false },
+  );
+}
+
+describe('webhook sink', () => {
+  const fast = { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 20 };
+
+  it('retries 500 then succeeds, with the same webhook-id every time, and confirms after', async () => {
+    rx.received.length = 0;
+    rx.script.push({ status: 500 }, { status: 503 });
+    const reader = createArrayReader(makeTransactions({ transactions: 2, eventsPerTransaction: 2 }));
+    const p = createPipeline({
+      name: 'w',
+      reader,
+      sinks: [createWebhookSink({ url: rx.url(), secret: SECRET })],
+      retry: fast,
+    });
+    await p.start();
+    await p.done;
+    const ids = rx.received.map((r) => r.headers['webhook-id']);
+    expect(rx.received.map((r) => r.status)).toEqual([500, 503, 200]);
+    expect(new Set(ids).size).toBe(1);
+    expect(rx.accepted()).toHaveLength(4);
+    expect(reader.acks.at(-1)?.lsn).toBe(0x1100n);
+  });
+
+  it('honours Retry-After on 429', async () => {
+    rx.received.length = 0;
+    rx.script.push({ status: 429, headers: { 'retry-after': '0' } });
+    const delays: number[] = [];
+    const reader = createArrayReader(makeTransactions({ transactions: 1, eventsPerTransaction: 1 }));
+    const p = createPipeline({
+      name: 'w',
+      reader,
+      sinks: [createWebhookSink({ url: rx.url(), secret: SECRET })],
+      retry: fast,
+    });
+    p.on('retrying', (e) => delays.push(e.delayMs));
+    await p.start();
+    await p.done;
+    expect(rx.received.map((r) => r.status)).toEqual([429, 200]);
+    expect(delays).toHaveLength(1);
+  });
+
+  it('treats 400 as permanent: the pipeline stops and confirms nothing past it', async () => {
+    rx.received.length = 0;
+    rx.script.push({ status: 400 });
+    const reader = createArrayReader(makeTransactions({ transactions: 2, eventsPerTransaction: 1 }), { live: true });
+    const p = createPipeline({
+      name: 'w',
+      reader,
+      sinks: [createWebhookSink({ url: rx.url(), secret: SECRET })],
+      retry: fast,
+      batch: { maxEvents: 1, maxWaitMs: 0 },
+    });
+    await p.start();
+    const err = await p.done.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SinkError);
+    expect((err as SinkError).message).toContain('answered 400');
+    expect(rx.received).toHaveLength(1);
+    expect(reader.acks).toEqual([]);
+  });
+
+  it('sends a permanently refused batch to the dead-letter sink and goes on', async () => {
+    rx.received.length = 0;
+    rx.script.push({ status: 422 });
+    const dlq = createMemorySink('dlq');
+    const reader = createArrayReader(makeTransactions({ transactions: 2, eventsPerTransaction: 1 }));
+    const p = createPipeline({
+      name: 'w',
+      reader,
+      sinks: [{ sink: createWebhookSink({ url: rx.url(), secret: SECRET }), deadLetter: dlq }],
+      batch: { maxEvents: 1, maxWaitMs: 0 },
+    });
+    await p.start();
+    await p.done;
+    expect(dlq.events.map((e) => e.id)).toEqual(['0/1000:0']);
+    expect(rx.accepted().map((e) => e.id)).toEqual(['0/1100:0']);
+    expect(reader.acks.at(-1)?.lsn).toBe(0x1100n);
+  });
+
+  it('fails with RetriesExhaustedError when the endpoint is down', async () => {
+    const reader = createArrayReader(makeTransactions({ transactions: 1, eventsPerTransaction: 1 }), { live: true });
+    const p = createPipeline({
+      name: 'w',
+      reader,
+      sinks: [createWebhookSink({ url: 'http://127.0.0.1:9/unreachable', secret: SECRET })],
+      retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+    });
+    await p.start();
+    const err = await p.done.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetriesExhaustedError);
+    expect(reader.acks).toEqual([]);
+  });
+
+  it('refuses redirects rather than re-sending as GET', async () => {
+    rx.received.length = 0;
+    rx.script.push({ status: 302, headers: { location: '/elsewhere' } });
+    const sink = createWebhookSink({ url: rx.url(), secret: SECRET });
+    const batch = { seq: 1, events: [], commits: [], schemaChanges: [], bytes: 0 };
+    await sink.write(batch, { signal: new AbortController().signal }); // nothing to send
+    const reader = createArrayReader(makeTransactions({ transactions: 1, eventsPerTransaction: 1 }), { live: true });
+    const p = createPipeline({ name: 'w', reader, sinks: [sink], retry: fast });
+    await p.start();
+    await expect(p.done).rejects.toThrow(/answered 302/);
+  });
+
+  it('verifyWebhook rejects a tampered body, a wrong secret and an old timestamp, and accepts rotated keys', () => {
+    const body = '{"a":1}';
+    const now = 1_700_000_000;
+    const headers = (secret: string, ts = now) => ({
+      'webhook-id': 'msg_1',
+      'webhook-timestamp': String(ts),
+      'webhook-signature': `v1,${createHmac('sha256', Buffer.from(secret.slice(6), 'base64'))
+        .update(`msg_1.${ts}.${body}`)
+        .digest('base64')}`,
+    });
+    expect(verifyWebhook(body, headers(SECRET), SECRET, { now })).toEqual({ a: 1 });
+    expect(() => verifyWebhook('{"a":2}', headers(SECRET), SECRET, { now })).toThrow(/no signature matches/);
+    const other = `whsec_${Buffer.from('other').toString('base64')}`;
+    expect(() => verifyWebhook(body, headers(other), SECRET, { now })).toThrow(/no signature/);
+    expect(verifyWebhook(body, headers(other), [SECRET, other], { now })).toEqual({ a: 1 });
+    expect(() => verifyWebhook(body, headers(SECRET, now - 1000), SECRET, { now })).toThrow(/tolerance/);
+  });
+
+  it('rejects bad options', () => {
+    expect(() => createWebhookSink({ url: 'ftp://x', secret: 's' })).toThrow(/webhook.url/);
+    expect(() => createWebhookSink({ url: 'http://x', secret: '' })).toThrow(/webhook.secret/);
+  });
+});
