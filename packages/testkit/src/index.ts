@@ -3,10 +3,14 @@
  *
  * ```ts
  * const pg = await startPostgres({ version: 18 });  // wal_level=logical, private port, trust auth
- * // ... pg.connectionString ...
+ * await ensureServices(['nats']);                    // the machine's NATS, started if it was down
  * await pg.stop();
  * ```
  */
 
+export type { NatsServer } from './nats.js';
+export { startNatsServer } from './nats.js';
 export type { PostgresCluster, PostgresVersion, StartPostgresOptions } from './postgres.js';
 export { binDirFor, embeddedBinDir, freePort, startPostgres } from './postgres.js';
+export type { Service, ServiceName } from './services.js';
+export { ensureService, ensureServices, reachable, SERVICES } from './services.js';

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  type Batch,
+  type ChangeEvent,
+  createPipeline,
+  decodeEventJson,
+  decodeMsgpackMulti,
+  fromMsgpackObject,
+  type Position,
+} from '@walstream/core';
+import { batchOf, createArrayReader, describeSinkContract, makeEvent, makeTransactions } from '@walstream/core/testing';
+import { startNatsServer } from '@walstream/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNatsSink, schemaKey } from '../src/index.js';
+import { loadZstd } from '../src/payload.js';
+
+const SERVER = '127.0.0.1:4222';
+let nc: NatsConnection;
+beforeAll(async () => {
+  nc = await connect({ servers: SERVER });
+});
+afterAll(() => nc.close());
+
+const unique = () => `t${randomBytes(4).toString('hex')}`;
+
+/** Every event stored in `stream`, in stream order (batch messages unpacked). */
+async function streamEvents(conn: NatsConnection, stream: string): Promise<ChangeEvent[]> {
+  const jsm = await jetstreamManager(conn);
+  const info = await jsm.streams.info(stream);
+  const zstd = await loadZstd();
+  const out: ChangeEvent[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await jsm.streams.getMessage(stream, { seq });
+    if (!m) continue;
+    let data = m.data;
+    if (m.header?.get('Content-Encoding') === 'zstd') data = zstd.decompress(data);
+    if (m.header?.get('Content-Type') === 'application/json') {
+      const text = new TextDecoder().decode(data);
+      const parsed = JSON.parse(text);
+      if (Array.isArray(parsed)) out.push(...parsed.map((p: unknown) => decodeEventJson(JSON.stringify(p))));
+      else out.push(decodeEventJson(text));
+    } else {
+      const [v] = decodeMsgpackMulti(data);
+      if (Array.isArray(v)) out.push(...v.map(fromMsgpackObject));
+      else out.push(fromMsgpackObject(v));
+    }
+  }
+  return out;
+}
+
+for (const mode of ['event', 'batch'] as const) {
+  describeSinkContract(
+    `nats ${mode}`,
+    async () => {
+      const prefix = unique();
+      const stream = prefix.toUpperCase();
+      const make = () =>
+        createNatsSink({
+          servers: SERVER,
+          mode,
+          subject: `${prefix}.{table}.{operation}`,
+          stream: { name: stream, subjects: [`${prefix}.>`], storage: 'memory' },
+          schemaBucket: false,
+        });
+      return {
+        sink: make(),
+        readBack: () => streamEvents(nc, stream),
+        reopen: async () => make(),
+        cleanup: async () => {
+          await (await jetstreamManager(nc)).streams.delete(stream);
+        },
+      };
+    },
+    { idempotent: mode === 'event' },
+  );
+}
+
+describe('nats sink', () => {
+  const opts = { signal: new AbortController().signal };
+
+  it('publishes each schema to the KV bucket once per shape, escaping hostile names', async () => {
+    const bucket = unique();
+    const prefix = unique();
+    const sink = createNatsSink({
+      servers: SERVER,
+      subject: `${prefix}.{table}.{operation}`,
+      stream: { name: prefix.toUpperCase(), subjects: [`${prefix}.>`], storage: 'memory' },
+      schemaBucket: bucket,
+    });
+    await sink.open?.({} as never);
+    const schema = {
+      schema: 'public',
+      table: 'a.b *',
+      relationId: 1,
+      replicaIdentity: 'default' as const,
+      columns: [],
+    };
+    const batch: Batch = {
+      ...batchOf(1, [makeEvent({ table: 'a.b *' })]),
+      schemaChanges: [{ kind: 'schema', position: { lsn: 0x1000n, index: 0 }, schema, previous: null }],
+    };
+    await sink.write(batch, opts);
+    const kv = await new Kvm(nc).open(bucket);
+    const entry = await kv.get(schemaKey('public', 'a.b *'));
+    expect(JSON.parse(entry?.string() ?? 'null')).toMatchObject({ table: 'a.b *' });
+    expect(schemaKey('public', 'a.b *')).toBe('public.a=2e=b=20==2a=');
+    // The subject got one token for the table, not three.
+    const events = await streamEvents(nc, prefix.toUpperCase());
+    expect(events).toHaveLength(1);
+    const jsm = await jetstreamManager(nc);
+    const m = await jsm.streams.getMessage(prefix.toUpperCase(), { seq: 1 });
+    expect(m?.subject).toBe(`${prefix}.a_b__.insert`);
+    await sink.close?.();
+    await jsm.streams.delete(prefix.toUpperCase());
+    await new Kvm(nc).open(bucket).then((b) => b.destroy());
+  });
+
+  it('drops a replayed event by Nats-Msg-Id and keeps JSON and zstd payloads exact', async () => {
+    const prefix = unique();
+    const stream = prefix.toUpperCase();
+    const sink = createNatsSink({
+      servers: SERVER,
+      subject: `${prefix}.{table}`,
+      json: true,
+      compression: 'zstd',
+      stream: { name: stream, subjects: [`${prefix}.>`], storage: 'memory' },
+      schemaBucket: false,
+    });
+    const e = makeEvent({ after: { id: 1n, big: 9223372036854775807n, note: 'é' } });
+    await sink.write(batchOf(1, [e]), opts);
+    await sink.write(batchOf(2, [e]), opts); // a retry or replay of the same event
+    const got = await streamEvents(nc, stream);
+    expect(got.map((x) => x.id)).toEqual([e.id]);
+    expect(got[0]?.after?.big).toBe('9223372036854775807');
+    await sink.close?.();
+    await (await jetstreamManager(nc)).streams.delete(stream);
+  });
+
+  it('fails clearly when no stream captures the subject', async () => {
+    const sink = createNatsSink({
+      servers: SERVER,
+      subject: `${unique()}.nowhere`,
+      schemaBucket: false,
+      ackTimeoutMs: 500,
+    });
+    const err = await sink.write(batchOf(1, [makeEvent()]), opts).catch((x: unknown) => x);
+    expect((err as Error).message).toMatch(/no JetStream stream captures the subject/);
+    await sink.close?.();
+  });
+
+  it('survives the server being killed and restarted: retries, confirms nothing it lacks, delivers every event once', async () => {
+    const server = await startNatsServer();
+    const admin = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    try {
+      const items = makeTransactions({ transactions: 400, eventsPerTransaction: 5 });
+      const reader = createArrayReader(items);
+      const sink = createNatsSink({
+        servers: server.url,
+        stream: { name: 'CDC', subjects: ['cdc.>'] },
+        schemaBucket: false,
+        ackTimeoutMs: 300,
+      });
+      const p = createPipeline({
+        name: 'nats-fault',
+        reader,
+        sinks: [sink],
+        batch: { maxEvents: 10, maxWaitMs: 1 },
+        retry: { maxAttempts: 1000, initialDelayMs: 20, maxDelayMs: 200 },
+      });
+      let retries = 0;
+      p.on('retrying', () => retries++);
+      await p.start();
+      while (reader.pulled < 300) await new Promise((r) => setTimeout(r, 5));
+      await server.kill();
+      const confirmedAtKill = p.status().committed as Position | null;
+      await new Promise((r) => setTimeout(r, 500));
+      await server.restart();
+      await p.done;
+      const events = await streamEvents(admin, 'CDC');
+      const ids = events.map((e) => e.id);
+      expect(new Set(ids).size).toBe(ids.length); // deduplicated by Msg-Id
+      expect(ids.length).toBe(2000);
+      expect(retries).toBeGreaterThan(0);
+      // Everything confirmed before the kill was in the stream.
+      if (confirmedAtKill) {
+        const held = new Set(ids);
+        const expected = items.filter(
+          (i): i is ChangeEvent =>
+            (i as { kind?: string }).kind === undefined && (i as ChangeEvent).position.lsn <= confirmedAtKill.lsn,
+        );
+        expect(expected.every((e) => held.has(e.id))).toBe(true);
+      }
+      expect(reader.acks.at(-1)?.lsn).toBe(0x1000n + 399n * 0x100n);
+    } finally {
+      await admin.close();
+      await server.stop();
+    }
+  });
+
+  it('rejects bad options', () => {
+    expect(() => createNatsSink({ servers: [] })).toThrow(/nats.servers/);
+    expect(() => createNatsSink({ servers: 'x', stream: { name: 'a.b' } })).toThrow(/nats.stream.name/);
+    expect(() => createNatsSink({ servers: 'x', subject: 'cdc.{nope}' })).toThrow(/unknown placeholder/);
+  });
+});
