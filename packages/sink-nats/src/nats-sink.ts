@@ -126,9 +126,9 @@ class NatsSinkImpl implements NatsSink {
     const groups = new Map<string, ChangeEvent[]>();
     for (const e of events) {
       const s = this.subjectOf(e);
-      let g = groups.get(s);
-      if (g === undefined) groups.set(s, (g = []));
-      g.push(e);
+      const g = groups.get(s);
+      if (g === undefined) groups.set(s, [e]);
+      else g.push(e);
     }
     return groups;
   }

@@ -1,0 +1,156 @@
+/**
+ * Publishes each event to a RabbitMQ exchange on a confirm channel: persistent, `mandatory`, message_id = event id.
+ * A write resolves when the broker has confirmed every message; a nack or a returned (unroutable) message fails it.
+ * A lost channel or connection is reopened on the next write (the pipeline retries with backoff).
+ */
+import {
+  type Batch,
+  type ChangeEvent,
+  compileRoute,
+  encodeEventJson,
+  encodeEventMsgpack,
+  parseOptions,
+  type Route,
+  type Sink,
+  SinkError,
+} from '@walstream/core';
+import amqp from 'amqplib';
+import { z } from 'zod';
+
+export interface RabbitMqSinkOptions {
+  /** `amqp://user:pass@host:port/vhost`. */
+  url: string;
+  /** Exchange name; a template or function for one exchange per table. @default 'walstream' */
+  exchange?: Route;
+  /** Type of exchanges declared by the sink. @default 'topic' */
+  exchangeType?: 'topic' | 'direct' | 'fanout' | 'headers';
+  /** Declare (durable) exchanges before publishing to them. @default true */
+  declareExchange?: boolean;
+  /** Routing key: template (`{schema}`, `{table}`, `{operation}` lower case, ...) or function. @default '{schema}.{table}.{operation}' */
+  routingKey?: Route;
+  /** Body as MessagePack instead of canonical JSON. @default false */
+  msgpack?: boolean;
+  /** @default `rabbitmq:<host>` */
+  name?: string;
+}
+
+const route = z.union([z.string().min(1), z.custom<(e: ChangeEvent) => string>((v) => typeof v === 'function')]);
+const schema = z
+  .object({
+    url: z.string().regex(/^amqps?:\/\//, 'must start with amqp:// or amqps://'),
+    exchange: route.optional(),
+    exchangeType: z.enum(['topic', 'direct', 'fanout', 'headers']).optional(),
+    declareExchange: z.boolean().optional(),
+    routingKey: route.optional(),
+    msgpack: z.boolean().optional(),
+    name: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** Routing-key words are separated by dots; a table named `a.b` or `#` must not change the key's shape. */
+export function routingWord(part: string): string {
+  return part.replace(/[.*#\s]/g, '_') || '_';
+}
+
+export function createRabbitMqSink(options: RabbitMqSinkOptions): Sink {
+  const o = parseOptions(schema, options, 'rabbitmq') as RabbitMqSinkOptions;
+  const host = new URL(o.url.replace(/^amqps?:/, 'http:')).host;
+  const name = o.name ?? `rabbitmq:${host}`;
+  const exchangeOf = compileRoute(o.exchange ?? 'walstream', routingWord);
+  const keyOf = compileRoute(o.routingKey ?? '{schema}.{table}.{operation}', routingWord);
+  const declare = o.declareExchange ?? true;
+  const contentType = o.msgpack ? 'application/msgpack' : 'application/json';
+  let conn: amqp.ChannelModel | null = null;
+  let ch: amqp.ConfirmChannel | null = null;
+  let broken: Error | null = null;
+  const declared = new Set<string>();
+  const returned = new Set<string>();
+
+  async function channel(): Promise<amqp.ConfirmChannel> {
+    if (ch !== null && broken === null) return ch;
+    await reset();
+    try {
+      conn = await amqp.connect(o.url);
+      conn.on('error', (err: Error) => {
+        broken = err;
+      });
+      conn.on('close', () => {
+        broken ??= new Error('connection closed');
+      });
+      const c = await conn.createConfirmChannel();
+      c.on('error', (err: Error) => {
+        broken = err;
+      });
+      c.on('close', () => {
+        broken ??= new Error('channel closed');
+      });
+      c.on('return', (msg: amqp.ConsumeMessage) => {
+        if (msg.properties.messageId) returned.add(String(msg.properties.messageId));
+      });
+      broken = null;
+      declared.clear();
+      ch = c;
+      return c;
+    } catch (err) {
+      await reset();
+      throw new SinkError(`cannot connect to RabbitMQ at ${host}`, { retriable: true, cause: err });
+    }
+  }
+
+  async function reset(): Promise<void> {
+    const c = conn;
+    conn = null;
+    ch = null;
+    if (c !== null) await c.close().catch(() => {});
+  }
+
+  return {
+    name,
+    async open() {
+      await channel();
+    },
+    async write(batch: Batch) {
+      if (batch.events.length === 0) return;
+      const c = await channel();
+      returned.clear();
+      try {
+        for (const e of batch.events) {
+          const exchange = exchangeOf(e);
+          if (declare && !declared.has(exchange)) {
+            await c.assertExchange(exchange, o.exchangeType ?? 'topic', { durable: true });
+            declared.add(exchange);
+          }
+          const body = o.msgpack ? Buffer.from(encodeEventMsgpack(e)) : Buffer.from(encodeEventJson(e));
+          // publish() returning false only means the socket buffer is full; confirms below still cover it.
+          c.publish(exchange, keyOf(e), body, {
+            persistent: true,
+            mandatory: true,
+            messageId: e.id,
+            contentType,
+            type: e.operation,
+            timestamp: Math.floor(Date.parse(e.timestamp) / 1000) || undefined,
+          });
+        }
+        await c.waitForConfirms();
+      } catch (err) {
+        broken ??= err as Error;
+        throw new SinkError(`RabbitMQ did not confirm the batch (${(err as Error).message ?? 'nack'})`, {
+          retriable: true,
+          cause: err,
+        });
+      }
+      if (broken !== null)
+        throw new SinkError('RabbitMQ channel closed during the write', { retriable: true, cause: broken });
+      if (returned.size > 0) {
+        const first = batch.events.find((e) => returned.has(e.id)) as ChangeEvent;
+        throw new SinkError(
+          `RabbitMQ returned ${returned.size} unroutable message(s), e.g. exchange ${exchangeOf(first)} routing key ${keyOf(first)}: no queue is bound for it`,
+          { retriable: true },
+        );
+      }
+    },
+    async close() {
+      await reset();
+    },
+  };
+}
