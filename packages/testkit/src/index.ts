@@ -8,6 +8,8 @@
  * ```
  */
 
+export type { KafkaMock } from './kafka.js';
+export { kafkaMockBinary, startKafkaMock } from './kafka.js';
 export type { NatsServer } from './nats.js';
 export { startNatsServer } from './nats.js';
 export type { PostgresCluster, PostgresVersion, StartPostgresOptions } from './postgres.js';
