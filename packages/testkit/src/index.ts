@@ -8,6 +8,7 @@
  * ```
  */
 
+export { runExample } from './examples.js';
 export type { KafkaMock } from './kafka.js';
 export { kafkaMockBinary, startKafkaMock } from './kafka.js';
 export type { NatsServer } from './nats.js';

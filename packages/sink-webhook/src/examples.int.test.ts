@@ -1,0 +1,9 @@
+import { runExample } from '@walstream/testkit';
+import { expect, it } from 'vitest';
+
+it('the webhook example retries a 503 with the same id and verifies the signature', async () => {
+  const r = await runExample('examples/webhook/index.mjs');
+  expect(r.code, r.output).toBe(0);
+  expect(r.output).toContain('receiver: 503 for 0/1000:0..0/1200:1');
+  expect(r.output).toContain('receiver: 0/1000:0..0/1200:1 verified, 6 events');
+});
