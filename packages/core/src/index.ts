@@ -68,6 +68,7 @@ export type {
 export { isChangeEvent, Operation, RawJson } from './event.js';
 export type { FilterOptions } from './filter.js';
 export { filter, filterSink } from './filter.js';
+export { groupBy } from './group.js';
 export type { LogReader, ReadOptions, Sink, SinkContext, SinkWriteOptions } from './interfaces.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';

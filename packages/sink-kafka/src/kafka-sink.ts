@@ -11,6 +11,7 @@ import {
   encodeEventMsgpack,
   encodeValueJson,
   formatLsn,
+  groupBy,
   parseOptions,
   type Route,
   type Row,
@@ -106,28 +107,24 @@ export function createKafkaSink(options: KafkaSinkOptions): Sink {
     async write(batch: Batch) {
       if (batch.events.length === 0) return;
       const p = await connected();
-      const byTopic = new Map<string, Message[]>();
-      for (const e of batch.events) {
-        const topic = topicOf(e);
-        let list = byTopic.get(topic);
-        if (list === undefined) {
-          list = [];
-          byTopic.set(topic, list);
-        }
-        list.push({
-          key: stableKey(e.key),
-          value: o.msgpack ? Buffer.from(encodeEventMsgpack(e)) : encodeEventJson(e),
-          headers: {
-            'walstream-id': e.id,
-            'walstream-operation': e.operation,
-            'walstream-lsn': formatLsn(e.position.lsn),
-            'walstream-transaction-id': e.transactionId,
-          },
-        });
-      }
+      const topicMessages = [...groupBy(batch.events, topicOf)].map(([topic, events]) => ({
+        topic,
+        messages: events.map(
+          (e): Message => ({
+            key: stableKey(e.key),
+            value: o.msgpack ? Buffer.from(encodeEventMsgpack(e)) : encodeEventJson(e),
+            headers: {
+              'walstream-id': e.id,
+              'walstream-operation': e.operation,
+              'walstream-lsn': formatLsn(e.position.lsn),
+              'walstream-transaction-id': e.transactionId,
+            },
+          }),
+        ),
+      }));
       try {
         await p.sendBatch({
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          topicMessages,
           acks: -1,
           timeout: o.timeoutMs ?? 30_000,
           compression: o.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,

@@ -7,7 +7,7 @@
 import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { type Batch, type ChangeEvent, compileRoute, type SchemaChange, type Sink } from '@walstream/core';
+import { type Batch, type ChangeEvent, compileRoute, groupBy, type SchemaChange, type Sink } from '@walstream/core';
 import { mapNatsError } from './errors.js';
 import { type NatsSinkOptions, type ResolvedNatsOptions, resolveNatsOptions } from './options.js';
 import { type Compressor, encodeMany, encodeOne, loadZstd } from './payload.js';
@@ -84,7 +84,7 @@ class NatsSinkImpl implements NatsSink {
     if (this.o.mode === 'event') {
       for (const e of batch.events) acks.push(this.publish(js, this.subjectOf(e), encodeOne(e, this.o.json), e.id, e));
     } else {
-      for (const [subject, events] of this.groupBySubject(batch.events)) {
+      for (const [subject, events] of groupBy(batch.events, this.subjectOf)) {
         for (const chunk of this.pack(events)) {
           const first = chunk[0] as ChangeEvent;
           const last = chunk[chunk.length - 1] as ChangeEvent;
@@ -120,17 +120,6 @@ class NatsSinkImpl implements NatsSink {
     } catch (err) {
       throw mapNatsError(err, `publish to ${subject}`);
     }
-  }
-
-  private groupBySubject(events: readonly ChangeEvent[]): Map<string, ChangeEvent[]> {
-    const groups = new Map<string, ChangeEvent[]>();
-    for (const e of events) {
-      const s = this.subjectOf(e);
-      const g = groups.get(s);
-      if (g === undefined) groups.set(s, [e]);
-      else g.push(e);
-    }
-    return groups;
   }
 
   /** Splits events into messages of at most batchMaxEvents events and about batchMaxBytes. */
