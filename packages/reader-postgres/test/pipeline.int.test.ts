@@ -42,6 +42,71 @@ describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, 
     await p.stop();
   });
 
+  it('keeps the walsender alive with status updates while the socket is paused, then resumes', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY, pad text)');
+    const slot = slotName(url);
+    const reader = createPostgresReader({
+      // A 1 s walsender timeout (per connection): without our status updates the server would end the stream.
+      connection: { connectionString: url, options: '-c wal_sender_timeout=1000' },
+      slot,
+      publication: 'p',
+      tables: ['t'],
+      statusIntervalMs: 200,
+      maxQueueBytes: 64 * 1024,
+    });
+    const sink = createControlledSink();
+    const p = createPipeline({
+      name: 'paused',
+      reader,
+      sinks: [sink],
+      maxInFlightBytes: 256 * 1024,
+      batch: { maxBytes: 64 * 1024 },
+    });
+    await p.start();
+    await sql(url, `INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series(1, 50000) g`);
+    const first = await sink.nextWrite(); // the sink now holds everything back
+    await until(() => reader.status().paused, 'the socket to pause');
+    await new Promise((r) => setTimeout(r, 3000)); // three walsender timeouts
+    expect(reader.status()).toMatchObject({ paused: true, state: 'streaming', reconnects: 0 });
+    expect((await slotInfo(url, slot))?.active).toBe(true);
+    first.resolve();
+    let rows = first.batch.events.length;
+    while (rows < 50000) {
+      const w = await sink.nextWrite();
+      rows += w.batch.events.length;
+      w.resolve();
+    }
+    await p.stop();
+    expect(rows).toBe(50000);
+    expect(reader.status().reconnects).toBe(0);
+  });
+
+  it('confirms the keepalive position of an idle slot, so unpublished writes do not pin WAL', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE other (id int PRIMARY KEY)');
+    const slot = slotName(url);
+    const reader = createPostgresReader({
+      connection: { connectionString: url, options: '-c wal_sender_timeout=1000' }, // keepalives every 0.5 s
+      slot,
+      publication: 'p',
+      tables: ['t'],
+      statusIntervalMs: 100,
+    });
+    const p = createPipeline({ name: 'idle', reader, sinks: [createMemorySink()] });
+    await p.start();
+    await sql(url, 'INSERT INTO other SELECT g FROM generate_series(1, 1000) g'); // not published
+    const after = parseLsn((await sql(url, 'SELECT pg_current_wal_lsn()::text AS l')).rows[0].l);
+    await until(
+      async () => parseLsn(((await slotInfo(url, slot)) as { confirmed: string }).confirmed) >= after,
+      'the idle slot to advance',
+    );
+    const lag = await reader.lag();
+    expect(lag.confirmedLsn).not.toBeNull();
+    expect(lag.bytes).toBeGreaterThanOrEqual(0);
+    await p.stop();
+  });
+
   it('reports unchanged TOAST columns as unchanged, never null', async () => {
     const url = await freshDatabase(adminUrl);
     await sql(url, 'CREATE TABLE docs (id int PRIMARY KEY, body text, n int)');

@@ -200,6 +200,17 @@ describe('nats sink', () => {
     }
   });
 
+  it('says clearly when JetStream is not enabled on the server', async () => {
+    const server = await startNatsServer({ jetstream: false });
+    try {
+      const sink = createNatsSink({ servers: server.url, stream: { name: 'CDC' } });
+      await expect(sink.open?.({} as never)).rejects.toThrow(/JetStream is not enabled on this NATS server/);
+      await sink.close?.();
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('rejects bad options', () => {
     expect(() => createNatsSink({ servers: [] })).toThrow(/nats.servers/);
     expect(() => createNatsSink({ servers: 'x', stream: { name: 'a.b' } })).toThrow(/nats.stream.name/);

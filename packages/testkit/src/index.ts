@@ -11,7 +11,7 @@
 export { runExample } from './examples.js';
 export type { KafkaMock } from './kafka.js';
 export { kafkaMockBinary, startKafkaMock } from './kafka.js';
-export type { NatsServer } from './nats.js';
+export type { NatsServer, StartNatsOptions } from './nats.js';
 export { startNatsServer } from './nats.js';
 export type { PostgresCluster, PostgresVersion, StartPostgresOptions } from './postgres.js';
 export { binDirFor, embeddedBinDir, freePort, startPostgres } from './postgres.js';

@@ -16,12 +16,20 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
-export async function startNatsServer(binary = '/usr/sbin/nats-server'): Promise<NatsServer> {
+export interface StartNatsOptions {
+  /** Enable JetStream. @default true */
+  jetstream?: boolean;
+  binary?: string;
+}
+
+export async function startNatsServer(options: StartNatsOptions = {}): Promise<NatsServer> {
+  const binary = options.binary ?? '/usr/sbin/nats-server';
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'walstream-nats-'));
   let proc: ChildProcess | null = null;
   const start = async () => {
-    proc = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+    const js = options.jetstream === false ? [] : ['-js', '-sd', dir];
+    proc = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), ...js], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       if (await reachable('127.0.0.1', port, 200)) return;
       await new Promise((r) => setTimeout(r, 100));
