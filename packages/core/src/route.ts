@@ -34,6 +34,16 @@ export function compileRoute(
   }
   pieces.push(route.slice(last));
   const fields = new Set<string>(FIELDS);
+  // Schema and table names repeat: escape each distinct one once (bounded, so hostile churn cannot grow it).
+  const escaped = new Map<string, string>();
+  const esc = (v: string): string => {
+    let r = escaped.get(v);
+    if (r === undefined) {
+      r = escapePart(v);
+      if (escaped.size < 10_000) escaped.set(v, r);
+    }
+    return r;
+  };
   return (e) => {
     let s = '';
     for (let i = 0; i < pieces.length; i++) {
@@ -48,7 +58,7 @@ export function compileRoute(
           : p === 'OPERATION'
             ? e.operation
             : e[p as 'database' | 'schema' | 'table'];
-      s += escapePart(v);
+      s += esc(v);
     }
     return s;
   };

@@ -1,4 +1,4 @@
-import { ConfigError } from '@walstream/core';
+import { ConfigError, DecodeError } from '@walstream/core';
 import { startPostgres } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import {
@@ -66,6 +66,29 @@ describe.each(servers())('Postgres $version start-up errors', ({ url: adminUrl, 
     });
     await reader.open();
     expect(reader.tables.map((t) => `${t.schema}|${t.table}`)).toEqual(['we.ird|Ta"ble; DROP TABLE x']);
+    await reader.close();
+  });
+
+  it('fails loudly in binary mode on a type without a binary decoder, naming column and type, never the value', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE nets (id int PRIMARY KEY, addr inet)');
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot: slotName(url),
+      publication: 'p',
+      tables: ['nets'],
+      binary: true,
+    });
+    await reader.open();
+    await sql(url, `INSERT INTO nets VALUES (1, '10.9.8.7')`);
+    const err = await (async () => {
+      for await (const _ of reader.read()) {
+        // the first row fails to decode
+      }
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DecodeError);
+    expect((err as Error).message).toContain('no binary decoder for type inet (column addr of public.nets)');
+    expect((err as Error).message).not.toContain('10.9.8.7');
     await reader.close();
   });
 

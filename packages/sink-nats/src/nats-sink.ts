@@ -82,20 +82,23 @@ class NatsSinkImpl implements NatsSink {
     if (batch.events.length === 0) return;
     const acks: Promise<unknown>[] = [];
     if (this.o.mode === 'event') {
-      for (const e of batch.events) acks.push(this.publish(js, this.subjectOf(e), encodeOne(e, this.o.json), e.id, e));
+      for (const e of batch.events) acks.push(this.publish(js, this.subjectOf(e), encodeOne(e, this.o.json), e.id));
     } else {
       for (const [subject, events] of groupBy(batch.events, this.subjectOf)) {
         for (const chunk of this.pack(events)) {
           const first = chunk[0] as ChangeEvent;
           const last = chunk[chunk.length - 1] as ChangeEvent;
-          acks.push(this.publish(js, subject, encodeMany(chunk, this.o.json), `${first.id}..${last.id}`, first));
+          acks.push(this.publish(js, subject, encodeMany(chunk, this.o.json), `${first.id}..${last.id}`));
         }
       }
     }
     // Every message is sent before the first ack is awaited (pipelined); the write fails if any ack fails.
-    const results = await Promise.allSettled(acks);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    // Errors are mapped once here rather than with a handler per message (this is the hot path).
+    try {
+      await Promise.all(acks);
+    } catch (err) {
+      throw mapNatsError(err, `publish of ${acks.length} message(s)`);
+    }
   }
 
   async close(): Promise<void> {
@@ -106,20 +109,19 @@ class NatsSinkImpl implements NatsSink {
     if (nc !== null) await nc.drain().catch(() => nc.close());
   }
 
-  private async publish(js: JetStreamClient, subject: string, payload: Uint8Array, msgID: string, e: ChangeEvent) {
+  /** Not async on purpose: one promise per message on the hot path; write() maps a failure. */
+  private publish(js: JetStreamClient, subject: string, payload: Uint8Array, msgID: string): Promise<unknown> {
     const h = headers();
     h.set('Content-Type', this.contentType);
-    h.set('Walstream-Operation', e.operation);
     let data = payload;
     if (this.compress !== null) {
       data = this.compress(payload);
       h.set('Content-Encoding', 'zstd');
     }
-    try {
-      return await js.publish(subject, data, { msgID, headers: h, timeout: this.o.ackTimeoutMs });
-    } catch (err) {
-      throw mapNatsError(err, `publish to ${subject}`);
-    }
+    const ack = js.publish(subject, data, { msgID, headers: h, timeout: this.o.ackTimeoutMs });
+    // Promise.all stops at the first failure; the others must not become unhandled rejections.
+    ack.catch(() => {});
+    return ack;
   }
 
   /** Splits events into messages of at most batchMaxEvents events and about batchMaxBytes. */

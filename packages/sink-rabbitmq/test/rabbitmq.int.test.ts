@@ -66,9 +66,9 @@ describe('rabbitmq sink', () => {
     const sink = createRabbitMqSink({ url: URL, exchange });
     await sink.write(batchOf(1, [makeEvent({ table: 'a.b #*', operation: 'UPDATE' })]), opts);
     const m = await admin.get(q.queue, { noAck: true });
-    expect(m && m.fields.routingKey).toBe('public.a_b___.update');
-    expect(m && m.properties.deliveryMode).toBe(2);
-    expect(m && m.properties.messageId).toBe('0/1000:0');
+    expect(m?.fields.routingKey).toBe('public.a_b___.update');
+    expect(m?.properties.deliveryMode).toBe(2);
+    expect(m?.properties.messageId).toBe('0/1000:0');
     await sink.close?.();
     await admin.deleteExchange(exchange);
   });
