@@ -85,10 +85,8 @@ class NatsSinkImpl implements NatsSink {
       for (const e of batch.events) acks.push(this.publish(js, this.subjectOf(e), encodeOne(e, this.o.json), e.id));
     } else {
       for (const [subject, events] of groupBy(batch.events, this.subjectOf)) {
-        for (const chunk of this.pack(events)) {
-          const first = chunk[0] as ChangeEvent;
-          const last = chunk[chunk.length - 1] as ChangeEvent;
-          acks.push(this.publish(js, subject, encodeMany(chunk, this.o.json), `${first.id}..${last.id}`));
+        for (const { first, last, encoded } of this.pack(events)) {
+          acks.push(this.publish(js, subject, encodeMany(encoded, this.o.json), `${first.id}..${last.id}`));
         }
       }
     }
@@ -124,21 +122,31 @@ class NatsSinkImpl implements NatsSink {
     return ack;
   }
 
-  /** Splits events into messages of at most batchMaxEvents events and about batchMaxBytes. */
-  private *pack(events: ChangeEvent[]): Generator<ChangeEvent[]> {
-    let chunk: ChangeEvent[] = [];
+  /**
+   * Splits events into messages of at most batchMaxEvents events and about batchMaxBytes, encoding each event
+   * once (the encoding measures it and becomes part of the payload).
+   */
+  private *pack(events: ChangeEvent[]): Generator<{ first: ChangeEvent; last: ChangeEvent; encoded: Uint8Array[] }> {
+    let encoded: Uint8Array[] = [];
+    let first = events[0] as ChangeEvent;
+    let last = first;
     let bytes = 0;
     for (const e of events) {
-      const size = encodeOne(e, this.o.json).byteLength;
-      if (chunk.length > 0 && (chunk.length >= this.o.batchMaxEvents || bytes + size > this.o.batchMaxBytes)) {
-        yield chunk;
-        chunk = [];
+      const one = encodeOne(e, this.o.json);
+      if (
+        encoded.length > 0 &&
+        (encoded.length >= this.o.batchMaxEvents || bytes + one.byteLength > this.o.batchMaxBytes)
+      ) {
+        yield { first, last, encoded };
+        encoded = [];
+        first = e;
         bytes = 0;
       }
-      chunk.push(e);
-      bytes += size;
+      encoded.push(one);
+      last = e;
+      bytes += one.byteLength;
     }
-    if (chunk.length > 0) yield chunk;
+    if (encoded.length > 0) yield { first, last, encoded };
   }
 
   private async publishSchemas(changes: readonly SchemaChange[]): Promise<void> {
