@@ -122,6 +122,29 @@ describe('Pipeline options', () => {
     expect(r2.closed).toBe(true);
   });
 
+  it('stop() during a slow start waits for the start, then stops cleanly (and resolves if the start fails)', async () => {
+    for (const outcome of ['opens', 'fails'] as const) {
+      let release!: () => void;
+      const opened = new Promise<void>((r) => {
+        release = r;
+      });
+      const r = createArrayReader([], { live: true });
+      const slow = {
+        ...createMemorySink('slow'),
+        open: () => opened.then(() => (outcome === 'fails' ? Promise.reject(new Error('no route')) : undefined)),
+      };
+      const p = createPipeline({ name: 'x', reader: r, sinks: [slow] });
+      const started = p.start().catch((e: unknown) => e);
+      const stopped = p.stop();
+      expect(p.status().state).toBe('starting');
+      release();
+      await stopped;
+      expect(p.status().state).toBe(outcome === 'opens' ? 'stopped' : 'failed');
+      expect(r.closed).toBe(true);
+      expect(await started).toEqual(outcome === 'opens' ? undefined : expect.any(Error));
+    }
+  });
+
   it('rejects start() and cleans up when a sink cannot open', async () => {
     const r = createArrayReader([]);
     const ok = createMemorySink('ok');

@@ -53,6 +53,7 @@ class PipelineImpl implements Pipeline {
   private error: WalstreamError | null = null;
   private stopping = false;
   private shutdown: Promise<void> | null = null;
+  private starting: Promise<void> | null = null;
   private readLoop: Promise<void> = Promise.resolve();
 
   // The open batch.
@@ -113,9 +114,18 @@ class PipelineImpl implements Pipeline {
     return this.emitter.on(type, listener);
   }
 
-  async start(): Promise<void> {
-    if (this.state !== 'idle') throw new WalstreamError(ErrorCode.Config, `pipeline ${this.name} was already started`);
-    if (this.o.signal?.aborted) throw new WalstreamError(ErrorCode.Stopped, 'the pipeline signal is already aborted');
+  start(): Promise<void> {
+    if (this.state !== 'idle') {
+      return Promise.reject(new WalstreamError(ErrorCode.Config, `pipeline ${this.name} was already started`));
+    }
+    if (this.o.signal?.aborted) {
+      return Promise.reject(new WalstreamError(ErrorCode.Stopped, 'the pipeline signal is already aborted'));
+    }
+    this.starting = this.open();
+    return this.starting;
+  }
+
+  private async open(): Promise<void> {
     this.state = 'starting';
     const ctx: SinkContext = { pipeline: this.name, logger: this.log, signal: this.hardAbort.signal };
     const opened: Sink[] = [];
@@ -151,7 +161,10 @@ class PipelineImpl implements Pipeline {
     if (this.shutdown === null && (this.state === 'failed' || this.state === 'stopped')) return Promise.resolve();
     if (this.state === 'starting') {
       // Let start() finish (or fail) before draining.
-      return this.waitStarted().then(() => this.stop());
+      return (this.starting as Promise<void>).then(
+        () => this.stop(),
+        () => undefined,
+      );
     }
     return this.beginShutdown();
   }
@@ -190,10 +203,6 @@ class PipelineImpl implements Pipeline {
         lastError: w.lastError,
       })),
     };
-  }
-
-  private async waitStarted(): Promise<void> {
-    while (this.state === 'starting') await new Promise((r) => setTimeout(r, 5));
   }
 
   private async runReadLoop(): Promise<void> {
