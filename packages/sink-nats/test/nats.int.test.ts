@@ -8,6 +8,7 @@ import {
   createPipeline,
   decodeEventJson,
   decodeMsgpackMulti,
+  eventFromJsonObject,
   fromMsgpackObject,
   type Position,
 } from '@walstream/core';
@@ -40,7 +41,7 @@ async function streamEvents(conn: NatsConnection, stream: string): Promise<Chang
     if (m.header?.get('Content-Type') === 'application/json') {
       const text = new TextDecoder().decode(data);
       const parsed = JSON.parse(text);
-      if (Array.isArray(parsed)) out.push(...parsed.map((p: unknown) => decodeEventJson(JSON.stringify(p))));
+      if (Array.isArray(parsed)) out.push(...parsed.map(eventFromJsonObject));
       else out.push(decodeEventJson(text));
     } else {
       const [v] = decodeMsgpackMulti(data);

@@ -1,6 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type ChangeEvent, createPipeline, decodeEventJson, RetriesExhaustedError, SinkError } from '@walstream/core';
+import {
+  type ChangeEvent,
+  createPipeline,
+  eventFromJsonObject,
+  RetriesExhaustedError,
+  SinkError,
+} from '@walstream/core';
 import { createArrayReader, createMemorySink, describeSinkContract, makeTransactions } from '@walstream/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from './signature.js';
@@ -41,35 +47,10 @@ function receiver() {
         .flatMap((r) => {
           verifyWebhook(r.body, r.headers as Record<string, string>, SECRET);
           const parsed = JSON.parse(r.body);
-          const texts = parsed.events ? extractEvents(r.body) : [r.body];
-          return texts.map(decodeEventJson);
+          return parsed.events ? parsed.events.map(eventFromJsonObject) : [eventFromJsonObject(parsed)];
         });
     },
   };
-}
-
-/** The raw text of each event inside `{"id":..,"events":[...]}` (so values stay exact). */
-function extractEvents(body: string): string[] {
-  const start = body.indexOf('"events":[') + 10;
-  const out: string[] = [];
-  let depth = 0;
-  let from = start;
-  let inString = false;
-  for (let i = start; i < body.length - 2; i++) {
-    const c = body[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === '{') {
-      if (depth === 0) from = i;
-      depth++;
-    } else if (c === '}') {
-      depth--;
-      if (depth === 0) out.push(body.slice(from, i + 1));
-    }
-  }
-  return out;
 }
 
 const rx = receiver();
