@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, createPipeline, encodeEventJson, type SinkWriteOptions } from '@walstream/core';
 import { batchOf, createArrayReader, describeSinkContract, makeEvent, makeTransactions } from '@walstream/core/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Append, createFileSink, createFileSinkWithAppend } from './file-sink.js';
 import { readEvents } from './records.js';
 
@@ -127,12 +127,25 @@ describe('file sink', () => {
 
   it('rotates by age', async () => {
     const path = join(dir, 'changes.jsonl');
-    const sink = createFileSink({ path, rotateIntervalMs: 1 });
-    await sink.write(batchOf(1, [makeEvent({ lsn: 0x100n })]), opts);
-    await new Promise((r) => setTimeout(r, 5));
-    await sink.write(batchOf(2, [makeEvent({ lsn: 0x200n })]), opts);
-    await sink.close?.();
+    // Only Date is simulated: file I/O keeps its real timers.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
+      const sink = createFileSink({ path, rotateIntervalMs: 60_000 });
+      await sink.write(batchOf(1, [makeEvent({ lsn: 0x100n })]), opts);
+      vi.setSystemTime(new Date('2026-01-01T00:00:59Z'));
+      await sink.write(batchOf(2, [makeEvent({ lsn: 0x200n })]), opts); // younger than a minute: same file
+      vi.setSystemTime(new Date('2026-01-01T00:01:00Z'));
+      await sink.write(batchOf(3, [makeEvent({ lsn: 0x300n })]), opts);
+      await sink.close?.();
+    } finally {
+      vi.useRealTimers();
+    }
     expect((await readdir(dir)).sort()).toEqual(['changes.000001.jsonl', 'changes.jsonl']);
+    expect(readEvents('jsonl', 'events', await readFile(join(dir, 'changes.000001.jsonl'))).map((e) => e.id)).toEqual([
+      '0/100:0',
+      '0/200:0',
+    ]);
   });
 
   it('writes one record per transaction, only once the transaction has ended', async () => {
