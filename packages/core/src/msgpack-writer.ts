@@ -70,7 +70,7 @@ class Writer {
   }
 }
 
-function number(w: Writer, n: number): void {
+function number(w: Writer, n: number) {
   if (!Number.isSafeInteger(n) || (n === 0 && 1 / n < 0)) return w.f64(n);
   if (n >= 0) {
     if (n < 0x80) w.u8(n);
@@ -111,7 +111,7 @@ function ext(w: Writer, type: number, data: Uint8Array): void {
   w.raw(data);
 }
 
-function value(w: Writer, v: unknown, depth: number): void {
+function value(w: Writer, v: unknown, depth: number) {
   if (depth > MAX_DEPTH) throw new RangeError(`MessagePack value nested deeper than ${MAX_DEPTH}`);
   if (v === null || v === undefined) return w.u8(0xc0);
   switch (typeof v) {
