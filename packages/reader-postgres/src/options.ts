@@ -58,6 +58,11 @@ export interface PostgresReaderOptions {
   maxQueueBytes?: number;
   /** Reconnect after a lost connection (resuming from the slot). */
   reconnect?: ReconnectOptions;
+  /**
+   * Warn (once per transaction, through `logger`) when a prepared transaction has waited this long for
+   * COMMIT/ROLLBACK PREPARED: it holds confirmation back and so pins WAL. @default 300000 (5 minutes)
+   */
+  preparedWarningMs?: number;
   logger?: Logger;
 }
 
@@ -93,6 +98,7 @@ const schema = z
       })
       .strict()
       .optional(),
+    preparedWarningMs: z.number().int().nonnegative().optional(),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'must be a Logger').optional(),
   })
   .strict()
@@ -151,6 +157,7 @@ export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedRead
       initialDelayMs: o.reconnect?.initialDelayMs ?? 200,
       maxDelayMs: o.reconnect?.maxDelayMs ?? 10_000,
     },
+    preparedWarningMs: o.preparedWarningMs ?? 300_000,
     logger: o.logger,
   };
 }

@@ -20,7 +20,7 @@ import {
 } from '@walstream/core';
 import pg from 'pg';
 import { ChangeDecoder, type TransactionEnd } from './change-decoder.js';
-import { ConnectionError } from './errors.js';
+import { ConnectionError, SlotActiveError } from './errors.js';
 import { FrameQueue } from './frame-queue.js';
 import { type PostgresReaderOptions, type ResolvedReaderOptions, resolveReaderOptions } from './options.js';
 import { ReplicationConnection } from './replication.js';
@@ -43,6 +43,12 @@ export interface PostgresReaderStatus {
   readonly streamedTransactions: number;
   readonly spilledTransactions: number;
   readonly reconnects: number;
+  /**
+   * Prepared transactions received and not yet committed or rolled back (two-phase). Each holds confirmation
+   * back to its PREPARE; one that stays (an orphan) pins WAL, and the reader warns once it is older than
+   * `preparedWarningMs`. `ageMs` is measured from the server's PREPARE time.
+   */
+  readonly preparedTransactions: readonly { gid: string; prepareLsn: string; ageMs: number }[];
 }
 
 export interface PostgresReader {
@@ -63,6 +69,12 @@ export function createPostgresReader(options: PostgresReaderOptions): PostgresRe
   return new Reader(resolveReaderOptions(options));
 }
 
+interface HandedOut {
+  lsn: Lsn;
+  index: number;
+  commit: boolean;
+}
+
 class Reader implements PostgresReader {
   private readonly log: Logger;
   private readonly types = new TypeRegistry();
@@ -79,9 +91,15 @@ class Reader implements PostgresReader {
   private readonly ends: TransactionEnd[] = [];
   private confirmed: Lsn = 0n;
   private serverWalEnd: Lsn | null = null;
-  /** After a reconnect the server re-sends what we already handed out: skip commits up to here. */
-  private skipUpTo: Lsn = 0n;
-  private lastHandedOut: Lsn = 0n;
+  /**
+   * After a reconnect the server re-sends what we already handed out, from the start of a half-delivered
+   * transaction: skip events up to this (lsn, index), and the commit too when it was handed out.
+   */
+  private skipTo: HandedOut | null = null;
+  private lastHandedOut: HandedOut | null = null;
+  /** Highest WAL position received (reported as `write` in status updates; `flush` is what sinks hold). */
+  private received: Lsn = 0n;
+  private readonly warnedPrepared = new Set<string>();
   private statusTimer: ReturnType<typeof setInterval> | null = null;
   private heartbeat: { client: pg.Client; timer: ReturnType<typeof setInterval> } | null = null;
 
@@ -129,7 +147,10 @@ class Reader implements PostgresReader {
     this.decoder.onTransactionEnd = (end) => this.ends.push(end);
     if (signal?.aborted) throw new WalstreamError(ErrorCode.Stopped, 'aborted while opening');
     await this.connect(true);
-    this.statusTimer = setInterval(() => this.conn?.sendStatus(this.confirmed), this.o.statusIntervalMs);
+    this.statusTimer = setInterval(() => {
+      this.sendStatus();
+      this.checkPrepared();
+    }, this.o.statusIntervalMs);
     this.statusTimer.unref();
     if (this.o.heartbeat) await this.startHeartbeat(this.o.heartbeat);
   }
@@ -156,7 +177,10 @@ class Reader implements PostgresReader {
           startLsn: this.confirmed,
         },
         {
-          data: (frame) => this.queue.push(frame),
+          data: (frame, dataStart) => {
+            if (dataStart > this.received) this.received = dataStart;
+            this.queue.push(frame);
+          },
           keepalive: (walEnd, reply) => this.onKeepalive(walEnd, reply),
           end: (error) => this.queue.end(error),
         },
@@ -188,7 +212,28 @@ class Reader implements PostgresReader {
     ) {
       this.confirmed = walEnd;
     }
-    if (replyRequested) this.conn?.sendStatus(this.confirmed);
+    if (replyRequested) this.sendStatus();
+  }
+
+  /** Written = received, flushed and applied = what every consumer holds. */
+  private sendStatus(): void {
+    this.conn?.sendStatus(this.confirmed, this.received); // written is never reported below flushed
+  }
+
+  /** Warns once per prepared transaction that has waited longer than `preparedWarningMs`. */
+  private checkPrepared(): void {
+    const pending = this.decoder?.pendingPrepared ?? [];
+    if (pending.length === 0) return;
+    const now = Date.now();
+    for (const p of pending) {
+      const ageMs = now - p.preparedAtMs;
+      if (ageMs < this.o.preparedWarningMs || this.warnedPrepared.has(p.gid)) continue;
+      this.warnedPrepared.add(p.gid);
+      this.log.warn(
+        'a prepared transaction holds confirmation back (orphaned? COMMIT PREPARED or ROLLBACK PREPARED it)',
+        { gid: p.gid, ageMs, prepareLsn: formatLsn(p.prepareLsn), slot: this.o.slot },
+      );
+    }
   }
 
   async *read(opts: ReadOptions = {}): AsyncGenerator<ReaderItem> {
@@ -221,16 +266,24 @@ class Reader implements PostgresReader {
     }
   }
 
-  /** Drops what a reconnect re-sent that was already handed out; notes the last commit handed out. */
+  /**
+   * Drops what a reconnect re-sent that was already handed out, by (lsn, index): a half-delivered transaction
+   * continues where it stopped. Schema items are never dropped (the decoder re-emits one only for a new shape).
+   */
   private skip(item: ReaderItem): boolean {
     const kind = (item as { kind?: string }).kind;
-    if (kind === 'heartbeat') return false;
-    const lsn = (item as { position: Position }).position.lsn;
-    if (lsn !== 0n && lsn <= this.skipUpTo) {
-      if (kind === 'commit') this.ends.pop(); // its end was recorded again by the decoder
-      return true;
+    if (kind === 'heartbeat' || kind === 'schema') return false;
+    const pos = (item as { position: Position }).position;
+    const commit = kind === 'commit';
+    const s = this.skipTo;
+    if (s !== null) {
+      if (pos.lsn < s.lsn || (pos.lsn === s.lsn && (commit ? s.commit : pos.index <= s.index))) {
+        if (commit) this.ends.pop(); // its end was recorded again by the decoder
+        return true;
+      }
+      this.skipTo = null; // past the re-sent part: positions only grow from here
     }
-    if (kind === 'commit') this.lastHandedOut = lsn;
+    this.lastHandedOut = { lsn: pos.lsn, index: pos.index, commit };
     return false;
   }
 
@@ -244,10 +297,16 @@ class Reader implements PostgresReader {
     this.state = 'reconnecting';
     await this.conn?.end();
     this.conn = null;
+    // After a network cut the server may not know yet that our old connection is gone: its walsender holds the
+    // slot until wal_sender_timeout. "Slot is active" is retried until then (plus a margin), not fatal.
+    const wst = (this.setupResult as SetupResult).walSenderTimeoutMs;
+    const activeUntil = Date.now() + (wst > 0 ? wst : 60_000) + 10_000;
+    let lastError: unknown = err;
     for (let attempt = 1; ; attempt++) {
-      if (attempt > this.o.reconnect.maxAttempts) {
+      const slotActive = lastError instanceof SlotActiveError && Date.now() < activeUntil;
+      if (attempt > this.o.reconnect.maxAttempts && !slotActive) {
         this.state = 'failed';
-        throw toWalstreamError(err);
+        throw toWalstreamError(lastError);
       }
       const delay = backoffDelay(
         { ...this.o.reconnect, multiplier: 2, maxAttempts: this.o.reconnect.maxAttempts },
@@ -258,11 +317,19 @@ class Reader implements PostgresReader {
       try {
         this.queue.reset();
         (this.decoder as ChangeDecoder).reset();
-        this.skipUpTo = this.lastHandedOut;
+        this.skipTo = this.lastHandedOut;
         await this.connect(false);
         this.reconnects++;
         return;
       } catch (e) {
+        lastError = e;
+        if (e instanceof SlotActiveError && Date.now() < activeUntil) {
+          this.log.warn('replication slot still held by the previous connection, retrying', {
+            slot: this.o.slot,
+            attempt,
+          });
+          continue;
+        }
         if (!isRetriable(e)) {
           this.state = 'failed';
           throw toWalstreamError(e);
@@ -300,6 +367,11 @@ class Reader implements PostgresReader {
       streamedTransactions: this.decoder?.streamedTransactions ?? 0,
       spilledTransactions: this.decoder?.spilledTransactions ?? 0,
       reconnects: this.reconnects,
+      preparedTransactions: (this.decoder?.pendingPrepared ?? []).map((p) => ({
+        gid: p.gid,
+        prepareLsn: formatLsn(p.prepareLsn),
+        ageMs: Date.now() - p.preparedAtMs,
+      })),
     };
   }
 
@@ -334,7 +406,7 @@ class Reader implements PostgresReader {
       await this.heartbeat.client.end().catch(() => {});
     }
     // The final word to the server: what every consumer holds.
-    this.conn?.sendStatus(this.confirmed);
+    this.sendStatus();
     await this.conn?.end();
     this.decoder?.reset();
     if (this.state !== 'failed') this.state = 'closed';

@@ -114,12 +114,15 @@ export class ReplicationConnection {
     this.connection?.stream.resume();
   }
 
-  /** Standby status update: written, flushed and applied all set to `lsn` (what every sink holds). */
-  sendStatus(lsn: bigint, replyRequested = false): void {
+  /**
+   * Standby status update: flushed and applied = `lsn` (what every sink holds; the slot moves to it), written =
+   * `written` (what was received), so pg_stat_replication's write_lag and flush_lag mean something.
+   */
+  sendStatus(lsn: bigint, written: bigint = lsn, replyRequested = false): void {
     if (this.connection === null || this.ended) return;
     const b = Buffer.alloc(34);
     b[0] = 0x72; // r
-    b.writeBigUInt64BE(lsn, 1);
+    b.writeBigUInt64BE(written > lsn ? written : lsn, 1);
     b.writeBigUInt64BE(lsn, 9);
     b.writeBigUInt64BE(lsn, 17);
     b.writeBigInt64BE(BigInt(Date.now()) * 1000n - PG_EPOCH_US, 25);

@@ -31,6 +31,8 @@ export interface SetupResult {
   slotExists: boolean;
   confirmedFlush: Lsn | null;
   types: PgTypeRow[];
+  /** wal_sender_timeout of this session's settings, in ms (0 = disabled). */
+  walSenderTimeoutMs: number;
 }
 
 const IDENTITY = { d: 'default', n: 'nothing', f: 'full', i: 'index' } as const;
@@ -43,10 +45,11 @@ export function maxProtocol(serverVersion: number): 1 | 2 | 3 | 4 {
 }
 
 export async function setup(client: pg.Client, o: ResolvedReaderOptions, log: Logger): Promise<SetupResult> {
-  const info = await client.query<{ wal_level: string; v: string; db: string }>(
-    `SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num') AS v, current_database() AS db`,
+  const info = await client.query<{ wal_level: string; v: string; db: string; wst: string }>(
+    `SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num') AS v, current_database() AS db,
+            (SELECT setting FROM pg_settings WHERE name = 'wal_sender_timeout') AS wst`,
   );
-  const row = info.rows[0] as { wal_level: string; v: string; db: string };
+  const row = info.rows[0] as { wal_level: string; v: string; db: string; wst: string };
   if (row.wal_level !== 'logical') throw new WalLevelError(row.wal_level);
   const serverVersion = Number(row.v);
   const supported = maxProtocol(serverVersion);
@@ -85,6 +88,7 @@ export async function setup(client: pg.Client, o: ResolvedReaderOptions, log: Lo
     slotExists: slot.exists,
     confirmedFlush: slot.confirmedFlush,
     types: types.rows,
+    walSenderTimeoutMs: Number(row.wst) || 0,
   };
 }
 
