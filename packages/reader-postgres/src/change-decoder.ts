@@ -124,6 +124,11 @@ export class ChangeDecoder {
     }));
   }
 
+  /** Between Stream Start and Stream Stop (messages then carry an xid). */
+  get inStream(): boolean {
+    return this.currentStream !== null;
+  }
+
   get bufferedBytes(): number {
     return this.budget.used.bytes;
   }

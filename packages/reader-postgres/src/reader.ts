@@ -23,9 +23,10 @@ import { ChangeDecoder, type TransactionEnd } from './change-decoder.js';
 import { ConnectionError, SlotActiveError } from './errors.js';
 import { FrameQueue } from './frame-queue.js';
 import { type PostgresReaderOptions, type ResolvedReaderOptions, resolveReaderOptions } from './options.js';
-import { ReplicationConnection } from './replication.js';
+import { decodePgoutput } from './protocol/decode.js';
+import { ReplicationConnection, where } from './replication.js';
 import { type SetupResult, setup, type TableInfo } from './setup.js';
-import { TypeRegistry } from './types/registry.js';
+import { TYPE_QUERY, TypeRegistry } from './types/registry.js';
 
 export interface PostgresReaderStatus {
   readonly state: 'idle' | 'streaming' | 'reconnecting' | 'closed' | 'failed';
@@ -125,7 +126,7 @@ class Reader implements PostgresReader {
     try {
       await client.connect();
     } catch (err) {
-      throw new ConnectionError('cannot connect to Postgres', { cause: err });
+      throw new ConnectionError(`cannot connect to Postgres at ${where(this.o.client)}`, { cause: err });
     }
     try {
       this.setupResult = await setup(client, this.o, this.log);
@@ -252,6 +253,7 @@ class Reader implements PostgresReader {
           await this.recover(this.queue.endError, signal);
           continue;
         }
+        if (this.hasUnknownTypes(frame)) await this.loadTypes();
         const lazy = (this.decoder as ChangeDecoder).handle(frame, 25, frame.length, out);
         for (let i = 0; i < out.length; i++) {
           const item = out[i] as ReaderItem;
@@ -263,6 +265,29 @@ class Reader implements PostgresReader {
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** A Relation or Type message naming a type created after start (or not loaded yet). */
+  private hasUnknownTypes(frame: Buffer): boolean {
+    const tag = frame[25];
+    if (tag !== 0x52 /* R */ && tag !== 0x59 /* Y */) return false;
+    const m = decodePgoutput(frame, 25, frame.length, (this.decoder as ChangeDecoder).inStream);
+    if (m.tag === 'relation') return m.columns.some((c) => !this.types.has(c.typeOid));
+    if (m.tag === 'type') return !this.types.has(m.oid);
+    return false;
+  }
+
+  /** Reads pg_type again, so enums, domains and arrays created after start decode as their real type. */
+  private async loadTypes(): Promise<void> {
+    const client = new pg.Client(this.o.client);
+    try {
+      await client.connect();
+      this.types.load((await client.query(TYPE_QUERY, [[]])).rows);
+    } catch (err) {
+      throw new ConnectionError(`cannot read pg_type from ${where(this.o.client)}`, { cause: err });
+    } finally {
+      await client.end().catch(() => {});
     }
   }
 

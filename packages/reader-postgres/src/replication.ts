@@ -8,9 +8,19 @@ import pg from 'pg';
 import { ConnectionError, SlotActiveError, SlotInvalidatedError } from './errors.js';
 import { quoteIdent, quoteLiteral } from './sql.js';
 
-// The walsender formats values with its session settings: make them fixed and lossless.
-const SESSION =
-  '-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex';
+// The walsender formats values with its session settings: make them fixed and lossless. They go in the
+// startup options and are set again after connecting, because `options=` in a connection string (and
+// PGOPTIONS) replaces the startup options node-postgres sends.
+const PINNED: readonly [string, string][] = [
+  ['DateStyle', 'ISO'],
+  ['TimeZone', 'UTC'],
+  ['IntervalStyle', 'postgres'],
+  ['extra_float_digits', '3'],
+  ['bytea_output', 'hex'],
+  ['lc_monetary', 'C'],
+];
+const SESSION = PINNED.map(([k, v]) => `-c ${k}=${v}`).join(' ');
+const PIN_SQL = `SELECT ${PINNED.map(([k, v]) => `set_config('${k}', '${v}', false)`).join(', ')}`;
 
 export interface StartOptions {
   slot: string;
@@ -38,7 +48,7 @@ export class ReplicationConnection {
   private connection: { stream: { pause(): void; resume(): void }; sendCopyFromChunk(b: Buffer): void } | null = null;
   private ended = false;
 
-  constructor(config: pg.ClientConfig) {
+  constructor(private readonly config: pg.ClientConfig) {
     const options = [config.options, SESSION].filter(Boolean).join(' ');
     this.client = new pg.Client({ ...config, replication: 'database', options } as pg.ClientConfig);
     this.client.on('error', () => {}); // surfaced through the START_REPLICATION promise
@@ -48,7 +58,12 @@ export class ReplicationConnection {
     try {
       await this.client.connect();
     } catch (err) {
-      throw new ConnectionError('cannot open the replication connection', { cause: err });
+      throw new ConnectionError(`cannot open the replication connection to ${where(this.config)}`, { cause: err });
+    }
+    try {
+      await this.client.query(PIN_SQL);
+    } catch (err) {
+      throw new ConnectionError('cannot pin the session settings of the replication connection', { cause: err });
     }
   }
 
@@ -159,4 +174,20 @@ export function mapServerError(err: Error, slot: string): Error {
     return new ConnectionError('replication connection lost', { cause: err });
   }
   return new WalstreamError(ErrorCode.Reader, `replication failed: ${e.code} ${e.message}`, { cause: err });
+}
+
+/** `host:port` of a connection, for error messages (never the user or password). */
+export function where(config: pg.ClientConfig): string {
+  let host = config.host;
+  let port: string | number | undefined = config.port;
+  if (config.connectionString) {
+    try {
+      const u = new URL(config.connectionString);
+      host = host ?? (decodeURIComponent(u.hostname) || u.searchParams.get('host') || undefined);
+      port = port ?? (u.port || undefined);
+    } catch {
+      // not a URL (key=value form): fall through to the defaults
+    }
+  }
+  return `${host ?? process.env.PGHOST ?? 'localhost'}:${port ?? process.env.PGPORT ?? 5432}`;
 }
