@@ -105,6 +105,13 @@ async function ensurePublication(client: pg.Client, o: ResolvedReaderOptions, lo
       throw new ConfigError('postgres.tables', (err as Error).message);
     }
   });
+  const missing = await missingTables(client, wanted);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      'postgres.tables',
+      `table(s) ${missing.map((t) => `${t.schema}.${t.table}`).join(', ')} do not exist (unquoted names fold to lower case; quote mixed-case names: '"MyTable"')`,
+    );
+  }
   const list = (ts: { schema: string; table: string }[]) =>
     ts.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`).join(', ');
   if (exists.rowCount === 0) {
@@ -113,11 +120,24 @@ async function ensurePublication(client: pg.Client, o: ResolvedReaderOptions, lo
     return;
   }
   const have = new Set((await publishedTables(client, o.publication)).map((t) => `${t.schema}\0${t.table}`));
-  const missing = wanted.filter((t) => !have.has(`${t.schema}\0${t.table}`));
-  if (missing.length > 0) {
-    await client.query(`ALTER PUBLICATION ${quoteIdent(o.publication)} ADD TABLE ${list(missing)}`);
-    log.info('added tables to publication', { publication: o.publication, tables: missing.length });
+  const unpublished = wanted.filter((t) => !have.has(`${t.schema}\0${t.table}`));
+  if (unpublished.length > 0) {
+    await client.query(`ALTER PUBLICATION ${quoteIdent(o.publication)} ADD TABLE ${list(unpublished)}`);
+    log.info('added tables to publication', { publication: o.publication, tables: unpublished.length });
   }
+}
+
+async function missingTables(
+  client: pg.Client,
+  tables: { schema: string; table: string }[],
+): Promise<{ schema: string; table: string }[]> {
+  const r = await client.query<{ i: number }>(
+    `SELECT i FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS w(s, t, i)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE n.nspname = w.s AND c.relname = w.t AND c.relkind IN ('r', 'p'))`,
+    [tables.map((t) => t.schema), tables.map((t) => t.table)],
+  );
+  return r.rows.map((row) => tables[Number(row.i) - 1] as { schema: string; table: string });
 }
 
 async function publishedTables(client: pg.Client, publication: string): Promise<TableInfo[]> {
