@@ -63,6 +63,8 @@ interface OpenTxn {
   xid: string;
   timestamp: string;
   index: number;
+  /** Replication origin name (Origin message after Begin), when the transaction has one. */
+  origin: string | undefined;
 }
 
 interface Prepared {
@@ -158,7 +160,7 @@ export class ChangeDecoder {
       else (this.currentStream as StreamBuffer).add(subxidOf(m), data, start, end);
       return null;
     }
-    if (this.preparing !== null && isChange(m.tag)) {
+    if (this.preparing !== null && (isChange(m.tag) || m.tag === 'origin')) {
       // The server counts Relation and Type messages as sent even inside a prepared transaction, so a plain
       // transaction before COMMIT PREPARED relies on them: apply them now. The schema-change item is emitted
       // before the first row in that shape, whichever transaction delivers it first.
@@ -234,6 +236,8 @@ export class ChangeDecoder {
         this.prepared.delete(m.gid);
         return null;
       case 'origin':
+        if (this.txn !== null) this.txn.origin = m.name;
+        return null;
       case 'streamStop':
         return null;
       default:
@@ -250,7 +254,14 @@ export class ChangeDecoder {
   }
 
   private open(lsn: bigint, xid: number, commitTime: bigint): void {
-    this.txn = { lsn, lsnText: formatLsn(lsn), xid: String(xid), timestamp: pgTimeToIso(commitTime), index: 0 };
+    this.txn = {
+      lsn,
+      lsnText: formatLsn(lsn),
+      xid: String(xid),
+      timestamp: pgTimeToIso(commitTime),
+      index: 0,
+      origin: undefined,
+    };
   }
 
   private close(endLsn: bigint, out: ReaderItem[]): void {
@@ -298,6 +309,9 @@ export class ChangeDecoder {
       }
       case 'type':
         this.types.noteName(m.oid, m.namespace, m.name);
+        return;
+      case 'origin': // inside a streamed or prepared transaction, replayed at commit
+        if (t !== null) t.origin = m.name;
         return;
       case 'message': {
         if (m.prefix === this.o.heartbeatPrefix || !this.o.messages) return;
@@ -438,6 +452,7 @@ export class ChangeDecoder {
       after,
       unchanged,
     };
+    if (t?.origin !== undefined) return { ...e, ...extra, origin: t.origin };
     return extra === undefined ? e : { ...e, ...extra };
   }
 }

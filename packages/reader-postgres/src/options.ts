@@ -59,6 +59,12 @@ export interface PostgresReaderOptions {
   /** Reconnect after a lost connection (resuming from the slot). */
   reconnect?: ReconnectOptions;
   /**
+   * Which changes to stream by replication origin: `'any'` (all), or `'none'` (only changes made locally, not
+   * ones replayed from another node: what a bidirectional sync needs so it does not loop). `'none'` needs
+   * PostgreSQL 16 or later. Events from a transaction with an origin carry its name in `origin`. @default 'any'
+   */
+  origin?: 'any' | 'none';
+  /**
    * Warn (once per transaction, through `logger`) when a prepared transaction has waited this long for
    * COMMIT/ROLLBACK PREPARED: it holds confirmation back and so pins WAL. @default 300000 (5 minutes)
    */
@@ -99,6 +105,7 @@ const schema = z
       .strict()
       .optional(),
     preparedWarningMs: z.number().int().nonnegative().optional(),
+    origin: z.enum(['any', 'none']).optional(),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'must be a Logger').optional(),
   })
   .strict()
@@ -158,6 +165,7 @@ export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedRead
       maxDelayMs: o.reconnect?.maxDelayMs ?? 10_000,
     },
     preparedWarningMs: o.preparedWarningMs ?? 300_000,
+    origin: o.origin ?? 'any',
     logger: o.logger,
   };
 }

@@ -176,6 +176,7 @@ class Reader implements PostgresReader {
           streaming: proto >= 2 && this.o.streaming !== false,
           twoPhase: this.o.twoPhase,
           startLsn: this.confirmed,
+          origin: this.o.origin,
         },
         {
           data: (frame, dataStart) => {

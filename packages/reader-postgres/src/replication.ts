@@ -31,6 +31,8 @@ export interface StartOptions {
   streaming: boolean;
   twoPhase: boolean;
   startLsn: bigint;
+  /** `'none'`: only changes without a replication origin (PG16+). */
+  origin: 'any' | 'none';
 }
 
 export interface ReplicationHandlers {
@@ -91,6 +93,7 @@ export class ReplicationConnection {
     if (o.messages) params.push(`messages 'true'`);
     if (o.streaming) params.push(`streaming '${o.protocolVersion >= 4 ? 'parallel' : 'on'}'`);
     if (o.twoPhase) params.push(`two_phase 'true'`);
+    if (o.origin === 'none') params.push(`origin 'none'`);
     const lsn = `${(o.startLsn >> 32n).toString(16).toUpperCase()}/${(o.startLsn & 0xffffffffn).toString(16).toUpperCase()}`;
     const sql = `START_REPLICATION SLOT ${quoteIdent(o.slot)} LOGICAL ${lsn} (${params.join(', ')})`;
 

@@ -60,6 +60,9 @@ export async function setup(client: pg.Client, o: ResolvedReaderOptions, log: Lo
     );
   }
   if (o.twoPhase && serverVersion < 150000) throw new ConfigError('postgres.twoPhase', 'needs PostgreSQL 15 or later');
+  if (o.origin === 'none' && serverVersion < 160000) {
+    throw new ConfigError('postgres.origin', "'none' needs PostgreSQL 16 or later");
+  }
 
   await ensurePublication(client, o, log);
   const tables = await publishedTables(client, o.publication);
