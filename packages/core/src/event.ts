@@ -55,6 +55,8 @@ export interface ChangeEvent {
   readonly truncate?: { readonly cascade: boolean; readonly restartIdentity: boolean };
   /** MESSAGE only: a logical decoding message (pg_logical_emit_message). */
   readonly message?: { readonly prefix: string; readonly content: Uint8Array; readonly transactional: boolean };
+  /** The replication origin the source transaction came from (e.g. another node's apply worker); absent for local changes. */
+  readonly origin?: string;
 }
 
 export interface ColumnSchema {

@@ -58,6 +58,17 @@ export interface PostgresReaderOptions {
   maxQueueBytes?: number;
   /** Reconnect after a lost connection (resuming from the slot). */
   reconnect?: ReconnectOptions;
+  /**
+   * Which changes to stream by replication origin: `'any'` (all), or `'none'` (only changes made locally, not
+   * ones replayed from another node: what a bidirectional sync needs so it does not loop). `'none'` needs
+   * PostgreSQL 16 or later. Events from a transaction with an origin carry its name in `origin`. @default 'any'
+   */
+  origin?: 'any' | 'none';
+  /**
+   * Warn (once per transaction, through `logger`) when a prepared transaction has waited this long for
+   * COMMIT/ROLLBACK PREPARED: it holds confirmation back and so pins WAL. @default 300000 (5 minutes)
+   */
+  preparedWarningMs?: number;
   logger?: Logger;
 }
 
@@ -93,6 +104,8 @@ const schema = z
       })
       .strict()
       .optional(),
+    preparedWarningMs: z.number().int().nonnegative().optional(),
+    origin: z.enum(['any', 'none']).optional(),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'must be a Logger').optional(),
   })
   .strict()
@@ -151,6 +164,8 @@ export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedRead
       initialDelayMs: o.reconnect?.initialDelayMs ?? 200,
       maxDelayMs: o.reconnect?.maxDelayMs ?? 10_000,
     },
+    preparedWarningMs: o.preparedWarningMs ?? 300_000,
+    origin: o.origin ?? 'any',
     logger: o.logger,
   };
 }
