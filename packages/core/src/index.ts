@@ -62,6 +62,7 @@ export type {
   Row,
   SchemaChange,
   TableSchema,
+  TableSnapshotProgress,
   TransactionCommit,
   Value,
 } from './event.js';

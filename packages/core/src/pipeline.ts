@@ -77,6 +77,7 @@ class PipelineImpl implements Pipeline {
   private eventsIn = 0;
   private eventsDropped = 0;
   private lastHeartbeatAt: string | null = null;
+  private lastSnapshotSig = '';
 
   private acked: Position | null = null;
   private ackRun: Promise<void> | null = null;
@@ -190,6 +191,7 @@ class PipelineImpl implements Pipeline {
       received: this.received,
       lagBytes: Number(lag),
       lastHeartbeatAt: this.lastHeartbeatAt,
+      snapshot: this.o.reader.snapshotProgress?.() ?? [],
       error: this.error,
       sinks: this.workers.map((w) => ({
         name: w.sink.name,
@@ -366,6 +368,7 @@ class PipelineImpl implements Pipeline {
         try {
           await this.o.reader.ack(p);
           this.acked = p;
+          this.emitSnapshotProgress();
         } catch (err) {
           // The reader sends its latest ack again on its next status update; nothing is lost.
           this.log.warn('reader ack failed', { error: describe(err) });
@@ -374,6 +377,17 @@ class PipelineImpl implements Pipeline {
       this.ackRun = null;
     })();
     return this.ackRun;
+  }
+
+  /** After an ack, a reader that copies existing rows may report new progress. */
+  private emitSnapshotProgress(): void {
+    const tables = this.o.reader.snapshotProgress?.();
+    if (tables === undefined || tables.length === 0) return;
+    let sig = '';
+    for (const t of tables) sig += `${t.snapshotId}\0${t.table}\0${t.state}\0${t.rowsDone}\n`;
+    if (sig === this.lastSnapshotSig) return;
+    this.lastSnapshotSig = sig;
+    this.emitter.emit({ type: 'snapshot', tables });
   }
 
   private fail(error: WalstreamError): void {

@@ -1,6 +1,12 @@
 import { type Logger, parseOptions } from '@walstream/core';
 import type { ClientConfig } from 'pg';
 import { z } from 'zod';
+import {
+  type ResolvedSnapshotOptions,
+  resolveSnapshotOptions,
+  type SnapshotOptions,
+  snapshotOptionsSchema,
+} from './snapshot/options.js';
 
 export interface HeartbeatOptions {
   /** Emit a transactional heartbeat message this often, so an idle database's slot still advances. */
@@ -58,6 +64,8 @@ export interface PostgresReaderOptions {
   maxQueueBytes?: number;
   /** Reconnect after a lost connection (resuming from the slot). */
   reconnect?: ReconnectOptions;
+  /** Copy existing rows (initial snapshot) and accept on-demand snapshots; see SnapshotOptions. */
+  snapshot?: SnapshotOptions;
   logger?: Logger;
 }
 
@@ -94,6 +102,7 @@ const schema = z
       .strict()
       .optional(),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'must be a Logger').optional(),
+    snapshot: snapshotOptionsSchema.optional(),
   })
   .strict()
   .refine((o) => o.connectionString !== undefined || o.connection !== undefined, {
@@ -112,6 +121,7 @@ export type ResolvedReaderOptions = Omit<
   | 'spillDir'
   | 'logger'
   | 'reconnect'
+  | 'snapshot'
 > & {
   client: ClientConfig;
   tables: string[] | undefined;
@@ -121,6 +131,7 @@ export type ResolvedReaderOptions = Omit<
   spillDir: string | undefined;
   logger: Logger | undefined;
   reconnect: Required<ReconnectOptions>;
+  snapshot: ResolvedSnapshotOptions;
 };
 
 export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedReaderOptions {
@@ -152,5 +163,6 @@ export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedRead
       maxDelayMs: o.reconnect?.maxDelayMs ?? 10_000,
     },
     logger: o.logger,
+    snapshot: resolveSnapshotOptions(o.snapshot),
   };
 }
