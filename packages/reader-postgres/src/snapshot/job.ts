@@ -61,20 +61,22 @@ export async function runJob(snap: Snapshotter, job: Job): Promise<void> {
             ? { ...state, tableIndex: ti + 1, lastKey: null }
             : { ...state, tableIndex: ti, lastKey: chunk.lastKey };
           const token = `H:${state.id}:${randomBytes(6).toString('hex')}`;
-          const emitted = new Promise<Position>((resolve, reject) => {
+          const emitted = new Promise<{ position: Position; rows: number }>((resolve, reject) => {
             snap.pending.set(token, {
               table: t,
               chunk,
               snapshot: PgSnapshot.parse(snapshotText),
               first,
               next,
-              emitted: (p) => resolve(p),
+              emitted: (position, rows) => resolve({ position, rows }),
               abort: () => reject(new WalstreamError(ErrorCode.Stopped, 'reader closed during a snapshot')),
             });
           });
           await c.query('SELECT pg_logical_emit_message(true, $1, $2)', [snap.prefix, token]);
-          last = await emitted;
-          snap.progress.add(state.id, t.name, chunk.rows.length);
+          const out = await emitted;
+          last = out.position;
+          // Rows handed out: a copied row whose live change won went out as that change instead.
+          snap.progress.add(state.id, t.name, out.rows);
           first = false;
           if (end) break;
           after = chunk.lastKey;
