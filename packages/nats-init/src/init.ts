@@ -180,7 +180,10 @@ class Init implements NatsInit {
       const a = this.active.get(`${e.schema}.${e.table}`);
       if (a === undefined) continue;
       let rows = a.open.get(e.position.lsn);
-      if (rows === undefined) a.open.set(e.position.lsn, (rows = new Map()));
+      if (rows === undefined) {
+        rows = new Map();
+        a.open.set(e.position.lsn, rows);
+      }
       rows.set(e.id, e.after as Row);
     }
     while (ci < commits.length) this.flush(commits[ci++]?.position.lsn as bigint, flushes);
@@ -194,7 +197,10 @@ class Init implements NatsInit {
       const rows = a.open.get(lsn);
       if (rows === undefined) continue;
       let c = a.chunks.get(lsn);
-      if (c === undefined) a.chunks.set(lsn, (c = { no: a.chunks.size, rows: rows.size }));
+      if (c === undefined) {
+        c = { no: a.chunks.size, rows: rows.size };
+        a.chunks.set(lsn, c);
+      }
       const payload = encodeChunk(
         {
           table: name,
