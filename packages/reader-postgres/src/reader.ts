@@ -234,9 +234,11 @@ class Reader implements PostgresReader {
     signal?.addEventListener('abort', onAbort, { once: true });
     const out: ReaderItem[] = [];
     try {
-      for await (const item of this.snap.initialItems()) {
-        if (signal?.aborted || this.closed) return;
-        yield item;
+      for await (const items of this.snap.initialItems()) {
+        for (const item of items) {
+          if (signal?.aborted || this.closed) return;
+          yield item;
+        }
       }
       if (this.snap.mode === 'only') return;
       for (;;) {

@@ -15,7 +15,7 @@ export async function* runInitial(
   client: pg.Client,
   lsn: bigint,
   only: boolean,
-): AsyncGenerator<ReaderItem> {
+): AsyncGenerator<ReaderItem[]> {
   const base = snap.initialState();
   const tables = base.tables;
   const timestamp = new Date().toISOString();
@@ -31,16 +31,23 @@ export async function* runInitial(
       const t = await describeTable(client, spec.schema, spec.table, snap.host.publication, snap.serverVersion);
       snap.progress.start(id, t.name, t.estimatedRows);
       const schema: SchemaChange = { kind: 'schema', position: { lsn, index }, schema: t.schemaItem, previous: null };
-      yield schema;
-      let after: readonly string[] | null = null;
+      let out: ReaderItem[] = [schema];
+      // The next chunk's query runs while this one is handed out (its boundary is known): two chunks in memory.
+      let ahead = readChunk(client, t, snap.host.types, null, base.chunkRows);
+      ahead.catch(() => {}); // awaited below; not unhandled if the consumer stops first
       for (;;) {
-        const chunk = await readChunk(client, t, snap.host.types, after, base.chunkRows);
+        const chunk = await ahead;
         const end = chunk.rows.length < base.chunkRows;
+        if (!end) {
+          ahead = readChunk(client, t, snap.host.types, chunk.lastKey, base.chunkRows);
+          ahead.catch(() => {});
+        }
         const next: SnapshotJobState = end
           ? { ...base, tableIndex: ti + 1, lastKey: null }
           : { ...base, tableIndex: ti, lastKey: chunk.lastKey };
         if (chunk.rows.length > 0) {
-          for (let i = 0; i < chunk.rows.length; i++) yield snap.readEvent(t, lsn, index++, timestamp, '0', chunk, i);
+          for (let i = 0; i < chunk.rows.length; i++)
+            out.push(snap.readEvent(t, lsn, index++, timestamp, '0', chunk, i));
           const commit: TransactionCommit = {
             kind: 'commit',
             position: { lsn, index: index - 1 },
@@ -52,11 +59,13 @@ export async function* runInitial(
           if (!only) snap.addAck(commit.position, next);
           snap.progress.add(id, t.name, chunk.rows.length);
           cursor = next;
-          yield commit;
+          out.push(commit);
         }
+        // One chunk at a time: a promise per chunk rather than per row.
+        if (out.length > 0) yield out;
+        out = [];
         cursor = next;
         if (end) break;
-        after = chunk.lastKey;
       }
       snap.progress.finish(id, t.name);
     }

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import {
   type ChangeEvent,
   comparePositions,
+  formatLsn,
   type Logger,
   type Position,
   type ReaderItem,
@@ -165,8 +166,8 @@ export class Snapshotter {
     this.only = true;
   }
 
-  /** The initial copy's items (events, a commit per chunk); empty when there is none to take. */
-  async *initialItems(): AsyncGenerator<ReaderItem> {
+  /** The initial copy's items, a chunk at a time (events and its commit); nothing when there is none to take. */
+  async *initialItems(): AsyncGenerator<ReaderItem[]> {
     const exp = this.exported;
     const c = this.exportClient;
     if (exp === null || c === null) return;
@@ -369,6 +370,9 @@ export class Snapshotter {
     return out;
   }
 
+  private idLsn = -1n;
+  private idPrefix = '';
+
   readEvent(
     t: SnapshotTable,
     lsn: bigint,
@@ -379,8 +383,12 @@ export class Snapshotter {
     i: number,
   ): ChangeEvent {
     const position = { lsn, index };
+    if (lsn !== this.idLsn) {
+      this.idLsn = lsn;
+      this.idPrefix = `${formatLsn(lsn)}:`;
+    }
     return {
-      id: `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}:${index}`,
+      id: `${this.idPrefix}${index}`,
       position,
       operation: 'READ',
       timestamp,
