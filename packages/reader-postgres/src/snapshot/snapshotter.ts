@@ -107,7 +107,7 @@ export class Snapshotter {
 
   /** Items must go through `pass`: messages are on for watermarks, or a copy is under way. */
   get watching(): boolean {
-    return this.o.onDemand || this.windows.size > 0 || this.pending.size > 0;
+    return this.o.onDemand || this.o.mode !== 'never' || this.windows.size > 0 || this.pending.size > 0;
   }
 
   /** After setup: check the tables to copy; load unfinished snapshots of an existing slot to resume them. */
