@@ -59,6 +59,7 @@ import type {
   Row,
   SchemaChange,
   TableSchema,
+  TableSnapshotProgress,
   TransactionCommit,
   Value,
 } from './event.js';
@@ -142,6 +143,7 @@ export type {
   SinkWriteOptions,
   TableMatcher,
   TableSchema,
+  TableSnapshotProgress,
   TransactionCommit,
   Transform,
   Value,

@@ -13,6 +13,7 @@ import {
   type ReaderItem,
   type ReadOptions,
   silentLogger,
+  type TableSnapshotProgress,
   toWalstreamError,
   WalstreamError,
 } from '@walstream/core';
@@ -25,6 +26,7 @@ import { type PostgresReaderOptions, type ResolvedReaderOptions, resolveReaderOp
 import { decodePgoutput } from './protocol/decode.js';
 import { ReplicationConnection, where } from './replication.js';
 import { type SetupResult, setup, type TableInfo } from './setup.js';
+import { type SnapshotHandle, Snapshotter } from './snapshot/snapshotter.js';
 import { TYPE_QUERY, TypeRegistry } from './types/registry.js';
 
 export interface PostgresReaderStatus {
@@ -49,6 +51,8 @@ export interface PostgresReaderStatus {
    * `preparedWarningMs`. `ageMs` is measured from the server's PREPARE time.
    */
   readonly preparedTransactions: readonly { gid: string; prepareLsn: string; ageMs: number }[];
+  /** Progress of initial and on-demand snapshots, per table. */
+  readonly snapshot: readonly TableSnapshotProgress[];
 }
 
 export interface PostgresReader {
@@ -62,6 +66,12 @@ export interface PostgresReader {
   lag(): Promise<{ currentLsn: string; confirmedLsn: string | null; bytes: number }>;
   /** Published tables and their replica identity (after open). */
   readonly tables: readonly TableInfo[];
+  /**
+   * Copies `tables` (`schema.table`) while streaming continues (DBLog watermarks: a live change always wins over
+   * the copy). `done` resolves with row counts once the last chunk has been handed to the pipeline.
+   */
+  requestSnapshot(tables: readonly string[], opts?: { chunkRows?: number }): SnapshotHandle;
+  snapshotProgress(): readonly TableSnapshotProgress[];
 }
 
 /** Creates a reader; nothing connects until `open()` or the first `read()`. */
@@ -102,12 +112,23 @@ class Reader implements PostgresReader {
   private readonly warnedPrepared = new Set<string>();
   private statusTimer: ReturnType<typeof setInterval> | null = null;
   private heartbeat: { client: pg.Client; timer: ReturnType<typeof setInterval> } | null = null;
+  private readonly snap: Snapshotter;
 
   constructor(private readonly o: ResolvedReaderOptions) {
     this.log = o.logger ?? silentLogger;
     this.queue = new FrameQueue(o.maxQueueBytes, {
       pause: () => this.conn?.pause(),
       resume: () => this.conn?.resume(),
+    });
+    this.snap = new Snapshotter(o.snapshot, {
+      slot: o.slot,
+      publication: o.publication,
+      client: o.client,
+      types: this.types,
+      log: this.log,
+      setLastIndex: (lsn, index) => {
+        for (const e of this.ends) if (e.commitLsn === lsn) e.lastIndex = index;
+      },
     });
   }
 
@@ -135,10 +156,12 @@ class Reader implements PostgresReader {
     const s = this.setupResult;
     this.types.load(s.types);
     this.confirmed = s.confirmedFlush ?? 0n;
+    await this.snap.open(s);
+    this.snap.userMessages = this.o.messages;
     const primaryKeys = new Map(s.tables.map((t) => [`${t.schema}.${t.table}`, t.primaryKey]));
     this.decoder = new ChangeDecoder(this.types, {
       database: s.database,
-      messages: this.o.messages,
+      messages: this.o.messages || this.snap.o.onDemand,
       heartbeatPrefix: this.o.heartbeat?.prefix ?? '\0none',
       streamMemoryBytes: this.o.streamMemoryBytes,
       spillDir: this.o.spillDir,
@@ -146,6 +169,11 @@ class Reader implements PostgresReader {
     });
     this.decoder.onTransactionEnd = (end) => this.ends.push(end);
     if (signal?.aborted) throw new WalstreamError(ErrorCode.Stopped, 'aborted while opening');
+    if (this.snap.mode === 'only') {
+      await this.snap.importOnly();
+      this.state = 'streaming';
+      return;
+    }
     await this.connect(true);
     this.statusTimer = setInterval(() => {
       this.sendStatus();
@@ -161,7 +189,15 @@ class Reader implements PostgresReader {
     await conn.connect();
     try {
       if (first && !s.slotExists) {
-        await conn.createSlot(this.o.slot, this.o.temporarySlot, this.o.twoPhase, s.serverVersion);
+        const exporting = await this.snap.prepareInitial();
+        const created = await conn.createSlot(
+          this.o.slot,
+          this.o.temporarySlot,
+          this.o.twoPhase,
+          s.serverVersion,
+          exporting,
+        );
+        if (exporting) await this.snap.importExported(created.snapshotName as string, created.consistentPoint);
         this.log.info('created replication slot', { slot: this.o.slot, temporary: this.o.temporarySlot });
       }
       const proto = s.protocolVersion;
@@ -171,7 +207,7 @@ class Reader implements PostgresReader {
           publication: this.o.publication,
           protocolVersion: proto,
           binary: this.o.binary,
-          messages: this.o.messages || this.o.heartbeat !== undefined,
+          messages: this.o.messages || this.o.heartbeat !== undefined || this.snap.o.onDemand,
           streaming: proto >= 2 && this.o.streaming !== false,
           twoPhase: this.o.twoPhase,
           startLsn: this.confirmed,
@@ -244,6 +280,13 @@ class Reader implements PostgresReader {
     signal?.addEventListener('abort', onAbort, { once: true });
     const out: ReaderItem[] = [];
     try {
+      for await (const items of this.snap.initialItems()) {
+        for (const item of items) {
+          if (signal?.aborted || this.closed) return;
+          yield item;
+        }
+      }
+      if (this.snap.mode === 'only') return;
       for (;;) {
         if (signal?.aborted || this.closed) return;
         const frame = this.queue.shift();
@@ -258,10 +301,19 @@ class Reader implements PostgresReader {
         for (let i = 0; i < out.length; i++) {
           const item = out[i] as ReaderItem;
           if (this.skip(item)) continue;
-          yield item;
+          const p = this.snap.watching ? this.snap.pass(item) : item;
+          if (p === item) yield item;
+          else if (p !== null) yield* p as ReaderItem[];
         }
         out.length = 0;
-        if (lazy !== null) for (const item of lazy) if (!this.skip(item)) yield item;
+        if (lazy !== null) {
+          for (const item of lazy) {
+            if (this.skip(item)) continue;
+            const p = this.snap.watching ? this.snap.pass(item) : item;
+            if (p === item) yield item;
+            else if (p !== null) yield* p as ReaderItem[];
+          }
+        }
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -364,6 +416,9 @@ class Reader implements PostgresReader {
   }
 
   async ack(position: Position): Promise<void> {
+    await this.snap
+      .ack(position)
+      .catch((err: Error) => this.log.warn('snapshot checkpoint not saved', { error: err.message }));
     let end: TransactionEnd | undefined;
     while (this.ends.length > 0) {
       const e = this.ends[0] as TransactionEnd;
@@ -397,6 +452,7 @@ class Reader implements PostgresReader {
         prepareLsn: formatLsn(p.prepareLsn),
         ageMs: Date.now() - p.preparedAtMs,
       })),
+      snapshot: this.snap.progressList(),
     };
   }
 
@@ -434,7 +490,16 @@ class Reader implements PostgresReader {
     this.sendStatus();
     await this.conn?.end();
     this.decoder?.reset();
+    await this.snap.close();
     if (this.state !== 'failed') this.state = 'closed';
+  }
+
+  requestSnapshot(tables: readonly string[], opts?: { chunkRows?: number }): SnapshotHandle {
+    return this.snap.request(tables, opts);
+  }
+
+  snapshotProgress(): readonly TableSnapshotProgress[] {
+    return this.snap.progressList();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
