@@ -1,0 +1,37 @@
+/**
+ * @walstream/realtime: change events to browsers and apps over WebSockets. Topics `realtime:<project>:<table>`,
+ * `realtime:<project>:*` and (admins) `realtime:global:<table>`; JWT auth; rows masked per role before they leave;
+ * instances share events through Redis pub/sub. The browser client is `@walstream/realtime/client`.
+ *
+ * ```ts
+ * import { createPipeline } from '@walstream/core';
+ * import { createPostgresReader } from '@walstream/reader-postgres';
+ * import { createRealtimeServer } from '@walstream/realtime';
+ *
+ * const server = createRealtimeServer({ port: 4000, redis: 'redis://127.0.0.1:6379', auth: { secret: process.env.JWT_SECRET } });
+ * await server.ready;
+ * const pipeline = createPipeline({
+ *   name: 'realtime',
+ *   reader: createPostgresReader({ connectionString, slot: 'realtime', publication: 'realtime', tables: ['public.orders'] }),
+ *   sinks: [server.sink],
+ * });
+ * await pipeline.start();
+ * // browser: new WebSocket('ws://host:4000/realtime?token=<jwt>'), then {"type":"subscribe","topic":"realtime:p1:orders"}
+ * ```
+ */
+
+export type { FilterOperator, RowPredicate } from './filter.js';
+export { FilterSyntaxError, parseRowFilter } from './filter.js';
+export type { RealtimeStats } from './hub.js';
+export type {
+  ProjectResolver,
+  RealtimeAuthOptions,
+  RealtimeRole,
+  RealtimeServerOptions,
+  RoleMaskPolicy,
+} from './options.js';
+export { CloseCode, FrameErrorCode } from './options.js';
+export type { RealtimeServer } from './server.js';
+export { createRealtimeServer } from './server.js';
+export type { ParsedTopic } from './topics.js';
+export { parseTopic, topicTable } from './topics.js';
