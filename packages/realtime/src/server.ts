@@ -82,6 +82,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     });
   let closing = false;
   let pending = 0;
+  const unroutedDeletes = new Set<string>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -136,7 +137,15 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       const envelopes: Envelope[] = [];
       for (const e of batch.events) {
         const env = toEnvelope(e, masks, resolveProject);
-        if (env !== null) envelopes.push(env);
+        if (env === null) continue;
+        envelopes.push(env);
+        if (env.project === null && e.operation === 'DELETE' && !unroutedDeletes.has(env.table)) {
+          unroutedDeletes.add(env.table);
+          logger.warn('realtime: a DELETE has no project id and goes to the global topic only', {
+            table: `${e.schema}.${e.table}`,
+            hint: 'REPLICA IDENTITY FULL (or the project column in the key) puts it in the old row',
+          });
+        }
       }
       if (envelopes.length === 0) return;
       await mesh.publish(envelopes);

@@ -48,7 +48,7 @@ export function subscriptionKey(t: ParsedTopic): string {
 }
 
 export function eventKeys(project: string | null, table: string): string[] {
-  const keys = [`g\u0000${table}`];
-  if (project !== null) keys.push(`p\u0000${project}`, `t\u0000${project}\u0000${table}`);
-  return keys;
+  // Most specific first: a client holding several matching subscriptions gets the table topic's frame first.
+  const global = `g\u0000${table}`;
+  return project === null ? [global] : [`t\u0000${project}\u0000${table}`, `p\u0000${project}`, global];
 }
