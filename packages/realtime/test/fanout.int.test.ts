@@ -1,3 +1,4 @@
+import type { Logger } from '@walstream/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeServers, connect, events, startServer, token, uniquePrefix, write } from './helpers.js';
 
@@ -83,6 +84,28 @@ describe('topics', () => {
     expect(user.events()[0]?.payload?.table).toBe('public.orders');
   });
 
+  it('a DELETE without its project column goes to the global topic only, with one warning per table', async () => {
+    const warnings: string[] = [];
+    const logger: Logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn: (msg, fields) => warnings.push(`${msg} ${JSON.stringify(fields)}`),
+    };
+    const server = await startServer(uniquePrefix(), { logger });
+    const user = await connect(server, await token());
+    const admin = await connect(server, await token({ role: 'admin' }));
+    await user.subscribe('realtime:p1:orders');
+    await admin.subscribe('realtime:global:orders');
+    const del = (id: number) => ({ table: 'orders', operation: 'DELETE' as const, before: { id }, after: null });
+    await write(server, events([del(1), del(2)]));
+    await admin.until(() => admin.events().length === 2, 'the deletes on the global topic');
+    expect(user.events()).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('public.orders');
+    expect(warnings[0]).toContain('REPLICA IDENTITY FULL');
+  });
+
   it('row filters per subscription', async () => {
     const server = await startServer(uniquePrefix());
     const c = await connect(server, await token());
@@ -153,6 +176,22 @@ describe('masking', () => {
       email: '[REDACTED]',
       api_key: '[REDACTED]',
     });
+  });
+
+  it('a sensitive key column without mask.hashKey fails the write with a ConfigError; with it, keys are hashed', async () => {
+    const server = await startServer(uniquePrefix());
+    const row = { email: secrets.email, project_id: 'p1' };
+    const evs = events([{ table: 'subscribers', key: { email: secrets.email }, after: row }]);
+    await expect(write(server, evs)).rejects.toMatchObject({ code: 'CONFIG' });
+    const hashed = await startServer(uniquePrefix(), {
+      mask: { strategy: 'redact', hashKey: 'realtime-test-hash-key' },
+    });
+    const c = await connect(hashed, await token());
+    await c.subscribe('realtime:p1:subscribers');
+    await write(hashed, evs);
+    await c.until(() => c.events().length === 1, 'the event');
+    expect(c.raw.join('')).not.toContain(secrets.email);
+    expect(c.events()[0]?.payload?.record?.email).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('per-role policy: admins see what their policy allows, users stay masked', async () => {
