@@ -16,10 +16,17 @@ function escapeGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
-function redisClient(url: string, logger: Logger, role: string): RedisClientType {
+/** CLIENT SETNAME value: names the connection in CLIENT LIST (no spaces allowed there). */
+function connectionName(role: string, prefix: string): string {
+  const tag = prefix.replace(/[^A-Za-z0-9:_.-]/g, '_').slice(0, 100);
+  return tag.length > 0 ? `walstream-realtime-${role}:${tag}` : `walstream-realtime-${role}`;
+}
+
+function redisClient(url: string, prefix: string, logger: Logger, role: string): RedisClientType {
   let connectedOnce = false;
   const client = createClient({
     url,
+    name: connectionName(role, prefix),
     // Without a connection a publish must fail at once (the pipeline retries the batch), not queue in memory.
     disableOfflineQueue: role === 'publisher',
     socket: {
@@ -57,7 +64,7 @@ export class Mesh {
   }
 
   async subscribe(onEnvelopes: (envelopes: Envelope[]) => void): Promise<void> {
-    const sub = redisClient(this.url, this.logger, 'subscriber');
+    const sub = redisClient(this.url, this.prefix, this.logger, 'subscriber');
     this.subscriber = sub;
     await sub.connect();
     await sub.pSubscribe(`${escapeGlob(this.prefix)}realtime:*`, (message) => {
@@ -72,7 +79,7 @@ export class Mesh {
 
   private connectPublisher(): Promise<RedisClientType> {
     if (this.publisherReady === null) {
-      const pub = redisClient(this.url, this.logger, 'publisher');
+      const pub = redisClient(this.url, this.prefix, this.logger, 'publisher');
       this.publisher = pub;
       this.publisherReady = pub.connect().then(
         () => pub,

@@ -99,11 +99,13 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     verify(token).then(
       (claims) => {
         pending--;
-        if (closing || socket.destroyed) return reject(socket, 503, 'Service Unavailable');
+        if (socket.destroyed) return;
+        if (closing) return reject(socket, 503, 'Service Unavailable');
         wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, claims));
       },
       (err) => {
         pending--;
+        if (socket.destroyed) return;
         if (!(err instanceof TokenError)) logger.warn('realtime: token check failed', { error: String(err) });
         reject(socket, 401, 'Unauthorized');
       },

@@ -69,3 +69,35 @@ describe('Redis mesh', () => {
     await s.close();
   });
 });
+
+describe('Redis connection loss', () => {
+  it('after its Redis connections are killed, an instance resubscribes and the sink publishes again', async () => {
+    const prefix = uniquePrefix();
+    const s = await startServer(prefix);
+    const c = await connect(s, await token());
+    await c.subscribe('realtime:p1:orders');
+    await write(s, events([{ table: 'orders', after: { id: 1, project_id: 'p1' } }]));
+    await c.until(() => c.events().length === 1, 'the first event');
+
+    const admin = createClient({ url: REDIS });
+    await admin.connect();
+    const list = String(await admin.sendCommand(['CLIENT', 'LIST']));
+    const ours = list
+      .split('\n')
+      .filter((l) => l.includes(` name=walstream-realtime-`) && l.includes(prefix.replace(/[^A-Za-z0-9:_.-]/g, '_')))
+      .map((l) => /\bid=(\d+)/.exec(l)?.[1] as string);
+    expect(ours).toHaveLength(2); // subscriber and publisher of this instance only
+    for (const id of ours) await admin.sendCommand(['CLIENT', 'KILL', 'ID', id]);
+    await admin.close();
+
+    // writes may fail while the publisher reconnects (the pipeline would retry them); retry here the same way
+    const deadline = Date.now() + 20_000;
+    let n = 2;
+    while (!c.events().some((f) => (f.payload?.record?.id as number) >= 2)) {
+      if (Date.now() > deadline) throw new Error('no event after the reconnect');
+      await write(s, events([{ table: 'orders', after: { id: n++, project_id: 'p1' } }])).catch(() => {});
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(c.closeCode).toBeUndefined();
+  });
+});
