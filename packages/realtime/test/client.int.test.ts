@@ -96,6 +96,35 @@ describe('browser client (run here on ws)', () => {
     client.close();
   });
 
+  it('refresh() extends a fixed-token session; without it the client stops at 4001 and does not reconnect', async () => {
+    const server = await startServer(uniquePrefix(), { auth: { secret: SECRET, clockToleranceSec: 0 } });
+    const url = `ws://127.0.0.1:${server.port}/realtime`;
+    const refreshedCodes: number[] = [];
+    const refreshed = createRealtimeClient({
+      url,
+      token: await token({ expiresIn: 2 }),
+      WebSocket: WS,
+      onStatus: (_s, code) => code !== undefined && refreshedCodes.push(code),
+    });
+    const stoppedCodes: number[] = [];
+    const stopped = createRealtimeClient({
+      url,
+      token: await token({ expiresIn: 2 }),
+      WebSocket: WS,
+      minReconnectDelayMs: 50,
+      onStatus: (_s, code) => code !== undefined && stoppedCodes.push(code),
+    });
+    await until(() => refreshed.status === 'open' && stopped.status === 'open', 'both open');
+    await refreshed.refresh(await token({ expiresIn: 600 }));
+    await until(() => stoppedCodes.includes(4001), 'the expiry of the other client');
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(stoppedCodes).toEqual([4001]);
+    expect(stopped.status).toBe('closed');
+    expect(refreshedCodes).toEqual([]);
+    expect(server.stats().connections).toBe(1);
+    refreshed.close();
+  });
+
   it('reports refused subscriptions to onError', async () => {
     const server = await startServer(uniquePrefix());
     const errors: string[] = [];
