@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type Batch, ConfigError, type Sink, SinkError, silentLogger } from '@walstream/core';
+import { type Batch, ConfigError, type Logger, type Sink, SinkError, silentLogger } from '@walstream/core';
 import { WebSocketServer } from 'ws';
 import { createVerifier, TokenError } from './auth.js';
 import { Hub, type RealtimeStats } from './hub.js';
@@ -54,7 +54,14 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   }
   if (options.port !== undefined) positiveInt('port', options.port, 0, 0);
   if (typeof options.redis !== 'string') throw new ConfigError('redis', 'expected a redis:// URL');
-  const logger = options.logger ?? silentLogger;
+  // Until a pipeline opens the sink (and hands over its logger), the given logger or silence.
+  let current: Logger = options.logger ?? silentLogger;
+  const logger: Logger = {
+    debug: (m, f) => current.debug(m, f),
+    info: (m, f) => current.info(m, f),
+    warn: (m, f) => current.warn(m, f),
+    error: (m, f) => current.error(m, f),
+  };
   const path = options.path ?? DEFAULTS.path;
   const maxConnections = positiveInt('maxConnections', options.maxConnections, DEFAULTS.maxConnections);
   const pingIntervalMs = positiveInt('pingIntervalMs', options.pingIntervalMs, DEFAULTS.pingIntervalMs);
@@ -130,7 +137,8 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
 
   const sink: Sink = {
     name: options.name ?? 'realtime',
-    async open() {
+    async open(ctx) {
+      if (options.logger === undefined && ctx?.logger) current = ctx.logger;
       await mesh.openPublisher();
     },
     async write(batch: Batch, opts) {
