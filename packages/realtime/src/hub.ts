@@ -7,7 +7,7 @@ import type { Logger } from '@walstream/core';
 import type { WebSocket } from 'ws';
 import type { Claims, Verifier } from './auth.js';
 import { parseRowFilter, type RowPredicate } from './filter.js';
-import type { RealtimeRole } from './options.js';
+import type { RealtimeRole, RealtimeStats } from './options.js';
 import { CloseCode, FrameErrorCode } from './options.js';
 import type { Envelope } from './payload.js';
 import { eventKeys, type ParsedTopic, parseTopic, subscriptionKey } from './topics.js';
@@ -32,22 +32,6 @@ export interface HubLimits {
   readonly maxSubscriptionsPerClient: number;
   readonly maxBufferedBytes: number;
   readonly dedupWindow: number;
-}
-
-/** Counters of one instance, for tests and dashboards. */
-export interface RealtimeStats {
-  /** Open client connections. */
-  connections: number;
-  /** Subscriptions held by those connections. */
-  subscriptions: number;
-  /** Events this instance's sink published to Redis. */
-  published: number;
-  /** Event frames sent to clients. */
-  delivered: number;
-  /** Events received from Redis a second time (a retried publish) and not sent again. */
-  duplicatesSkipped: number;
-  /** Clients dropped for a send buffer over `maxBufferedBytes`. */
-  slowClientsDropped: number;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -22,12 +22,12 @@
 
 export type { FilterOperator, RowPredicate } from './filter.js';
 export { FilterSyntaxError, parseRowFilter } from './filter.js';
-export type { RealtimeStats } from './hub.js';
 export type {
   ProjectResolver,
   RealtimeAuthOptions,
   RealtimeRole,
   RealtimeServerOptions,
+  RealtimeStats,
   RoleMaskPolicy,
 } from './options.js';
 export { CloseCode, FrameErrorCode } from './options.js';

@@ -104,3 +104,19 @@ export const FrameErrorCode = {
   NotSubscribed: 'not_subscribed',
 } as const;
 export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
+
+/** Counters of one instance, for tests and dashboards. */
+export interface RealtimeStats {
+  /** Open client connections. */
+  connections: number;
+  /** Subscriptions held by those connections. */
+  subscriptions: number;
+  /** Events this instance's sink published to Redis. */
+  published: number;
+  /** Event frames sent to clients. */
+  delivered: number;
+  /** Events received from Redis a second time (a retried publish) and not sent again. */
+  duplicatesSkipped: number;
+  /** Clients dropped for a send buffer over `maxBufferedBytes`. */
+  slowClientsDropped: number;
+}

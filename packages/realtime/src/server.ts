@@ -7,9 +7,9 @@ import type { Duplex } from 'node:stream';
 import { type Batch, ConfigError, type Logger, type Sink, SinkError, silentLogger } from '@walstream/core';
 import { WebSocketServer } from 'ws';
 import { createVerifier, TokenError } from './auth.js';
-import { Hub, type RealtimeStats } from './hub.js';
+import { Hub } from './hub.js';
 import { Mesh } from './mesh.js';
-import { CloseCode, DEFAULTS, type RealtimeServerOptions } from './options.js';
+import { CloseCode, DEFAULTS, type RealtimeServerOptions, type RealtimeStats } from './options.js';
 import { type Envelope, projectResolver, roleMasks, toEnvelope } from './payload.js';
 
 export interface RealtimeServer {
