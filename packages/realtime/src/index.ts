@@ -19,10 +19,9 @@
  * // browser: new WebSocket('ws://host:4000/realtime?token=<jwt>'), then {"type":"subscribe","topic":"realtime:p1:orders"}
  * ```
  */
-
-export type { FilterOperator, RowPredicate } from './filter.js';
-export { FilterSyntaxError, parseRowFilter } from './filter.js';
-export type {
+import type { FilterOperator, RowPredicate } from './filter.js';
+import { FilterSyntaxError, parseRowFilter } from './filter.js';
+import type {
   ProjectResolver,
   RealtimeAuthOptions,
   RealtimeRole,
@@ -30,8 +29,22 @@ export type {
   RealtimeStats,
   RoleMaskPolicy,
 } from './options.js';
-export { CloseCode, FrameErrorCode } from './options.js';
-export type { RealtimeServer } from './server.js';
-export { createRealtimeServer } from './server.js';
-export type { ParsedTopic } from './topics.js';
-export { parseTopic, topicTable } from './topics.js';
+import { CloseCode, FrameErrorCode } from './options.js';
+import type { RealtimeServer } from './server.js';
+import { createRealtimeServer } from './server.js';
+import type { ParsedTopic } from './topics.js';
+import { parseTopic, topicTable } from './topics.js';
+
+export type {
+  FilterOperator,
+  ParsedTopic,
+  ProjectResolver,
+  RealtimeAuthOptions,
+  RealtimeRole,
+  RealtimeServer,
+  RealtimeServerOptions,
+  RealtimeStats,
+  RoleMaskPolicy,
+  RowPredicate,
+};
+export { CloseCode, createRealtimeServer, FilterSyntaxError, FrameErrorCode, parseRowFilter, parseTopic, topicTable };
