@@ -78,11 +78,7 @@ it('the example page in headless Chromium shows changes made in Postgres, with t
     expect(await row.locator('td').allTextContents()).toEqual([String(id), 'paid', '42.50', '[REDACTED]']);
 
     await db.query(`UPDATE orders SET status = 'shipped' WHERE id = $1`, [id]);
-    await page.waitForFunction(
-      (i) => document.querySelector(`tr[data-id="${i}"] td:nth-child(2)`)?.textContent === 'shipped',
-      id,
-      { timeout: 30_000 },
-    );
+    await page.locator(`tr[data-id="${id}"] td:nth-child(2)`, { hasText: /^shipped$/ }).waitFor({ timeout: 30_000 });
     await db.query('DELETE FROM orders WHERE id = 1');
     await page.waitForSelector('tr[data-id="1"]', { state: 'detached', timeout: 30_000 });
 

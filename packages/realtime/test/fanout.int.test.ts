@@ -31,7 +31,13 @@ describe('topics', () => {
           after: { id: 1, project_id: 'p1', status: 'paid' },
         },
         { table: 'orders', operation: 'DELETE', before: { id: 3, project_id: 'p2' }, after: null },
-        { table: 'orders', operation: 'READ', after: { id: 9, project_id: 'p1' } },
+        {
+          table: 'orders',
+          operation: 'TRUNCATE',
+          key: null,
+          after: null,
+          truncate: { cascade: false, restartIdentity: false },
+        },
       ]),
     );
     await admin.until(() => admin.events().length === 4, 'four admin events');
