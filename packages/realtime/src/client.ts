@@ -56,21 +56,23 @@ export interface RealtimeClientOptions {
   WebSocket?: new (
     url: string,
   ) => WebSocketLike;
-  /** Connection status changes; `closeCode` is the server's close code when a connection ends. */
+  /** Connection status changes; `closeCode` is the server's close code when a connection ends. @default none */
   onStatus?: (status: RealtimeClientStatus, closeCode?: number) => void;
-  /** Error frames that belong to no subscription with its own `onError`. */
+  /** Error frames that belong to no subscription with its own `onError`. @default none */
   onError?: (frame: RealtimeErrorFrame) => void;
 }
 
 export interface SubscribeOptions {
-  /** Row filter, e.g. `status=eq.completed`. */
+  /** Row filter, e.g. `status=eq.completed`. @default none (every row) */
   filter?: string;
+  /** Called on every `subscribed` answer, so after each reconnect too: reload your snapshot here. @default none */
   onSubscribed?: () => void;
+  /** Error frames for this topic (e.g. `forbidden`). @default the client's `onError` */
   onError?: (frame: RealtimeErrorFrame) => void;
 }
 
 export interface RealtimeClient {
-  /** Subscribes (now, and again after every reconnect); returns a function that unsubscribes. */
+  /** Subscribes (now, and again after every reconnect); one handler per topic (subscribing again replaces it). Returns a function that unsubscribes. */
   subscribe(
     topic: string,
     onEvent: (payload: RealtimePayload, topic: string) => void,

@@ -7,9 +7,9 @@ export type RealtimeRole = 'user' | 'admin';
 export const ROLES: readonly RealtimeRole[] = ['user', 'admin'];
 
 export interface RealtimeAuthOptions {
-  /** HS256 shared secret (at least 32 bytes). Give `secret`, `publicKey` or both. */
+  /** HS256 shared secret (at least 32 bytes). Give `secret`, `publicKey` or both. @default none */
   secret?: string | Uint8Array;
-  /** RS256 or ES256 (P-256) public key: PEM (SPKI), a node KeyObject, or a public JWK. */
+  /** RS256 or ES256 (P-256) public key: PEM (SPKI), a node KeyObject, or a public JWK. @default none */
   publicKey?: string | KeyObject | JsonWebKey;
   /** Required `iss` claim. @default undefined (not checked) */
   issuer?: string;
@@ -28,11 +28,11 @@ export type ProjectResolver = (event: ChangeEvent) => unknown;
 export type RoleMaskPolicy = { readonly [R in RealtimeRole]?: MaskOptions | false };
 
 export interface RealtimeServerOptions {
-  /** Port to listen on (0 = a free one, see `server.port`). Give `port` or `server`. */
+  /** Port to listen on (0 = a free one, see `server.port`). Give `port` or `server`. @default none */
   port?: number;
   /** Interface to listen on with `port`. @default undefined (all interfaces) */
   host?: string;
-  /** An HTTP server of yours to attach to: upgrades on `path` are handled, others left alone. */
+  /** An HTTP server of yours to attach to: upgrades on `path` are handled, others left alone. @default none */
   server?: Server;
   /** URL path of the WebSocket endpoint. @default '/realtime' */
   path?: string;
