@@ -59,7 +59,7 @@ export interface RealtimeServerOptions {
   maxMessageBytes?: number;
   /** Ping interval; a peer that has not answered the previous ping is terminated. @default 30_000 */
   pingIntervalMs?: number;
-  /** Recent event ids remembered per instance so a republished event (a retried write) is not sent twice. @default 100_000 */
+  /** Recent event ids remembered per instance so a republished event (a retried write) is not sent twice (a retried batch is at most the pipeline's batch size). @default 10_000 */
   dedupWindow?: number;
   /** Name of `server.sink`. @default 'realtime' */
   name?: string;
@@ -76,7 +76,7 @@ export const DEFAULTS = {
   maxBufferedBytes: 4 << 20,
   maxMessageBytes: 65_536,
   pingIntervalMs: 30_000,
-  dedupWindow: 100_000,
+  dedupWindow: 10_000,
   clockToleranceSec: 5,
 } as const;
 
