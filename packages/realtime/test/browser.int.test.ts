@@ -39,7 +39,7 @@ beforeAll(async () => {
   }
   pageUrl = (/live table at (http:\S+)/.exec(output) as RegExpExecArray)[1] as string;
   chromium = await launchChromium();
-});
+}, 600_000);
 
 afterAll(async () => {
   await chromium?.close();
