@@ -10,6 +10,8 @@
  * ```
  */
 
+export type { ChromiumHandle } from './chromium.js';
+export { CHROMIUM_PATH, ensureChromium, launchChromium } from './chromium.js';
 export { runExample } from './examples.js';
 export type { KafkaMock } from './kafka.js';
 export { kafkaMockBinary, startKafkaMock } from './kafka.js';

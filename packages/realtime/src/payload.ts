@@ -1,0 +1,106 @@
+/**
+ * The publishing side: each change becomes, per role, the client payload
+ * `{ table, action, record, old_record?, timestamp }` with that role's mask applied, wrapped in an envelope that
+ * goes to Redis. Rows are masked on the publishing instance, so Redis only ever holds each role's masked payload,
+ * never the raw row (unless a role's policy is `false`).
+ */
+import { type ChangeEvent, encodeRowJson, type MaskOptions, mask, type Transform } from '@walstream/core';
+import type { ProjectResolver, RealtimeRole, RealtimeServerOptions, RoleMaskPolicy } from './options.js';
+import { DEFAULTS, ROLES } from './options.js';
+import { routableProject, topicTable } from './topics.js';
+
+/** What travels through Redis for one event. `admin` is absent when admins see the same payload as users. */
+export interface Envelope {
+  readonly id: string;
+  readonly project: string | null;
+  readonly table: string;
+  readonly user: string;
+  readonly admin?: string;
+}
+
+const ACTIONS = new Set(['INSERT', 'UPDATE', 'DELETE']);
+const DEFAULT_MASK: MaskOptions = { strategy: 'redact' };
+
+function isRolePolicy(m: MaskOptions | RoleMaskPolicy): m is RoleMaskPolicy {
+  return 'user' in m || 'admin' in m;
+}
+
+/** One transform per role; the same function object for roles that share a policy. */
+export function roleMasks(option: RealtimeServerOptions['mask']): Record<RealtimeRole, Transform> {
+  const identity: Transform = (e) => e;
+  if (option === false) return { user: identity, admin: identity };
+  if (option === undefined || !isRolePolicy(option)) {
+    const t = mask(option ?? DEFAULT_MASK);
+    return { user: t, admin: t };
+  }
+  const out = {} as Record<RealtimeRole, Transform>;
+  for (const role of ROLES) {
+    const o = option[role];
+    out[role] = o === false ? identity : mask(o ?? DEFAULT_MASK);
+  }
+  return out;
+}
+
+export function projectResolver(option: RealtimeServerOptions['projectColumn']): ProjectResolver {
+  if (typeof option === 'function') return option;
+  const column = option ?? DEFAULTS.projectColumn;
+  return (e) => {
+    const row = e.after ?? e.before ?? e.key;
+    return row === null ? undefined : row[column];
+  };
+}
+
+function payloadJson(e: ChangeEvent): string {
+  let s = `{"table":${JSON.stringify(`${e.schema}.${e.table}`)},"action":"${e.operation}","record":${encodeRowJson(e.after)}`;
+  if (e.before !== null) s += `,"old_record":${encodeRowJson(e.before)}`;
+  return `${s},"timestamp":${JSON.stringify(e.timestamp)}}`;
+}
+
+/** The envelope of `e`, or null for operations clients do not get (READ, TRUNCATE, MESSAGE). */
+export function toEnvelope(
+  e: ChangeEvent,
+  masks: Record<RealtimeRole, Transform>,
+  resolveProject: ProjectResolver,
+): Envelope | null {
+  if (!ACTIONS.has(e.operation)) return null;
+  const project = routableProject(resolveProject(e));
+  const user = masks.user(e);
+  if (user === null) return null;
+  const userJson = payloadJson(user);
+  const env: { -readonly [K in keyof Envelope]: Envelope[K] } = {
+    id: e.id,
+    project,
+    table: topicTable(e.schema, e.table),
+    user: userJson,
+  };
+  if (masks.admin !== masks.user) {
+    const admin = masks.admin(e);
+    if (admin !== null) env.admin = payloadJson(admin);
+  }
+  return env;
+}
+
+/** Parses a Redis message (an array of envelopes); null when it is not one of ours. */
+export function parseEnvelopes(message: string): Envelope[] | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(value)) return null;
+  for (const v of value) {
+    if (
+      typeof v !== 'object' ||
+      v === null ||
+      typeof v.id !== 'string' ||
+      typeof v.table !== 'string' ||
+      typeof v.user !== 'string' ||
+      (v.project !== null && typeof v.project !== 'string') ||
+      (v.admin !== undefined && typeof v.admin !== 'string')
+    ) {
+      return null;
+    }
+  }
+  return value as Envelope[];
+}

@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { CloseCode } from '../src/index.js';
+import {
+  closeServers,
+  connect,
+  events,
+  Recorder,
+  startServer,
+  token,
+  uniquePrefix,
+  upgradeStatus,
+  write,
+} from './helpers.js';
+
+afterEach(closeServers);
+
+describe('limits', () => {
+  it('drops a slow client with close code 4002; the fast client and the writes go on', async () => {
+    const server = await startServer(uniquePrefix(), { maxBufferedBytes: 256 * 1024 });
+    const fast = await connect(server, await token());
+    const slow = await connect(server, await token());
+    await fast.subscribe('realtime:p1:orders');
+    await slow.subscribe('realtime:p1:orders');
+    slow.ws.pause(); // stops reading its socket: the server's send buffer for it grows
+
+    const blob = 'x'.repeat(4096);
+    const total = 6_000; // ~25 MB: more than the kernel's socket buffers hold
+    for (let i = 0; i < total; i += 500) {
+      await write(
+        server,
+        events(
+          Array.from({ length: 500 }, (_, j) => ({ table: 'orders', after: { id: i + j, project_id: 'p1', blob } })),
+        ),
+      );
+    }
+    await fast.until(() => fast.events().length === total, 'every event at the fast client', 60_000);
+    expect(fast.events().map((f) => f.payload?.record?.id)).toEqual(Array.from({ length: total }, (_, i) => i));
+    expect(server.stats().slowClientsDropped).toBe(1);
+    slow.ws.resume();
+    expect(await slow.closed()).toBe(CloseCode.SlowClient);
+    expect(slow.events().length).toBeLessThan(total);
+    expect(fast.closeCode).toBeUndefined();
+  });
+
+  it('refuses connections over maxConnections with 503 and subscriptions over the per-client limit', async () => {
+    const server = await startServer(uniquePrefix(), { maxConnections: 2, maxSubscriptionsPerClient: 2 });
+    const a = await connect(server, await token());
+    await connect(server, await token());
+    expect(await upgradeStatus(server, await token())).toBe(503);
+    expect(await a.subscribe('realtime:p1:a')).toMatchObject({ type: 'subscribed' });
+    expect(await a.subscribe('realtime:p1:b')).toMatchObject({ type: 'subscribed' });
+    expect(await a.subscribe('realtime:p1:c')).toMatchObject({ type: 'error', code: 'too_many_subscriptions' });
+    // re-subscribing to a held topic (to change its filter) is not a new subscription
+    expect(await a.subscribe('realtime:p1:a', 'id=gt.1')).toMatchObject({ type: 'subscribed' });
+    a.send({ type: 'unsubscribe', topic: 'realtime:p1:b' });
+    await a.until(() => a.frames.some((f) => f.type === 'unsubscribed'), 'unsubscribed');
+    expect(await a.subscribe('realtime:p1:c')).toMatchObject({ type: 'subscribed' });
+    a.ws.send('not json');
+    await a.until(() => a.frames.some((f) => f.code === 'invalid_message'), 'invalid_message');
+  });
+
+  it('terminates a peer that stops answering pings; live peers stay', async () => {
+    const server = await startServer(uniquePrefix(), { pingIntervalMs: 300 });
+    const live = await connect(server, await token());
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/realtime?token=${await token()}`, { autoPong: false });
+    const dead = new Recorder(ws);
+    await new Promise((r) => ws.once('open', r));
+    expect(server.stats().connections).toBe(2);
+    await dead.closed();
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(live.closeCode).toBeUndefined();
+    expect(server.stats().connections).toBe(1);
+    await write(server, events([{ table: 'orders', after: { id: 1, project_id: 'p1' } }]));
+  });
+});
