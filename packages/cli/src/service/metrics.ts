@@ -25,7 +25,7 @@ export class ServiceMetrics {
 
   constructor() {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'walstream_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'walstream_' });
     const self = this;
     const fromStatus = <L extends string>(
       kind: 'counter' | 'gauge',
