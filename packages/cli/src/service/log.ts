@@ -64,19 +64,24 @@ export function createServiceLogger(
   return wrap(root);
 }
 
-function wrap(p: pino.Logger): ServiceLogger {
+function wrap(p: pino.Logger, bound: ReadonlySet<string> = new Set()): ServiceLogger {
   const call =
     (level: 'debug' | 'info' | 'warn' | 'error') =>
     (msg: string, fields?: Record<string, unknown>): void => {
-      if (fields) p[level](fields, msg);
-      else p[level](msg);
+      if (!fields) {
+        p[level](msg);
+        return;
+      }
+      // The library names its pipeline in fields too; a child logger already carries it (no duplicate JSON keys).
+      const own = bound.size === 0 ? fields : Object.fromEntries(Object.entries(fields).filter(([k]) => !bound.has(k)));
+      p[level](own, msg);
     };
   return {
     debug: call('debug'),
     info: call('info'),
     warn: call('warn'),
     error: call('error'),
-    child: (bindings) => wrap(p.child(bindings)),
+    child: (bindings) => wrap(p.child(bindings), new Set([...bound, ...Object.keys(bindings)])),
     flush: () => p.flush(),
   };
 }

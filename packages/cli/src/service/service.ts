@@ -133,7 +133,6 @@ export async function startService(cfg: LoadedConfig, opts: ServiceOptions = {})
         onReport: (r) => metrics.setSlot(p.name, r),
       }),
     );
-    logger.info('pipeline started', { pipeline: p.name, slot: String(source.slot) });
     p.done.catch((err: unknown) => {
       failed = true;
       logger.error('pipeline failed', {
