@@ -1,0 +1,89 @@
+import { silentLogger } from '@walstream/core';
+import { describe, expect, it } from 'vitest';
+import { buildPipelines } from './config/build.js';
+import { ConfigFileError } from './config/errors.js';
+import { parseConfig } from './config/load.js';
+
+const base = `pipelines:
+  - name: orders
+    source:
+      connectionString: postgres://u:hunter2@db.internal:5432/shop
+      slot: orders_slot
+      publication: orders_pub
+    sinks:
+      - file:
+          path: out/x.jsonl
+`;
+
+function problem(text: string, env: NodeJS.ProcessEnv = {}): ConfigFileError {
+  try {
+    parseConfig(text, 'walstream.yaml', env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigFileError);
+    return err as ConfigFileError;
+  }
+  throw new Error('expected a ConfigFileError');
+}
+
+describe('config file', () => {
+  it('accepts a valid file and applies defaults later', () => {
+    const c = parseConfig(base, 'walstream.yaml', {});
+    expect(c.config.pipelines[0]?.name).toBe('orders');
+    expect(c.locate(['pipelines', 0, 'sinks', 0, 'file', 'path'])).toEqual({ line: 9, column: 17 });
+  });
+
+  it('names file, line and field of an unknown key', () => {
+    const e = problem(base.replace('    sinks:', '    sinkz: []\n    sinks:'));
+    expect(e.message).toBe('walstream.yaml:7:5: pipelines.0.sinkz: unknown key sinkz');
+    expect([e.line, e.field]).toEqual([7, 'pipelines.0.sinkz']);
+  });
+
+  it('names file, line and field of a wrong type', () => {
+    const e = problem(`${base}    maxInFlightBytes: lots\n`);
+    expect(e.message).toMatch(/^walstream\.yaml:10:23: pipelines\.0\.maxInFlightBytes: /);
+  });
+
+  it('names a missing environment variable without printing any value', () => {
+    const e = problem(base.replace('slot: orders_slot', 'slot: ${SLOT_NAME}'));
+    expect(e.message).toBe(
+      'walstream.yaml:5:13: pipelines.0.source.slot: environment variable SLOT_NAME is not set (use ${SLOT_NAME:-default} for a default)',
+    );
+  });
+
+  it('interpolates variables, with defaults, and reads a lone reference as a number', () => {
+    const text = `${base}http:\n  port: \${PORT}\n  host: \${HOST:-127.0.0.1}\n`;
+    const c = parseConfig(text.replace('orders_slot', 's_${SUFFIX}'), 'f.yaml', { PORT: '9191', SUFFIX: 'a1' });
+    expect(c.config.http).toEqual({ port: 9191, host: '127.0.0.1' });
+    expect(c.config.pipelines[0]?.source.slot).toBe('s_a1');
+  });
+
+  it('rejects two sink kinds in one entry and duplicate pipeline names', () => {
+    expect(problem(base.replace('      - file:', '      - nats: {}\n        file:')).message).toMatch(
+      /pipelines\.0\.sinks\.0: give exactly one sink kind/,
+    );
+    const twice = `${base}${base.replace('pipelines:\n', '')}`;
+    expect(problem(twice).message).toMatch(/pipelines\.1\.name: duplicate pipeline name/);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    expect(problem('pipelines:\n  - name: [unclosed\n').message).toMatch(/^walstream\.yaml:\d+:\d+: YAML: /);
+  });
+
+  it('maps a sink package option error back to the config line', async () => {
+    const c = parseConfig(
+      base.replace('path: out/x.jsonl', 'path: out/x.jsonl\n          rotateBytes: -5'),
+      'w.yaml',
+      {},
+    );
+    const err = await buildPipelines(c, () => silentLogger).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigFileError);
+    expect((err as ConfigFileError).message).toMatch(/^w\.yaml:10:24: pipelines\.0\.sinks\.0\.file\.rotateBytes: /);
+  });
+
+  it('maps a reader option error back to the source section, never echoing the password', async () => {
+    const c = parseConfig(base.replace('slot: orders_slot', 'slot: Orders-Slot'), 'w.yaml', {});
+    const err = (await buildPipelines(c, () => silentLogger).catch((e: unknown) => e)) as ConfigFileError;
+    expect(err.message).toMatch(/^w\.yaml:5:13: pipelines\.0\.source\.slot: /);
+    expect(err.message).not.toContain('hunter2');
+  });
+});
