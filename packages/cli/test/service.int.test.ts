@@ -181,3 +181,48 @@ describe('walstream run (the service)', () => {
     expect(r.err).not.toContain('s3cret-canary');
   });
 });
+
+describe('snapshots through the service', () => {
+  it('copies existing rows first (snapshot: initial), and takes an on-demand snapshot from `walstream snapshot`', async () => {
+    const src = await setupSource('snap');
+    await sql(src.url, `INSERT INTO orders SELECT g, 'old', 'o' || g || '@example.com' FROM generate_series(1, 30) g`);
+    const file = await writeConfig(
+      src.dir,
+      src
+        .config()
+        .replace(
+          '      statusIntervalMs: 500',
+          '      statusIntervalMs: 500\n      snapshot: { mode: initial, chunkRows: 7 }',
+        ),
+    );
+    const cfg = await loadConfig(file, { SOURCE_URL: src.url });
+    const service = await startService(cfg, {
+      logger: createServiceLogger({ level: 'error', format: 'json' }, { destination: { write: () => {} } }),
+    });
+    cleanups.push(async () => {
+      await service.stop();
+    });
+    const out = join(src.dir, 'out.jsonl');
+    const ops = async () =>
+      (await readFile(out, 'utf8').catch(() => ''))
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { operation: string }).operation);
+    await waitFor('30 READ events', async () => (await ops()).filter((o) => o === 'READ').length === 30);
+
+    const base = service.http?.url as string;
+    const r = await cli(['snapshot', 'public.orders', '--url', base]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^snapshot \S+ started for public\.orders in pipeline orders-sync; progress: /);
+    await waitFor('60 READ events', async () => (await ops()).filter((o) => o === 'READ').length === 60);
+    const status = (await (await fetch(`${base}/status`)).json()) as {
+      pipelines: { snapshot: { table: string; state: string; rowsDone: number }[] }[];
+    };
+    expect(status.pipelines[0]?.snapshot.some((t) => t.table === 'public.orders' && t.rowsDone === 30)).toBe(true);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^walstream_snapshot_rows\{pipeline="orders-sync",table="public\.orders"\} 30$/m);
+    const refused = await cli(['snapshot', 'public.nope', '--url', base]);
+    expect(refused.code).toBe(1);
+  });
+});

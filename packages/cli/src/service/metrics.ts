@@ -176,7 +176,7 @@ export class ServiceMetrics {
       'Rows copied by snapshots, per table.',
       ['pipeline', 'table'],
       (s, _t, set) => {
-        for (const p of snapshotProgress(s)) set({ pipeline: s.name, table: p.table }, p.rows);
+        for (const p of s.snapshot) set({ pipeline: s.name, table: p.table }, p.rowsDone);
       },
     );
     fromStatus(
@@ -185,7 +185,8 @@ export class ServiceMetrics {
       'Estimated rows of tables being snapshotted.',
       ['pipeline', 'table'],
       (s, _t, set) => {
-        for (const p of snapshotProgress(s)) set({ pipeline: s.name, table: p.table }, p.estimatedRows);
+        for (const p of s.snapshot)
+          if (p.rowsEstimated !== null) set({ pipeline: s.name, table: p.table }, p.rowsEstimated);
       },
     );
 
@@ -262,16 +263,4 @@ export class ServiceMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
-}
-
-export interface TableProgress {
-  table: string;
-  rows: number;
-  estimatedRows: number;
-}
-
-/** Snapshot progress, when the reader reports it through pipeline status (`snapshot.tables`). */
-export function snapshotProgress(s: PipelineStatus): TableProgress[] {
-  const snap = (s as unknown as { snapshot?: { tables?: TableProgress[] } }).snapshot;
-  return Array.isArray(snap?.tables) ? snap.tables : [];
 }

@@ -10,7 +10,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { httpSchema, logSchema, monitorSchema } from '../config/schema.js';
 import { startTelemetry, type TelemetryServer } from './http.js';
 import { createServiceLogger, type ServiceLogger } from './log.js';
-import { ServiceMetrics, snapshotProgress } from './metrics.js';
+import { ServiceMetrics } from './metrics.js';
 import { type SlotMonitor, startSlotMonitor } from './slot-monitor.js';
 
 /** Exit codes of `walstream run` (documented in the README). */
@@ -165,7 +165,12 @@ export async function startService(cfg: LoadedConfig, opts: ServiceOptions = {})
           return { status: 501, body: { error: 'reader has no on-demand snapshots' } };
         if (!Array.isArray(body.tables) || body.tables.length === 0)
           return { status: 400, body: { error: 'give tables: [...]' } };
-        const req = reader.requestSnapshot(body.tables);
+        let req: { id: string; done: Promise<unknown> };
+        try {
+          req = reader.requestSnapshot(body.tables);
+        } catch (err) {
+          return { status: 400, body: { error: (err as Error).message, code: (err as { code?: string }).code } };
+        }
         req.done.catch((err: unknown) =>
           logger.warn('snapshot failed', { pipeline: p.name, id: req.id, code: (err as { code?: string }).code }),
         );
@@ -187,5 +192,3 @@ export async function startService(cfg: LoadedConfig, opts: ServiceOptions = {})
   });
   return { pipelines, http: telemetry, logger, done, stop };
 }
-
-export { snapshotProgress };

@@ -3,7 +3,6 @@
  * while a snapshot copies rows. Only on a TTY; logs clear it before they print, and it is redrawn next tick.
  */
 import type { PipelineStatus } from '@walstream/core';
-import { snapshotProgress } from './metrics.js';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -48,10 +47,11 @@ export function createStatusLine(out: NodeJS.WriteStream = process.stderr): Stat
         lines.push(
           `${s.name} ${s.state}  ${s.eventsIn.toLocaleString('en-US')} events  ${Math.round(rate).toLocaleString('en-US')}/s  lag ${formatBytes(s.lagBytes)}  ${sinks}`,
         );
-        for (const t of snapshotProgress(s)) {
-          const frac = t.estimatedRows > 0 ? t.rows / t.estimatedRows : 0;
+        for (const t of s.snapshot) {
+          if (t.state === 'done') continue;
+          const frac = t.rowsEstimated ? t.rowsDone / t.rowsEstimated : 0;
           lines.push(
-            `  snapshot ${t.table} ${bar(frac)} ${t.rows.toLocaleString('en-US')}/${t.estimatedRows.toLocaleString('en-US')} rows`,
+            `  snapshot ${t.table} ${bar(frac)} ${t.rowsDone.toLocaleString('en-US')}/${(t.rowsEstimated ?? 0).toLocaleString('en-US')} rows${t.etaMs !== null ? `, ${Math.ceil(t.etaMs / 1000)} s left` : ''}`,
           );
         }
       }
