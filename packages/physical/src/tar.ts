@@ -59,7 +59,7 @@ export class TarExtractor {
 
   /** Throws when the archive ended inside an entry. */
   finish(): void {
-    if (this.remaining > 0 || this.headerFill > 0)
+    if (this.remaining > 0 || this.padding > 0 || this.headerFill > 0)
       throw new BaseBackupError('the base backup tar stream was cut short');
     this.closeFile();
   }
