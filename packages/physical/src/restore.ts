@@ -37,8 +37,10 @@ export interface RestoreStartOptions {
   timeoutMs?: number;
   /** Database in the returned connection string. @default 'postgres' */
   database?: string;
-  /** User in the returned connection string. @default 'postgres' */
+  /** User in the returned connection string (also used to wait for recovery). @default 'postgres' */
   connectUser?: string;
+  /** Password for `connectUser`, when the restored server's pg_hba.conf asks for one. @default none */
+  password?: string;
 }
 
 export interface RestoreStandbyOptions {
@@ -136,7 +138,8 @@ async function startRestored(dataDir: string, o: RestoreOptions): Promise<Restor
     archive_mode: 'off',
     ...s.settings,
   };
-  const url = `postgres://${encodeURIComponent(s.connectUser ?? 'postgres')}@${host}:${s.port}/${encodeURIComponent(s.database ?? 'postgres')}`;
+  const auth = `${encodeURIComponent(s.connectUser ?? 'postgres')}${s.password ? `:${encodeURIComponent(s.password)}` : ''}`;
+  const url = `postgres://${auth}@${host}:${s.port}/${encodeURIComponent(s.database ?? 'postgres')}`;
   const timeout = s.timeoutMs ?? 600_000;
   for (let attempt = 0; ; attempt++) {
     const server = spawnServer(binDir, dataDir, settings, user);
