@@ -16,12 +16,9 @@ export class PhysicalServerError extends WalstreamError {
   /** The SQLSTATE the server sent, when it sent one. */
   readonly sqlState: string | undefined;
   constructor(err: { code?: string; message: string }, options?: WalstreamErrorOptions) {
-    const code =
-      err.code === '55006'
-        ? ErrorCode.SlotActive
-        : err.code?.startsWith('08')
-          ? ErrorCode.Connection
-          : ErrorCode.Reader;
+    // 08xxx: connection exceptions; 57P01-57P03: the server is shutting down or terminated this backend.
+    const lost = err.code?.startsWith('08') || err.code === '57P01' || err.code === '57P02' || err.code === '57P03';
+    const code = err.code === '55006' ? ErrorCode.SlotActive : lost ? ErrorCode.Connection : ErrorCode.Reader;
     super(code, `server error${err.code ? ` ${err.code}` : ''}: ${err.message}`, {
       ...options,
       retriable: options?.retriable ?? code === ErrorCode.Connection,

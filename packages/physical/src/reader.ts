@@ -4,9 +4,11 @@
  * beginning), follows timeline switches, and confirms to the server only what the pipeline acknowledged.
  */
 import {
+  backoffDelay,
   ConfigError,
   formatLsn,
   type Heartbeat,
+  isRetriable,
   type Logger,
   type LogReader,
   type Lsn,
@@ -18,9 +20,10 @@ import {
   type ReaderItem,
   type ReadOptions,
   silentLogger,
+  sleep,
   type TransactionCommit,
 } from '@walstream/core';
-import { PhysicalConnectionError } from './errors.js';
+import { PhysicalConnectionError, PhysicalServerError } from './errors.js';
 import { parseSize, segmentStart, type WalChunk } from './wal.js';
 import { firstRow, type ResultSet, WireSession } from './wire.js';
 
@@ -39,6 +42,8 @@ export interface PhysicalReaderOptions {
   applicationName?: string;
   /** WAL bytes buffered ahead of the pipeline before the socket is paused. @default 16 MiB */
   maxBufferedBytes?: number;
+  /** After a lost connection: reconnect and continue after the last byte received. @default { maxAttempts: Infinity, initialDelayMs: 200, maxDelayMs: 10000 } */
+  reconnect?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number };
   /** @default silent */
   logger?: Logger;
 }
@@ -52,6 +57,8 @@ export interface PhysicalReader extends LogReader {
   readonly timeline: number;
   /** Highest LSN confirmed to the server as flushed. */
   readonly flushedLsn: Lsn;
+  /** Reconnects after lost connections so far. */
+  readonly reconnects: number;
 }
 
 const SLOT_NAME = /^[a-z0-9_]{1,63}$/;
@@ -133,15 +140,51 @@ class PhysicalReaderImpl implements PhysicalReader {
     await this.open();
     const signal = opts.signal;
     this.timer = setInterval(() => this.sendStatus(false), this.interval);
+    const retry = {
+      maxAttempts: this.o.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY,
+      initialDelayMs: this.o.reconnect?.initialDelayMs ?? 200,
+      maxDelayMs: this.o.reconnect?.maxDelayMs ?? 10_000,
+      multiplier: 2,
+    };
+    let attempt = 0;
     try {
       let tli = this.timeline;
       let from = this.startLsn;
       for (;;) {
-        if (tli > 1) {
-          const hist = await this.history(tli, from);
-          if (hist) yield hist;
+        let next: { timeline: number; start: Lsn } | null;
+        try {
+          if (this.session === null) await this.reconnect();
+          if (tli > 1) {
+            const hist = await this.history(tli, from);
+            if (hist) yield hist;
+          }
+          next = yield* this.stream(tli, from, signal, () => {
+            attempt = 0;
+          });
+          attempt = 0;
+        } catch (err) {
+          // Right after a lost connection the server may not have released the slot yet (55006): wait and retry.
+          const slotBusy = attempt > 0 && err instanceof PhysicalServerError && err.sqlState === '55006';
+          if ((!isRetriable(err) && !slotBusy) || this.closed || signal?.aborted) throw err;
+          attempt++;
+          if (attempt > retry.maxAttempts) throw err;
+          const delayMs = backoffDelay(retry, attempt);
+          this.log.warn('replication connection lost, reconnecting', {
+            attempt,
+            delayMs,
+            error: (err as Error).message,
+          });
+          await this.dropSession();
+          this.reconnects++;
+          try {
+            await sleep(delayMs, signal);
+          } catch {
+            return;
+          }
+          // Everything received was yielded before the error surfaced: continue right after it.
+          if (this.received > from) from = this.received;
+          continue;
         }
-        const next = yield* this.stream(tli, from, signal);
         if (next === null) return;
         this.log.info('timeline switch', { from: tli, to: next.timeline, at: formatLsn(next.start) });
         tli = next.timeline;
@@ -153,6 +196,13 @@ class PhysicalReaderImpl implements PhysicalReader {
       this.timer = null;
       await this.dropSession();
     }
+  }
+
+  /** Number of reconnects after lost connections. */
+  reconnects = 0;
+
+  private async reconnect(): Promise<void> {
+    this.session = await WireSession.connect(this.o.connectionString, this.o.applicationName ?? 'walstream-physical');
   }
 
   async ack(position: Position): Promise<void> {
@@ -188,6 +238,7 @@ class PhysicalReaderImpl implements PhysicalReader {
     tli: number,
     from: Lsn,
     signal: AbortSignal | undefined,
+    progressed: () => void,
   ): AsyncGenerator<ReaderItem, { timeline: number; start: Lsn } | null> {
     const s = this.requireSession();
     const queue: ReaderItem[] = [];
@@ -263,6 +314,7 @@ class PhysicalReaderImpl implements PhysicalReader {
           }
           const w = item as Partial<WalChunk>;
           if (w.bytes) {
+            progressed();
             queued -= w.bytes.length;
             if (paused && queued < this.maxBuffered / 2) {
               paused = false;

@@ -6,11 +6,11 @@
  */
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatLsn, parseLsn } from '@walstream/core';
+import { createPipeline, formatLsn, parseLsn } from '@walstream/core';
 import type { PostgresCluster } from '@walstream/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { segmentName } from '../src/index.js';
+import { createPhysicalReader, createWalArchiveSink, segmentName } from '../src/index.js';
 import { output, runChild, waitForLine } from './children/run.js';
 import {
   currentLsn,
@@ -128,5 +128,47 @@ describe.each(versions)('PostgreSQL %i: archiver crash', (version) => {
       );
       expect(r.stdout).toMatch(/Heap/);
     }
+  });
+
+  it('reconnects after the walsender is terminated and continues with no gap', async () => {
+    const url = cluster.connectionString;
+    const dir = join(root.dir, 'wal-reconnect');
+    await sql(url, 'CREATE TABLE IF NOT EXISTS filler2 (id bigserial PRIMARY KEY, pad text NOT NULL)');
+    const reader = createPhysicalReader({
+      connectionString: url,
+      slot: 'reconnect_slot',
+      statusIntervalMs: 200,
+      applicationName: 'walstream-reconnect-test',
+    });
+    const pipeline = createPipeline({ name: 'reconnect', reader, sinks: [createWalArchiveSink({ dir })] });
+    await pipeline.start();
+    try {
+      for (let k = 0; k < 3; k++) {
+        await sql(url, `INSERT INTO filler2 (pad) SELECT repeat(md5(g::text), 8) FROM generate_series(1, 3000) g`);
+        await waitUntil('the walsender', async () => {
+          const rows = await sql(
+            url,
+            `SELECT pid FROM pg_stat_replication WHERE application_name = 'walstream-reconnect-test'`,
+          );
+          return rows.length === 1;
+        });
+        await sql(
+          url,
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_replication WHERE application_name = 'walstream-reconnect-test'`,
+        );
+        await waitUntil('the reconnect', () => reader.reconnects > k, 60_000);
+      }
+      await sql(url, `INSERT INTO filler2 (pad) VALUES ('marker')`);
+      const marker = await currentLsn(url);
+      await sql(url, 'SELECT pg_switch_wal()');
+      await waitUntil('the marker to be archived', () => (pipeline.status().committed?.lsn ?? 0n) > marker, 120_000);
+      expect(pipeline.status().state).toBe('running');
+    } finally {
+      await pipeline.stop();
+    }
+    const names = await segments(dir);
+    const [id] = await sql<{ s: string }>(url, 'SELECT system_identifier::text AS s FROM pg_control_system()');
+    await verifyWalPages(dir, names, SEG, (id as { s: string }).s);
+    expect(reader.reconnects).toBe(3);
   });
 });
