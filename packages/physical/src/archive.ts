@@ -63,6 +63,8 @@ class WalArchive implements WalArchiveSink {
   private readonly ends = new Map<number, bigint>();
   private scanned: string[] = [];
   private current: OpenSegment | null = null;
+  /** Bytes waiting to be written to the open segment in one piece. */
+  private run: { seg: OpenSegment; pos: number; bufs: Uint8Array[]; len: number } | null = null;
 
   constructor(
     private readonly dir: string,
@@ -100,18 +102,21 @@ class WalArchive implements WalArchiveSink {
         if (e.walKind === 'history') await this.writeHistory(e);
         else await this.writeWal(e);
       }
+      await this.flushRun();
       const c = this.current;
       if (c?.dirty) {
         await c.fh.sync();
         c.dirty = false;
       }
     } catch (err) {
+      this.run = null; // the pipeline writes the batch again (or fails): nothing of it counts
       if (err instanceof WalGapError || err instanceof WalArchiveError) throw err;
       throw new WalArchiveError(`writing the WAL archive ${this.dir} failed`, err, true);
     }
   }
 
   async close(): Promise<void> {
+    await this.flushRun();
     const c = this.current;
     this.current = null;
     if (c) {
@@ -194,15 +199,31 @@ class WalArchive implements WalArchiveSink {
       const n = Math.min(total - off, this.segSize - inSeg);
       const name = segmentName(e.timeline, segno, this.segSize);
       if (!this.complete.has(name)) {
+        // Contiguous pieces of one segment are written together: one write per segment and batch.
+        const r = this.run;
+        if (r && (r.seg.name !== name || r.pos + r.len !== inSeg)) await this.flushRun();
         const seg = await this.segment(e.timeline, segno, name);
-        await writeAll(seg.fh, e.bytes, off, n, inSeg);
-        seg.dirty = true;
-        if (inSeg + n === this.segSize) await this.finish(seg);
+        if (this.run === null) this.run = { seg, pos: inSeg, bufs: [], len: 0 };
+        this.run.bufs.push(e.bytes.subarray(off, off + n));
+        this.run.len += n;
+        if (inSeg + n === this.segSize) {
+          await this.flushRun();
+          await this.finish(seg);
+        }
       }
       off += n;
       lsn += BigInt(n);
       if (lsn > (this.ends.get(e.timeline) ?? -1n)) this.ends.set(e.timeline, lsn);
     }
+  }
+
+  private async flushRun(): Promise<void> {
+    const r = this.run;
+    if (r === null) return;
+    this.run = null;
+    const buf = r.bufs.length === 1 ? (r.bufs[0] as Uint8Array) : Buffer.concat(r.bufs, r.len);
+    await writeAll(r.seg.fh, buf, 0, r.len, r.pos);
+    r.seg.dirty = true;
   }
 
   private async segment(timeline: number, segno: bigint, name: string): Promise<OpenSegment> {
