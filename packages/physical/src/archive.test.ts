@@ -124,6 +124,26 @@ describe('WAL archive sink', () => {
     await sink.close?.();
   });
 
+  it('refuses to continue an archive of another server', async () => {
+    const s1 = createWalArchiveSink({ dir });
+    await s1.open?.({ pipeline: 't', logger: undefined as never, signal });
+    const page = Buffer.alloc(8192);
+    page.writeUInt16LE(0xd118, 0); // magic
+    page.writeUInt16LE(0x0002, 2); // XLP_LONG_HEADER
+    page.writeBigUInt64LE(42n, 24); // system identifier
+    page.writeUInt32LE(SEG, 32);
+    await s1.write(batch(chunk(1, 0n, page)), { signal });
+    await s1.close?.();
+    const s2 = createWalArchiveSink({ dir });
+    await s2.open?.({ pipeline: 't', logger: undefined as never, signal });
+    const foreign = { ...chunk(1, 0n, page), systemId: '43' };
+    await expect(s2.write(batch(foreign), { signal })).rejects.toThrow(/another server \(system identifier 42/);
+    const s3 = createWalArchiveSink({ dir });
+    await s3.open?.({ pipeline: 't', logger: undefined as never, signal });
+    await s3.write(batch(chunk(1, 0n, page)), { signal });
+    await s3.close?.();
+  });
+
   it('validates its options', () => {
     expect(() => createWalArchiveSink({ dir: '' })).toThrow(ConfigError);
     expect(() => createWalArchiveSink({ dir, compression: 'zstd' as never })).toThrow(/compression/);

@@ -152,7 +152,30 @@ class WalArchive implements WalArchiveSink {
         this.partial.delete(base);
       }
     }
+    const sample = this.scanned.filter((f) => /^[0-9A-F]{24}(\.partial)?$/.test(f)).sort();
     this.scanned = [];
+    const last = sample[sample.length - 1];
+    if (last !== undefined) await this.checkOwner(last, e);
+  }
+
+  /** The first page of a segment carries the server's system identifier and segment size: refuse a foreign archive. */
+  private async checkOwner(file: string, e: WalChunk): Promise<void> {
+    const head = Buffer.alloc(40);
+    const fh = await open(join(this.dir, file), 'r');
+    try {
+      await fh.read(head, 0, 40, 0);
+    } finally {
+      await fh.close();
+    }
+    const XLP_LONG_HEADER = 0x0002;
+    if ((head.readUInt16LE(2) & XLP_LONG_HEADER) === 0) return;
+    const sysid = head.readBigUInt64LE(24).toString();
+    const segSize = head.readUInt32LE(32);
+    if ((e.systemId !== '' && sysid !== e.systemId) || segSize !== e.walSegmentSize) {
+      throw new WalArchiveError(
+        `the archive ${this.dir} holds WAL of another server (system identifier ${sysid}, segment size ${segSize}); the stream is from ${e.systemId} with ${e.walSegmentSize}`,
+      );
+    }
   }
 
   private async writeHistory(e: WalChunk): Promise<void> {
