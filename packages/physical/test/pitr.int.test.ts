@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createPipeline, type Pipeline } from '@walstream/core';
 import type { PostgresCluster } from '@walstream/testkit';
+import pgClient from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BaseBackupResult,
@@ -41,6 +42,7 @@ describe.each(versions)('PostgreSQL %i: archive, base backup, point-in-time rest
   let archive: string;
   let gzArchive: string;
   let beforeSwitch: bigint;
+  let dropXid: string;
   let backupDir: string;
   const progress: { doneBytes: number; totalBytes: number | null }[] = [];
   let timeT: string;
@@ -88,7 +90,18 @@ describe.each(versions)('PostgreSQL %i: archive, base backup, point-in-time rest
     await new Promise((r) => setTimeout(r, 50));
     await sql(pg.connectionString, `UPDATE items SET note = 'updated after T' WHERE id <= 100`);
     await sql(pg.connectionString, `INSERT INTO items SELECT g, 'after T ' || g FROM generate_series(3001, 3100) g`);
-    await sql(pg.connectionString, 'DROP TABLE items');
+    await sql(pg.connectionString, `SELECT pg_create_restore_point('before_drop')`);
+    await sql(
+      pg.connectionString,
+      `INSERT INTO items SELECT g, 'after the restore point' FROM generate_series(3101, 3110) g`,
+    );
+    const c = new pgClient.Client({ connectionString: pg.connectionString });
+    await c.connect();
+    await c.query('BEGIN');
+    await c.query('DROP TABLE items');
+    dropXid = (await c.query('SELECT pg_current_xact_id()::text AS x')).rows[0].x;
+    await c.query('COMMIT');
+    await c.end();
     beforeSwitch = await currentLsn(pg.connectionString);
     await sql(pg.connectionString, 'SELECT pg_switch_wal()');
     await sql(pg.connectionString, 'CREATE TABLE later (x int)');
@@ -185,6 +198,35 @@ describe.each(versions)('PostgreSQL %i: archive, base backup, point-in-time rest
     const [r] = await sql<{ n: string }>(db.connectionString as string, 'SELECT count(*)::text AS n FROM items');
     expect(r?.n).toBe('3000');
     await db.stop();
+  });
+
+  it('restores to a named restore point, and to just before a transaction (xid, not inclusive)', async () => {
+    const named = await restore({
+      backup: backupDir,
+      archive,
+      targetDir: join(root.dir, 'restore-name'),
+      target: { name: 'before_drop' },
+      start: { port: await freePort(), binDir: pg.binDir },
+    });
+    stops.push(named.stop);
+    const [a] = await sql<{ n: string }>(named.connectionString as string, 'SELECT count(*)::text AS n FROM items');
+    expect(a?.n).toBe('3100');
+    await named.stop();
+    const beforeDrop = await restore({
+      backup: backupDir,
+      archive,
+      targetDir: join(root.dir, 'restore-xid'),
+      target: { xid: dropXid },
+      inclusive: false,
+      start: { port: await freePort(), binDir: pg.binDir },
+    });
+    stops.push(beforeDrop.stop);
+    const [b] = await sql<{ n: string }>(
+      beforeDrop.connectionString as string,
+      'SELECT count(*)::text AS n FROM items',
+    );
+    expect(b?.n).toBe('3110');
+    await beforeDrop.stop();
   });
 
   it('restores to an LSN', async () => {
