@@ -81,6 +81,7 @@ class PhysicalReaderImpl implements PhysicalReader {
   walSegmentSize = 0;
   timeline = 0;
   flushedLsn: Lsn = 0n;
+  reconnects = 0;
   private session: WireSession | null = null;
   private systemId = '';
   private startLsn: Lsn = 0n;
@@ -197,9 +198,6 @@ class PhysicalReaderImpl implements PhysicalReader {
       await this.dropSession();
     }
   }
-
-  /** Number of reconnects after lost connections. */
-  reconnects = 0;
 
   private async reconnect(): Promise<void> {
     this.session = await WireSession.connect(this.o.connectionString, this.o.applicationName ?? 'walstream-physical');
@@ -371,9 +369,11 @@ class PhysicalReaderImpl implements PhysicalReader {
     if (s === null || !this.streaming) return;
     const b = Buffer.alloc(34);
     b[0] = 0x72; // r
-    b.writeBigUInt64BE(this.received, 1); // write
-    b.writeBigUInt64BE(this.flushedLsn, 9); // flush
-    b.writeBigUInt64BE(this.flushedLsn, 17); // apply: the archive "applies" WAL by storing it
+    // write, flush and apply are all the committed position, never the received one: with
+    // synchronous_commit=remote_write a primary would otherwise count WAL still in our memory as safe.
+    b.writeBigUInt64BE(this.flushedLsn, 1);
+    b.writeBigUInt64BE(this.flushedLsn, 9);
+    b.writeBigUInt64BE(this.flushedLsn, 17);
     b.writeBigInt64BE((BigInt(Date.now()) - BigInt(PG_EPOCH_MS)) * 1000n, 25);
     b[33] = replyRequested ? 1 : 0;
     s.sendCopyData(b);

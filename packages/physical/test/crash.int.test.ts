@@ -163,6 +163,20 @@ describe.each(versions)('PostgreSQL %i: archiver crash', (version) => {
       await sql(url, 'SELECT pg_switch_wal()');
       await waitUntil('the marker to be archived', () => (pipeline.status().committed?.lsn ?? 0n) > marker, 120_000);
       expect(pipeline.status().state).toBe('running');
+      // The server hears the committed position as write, flush and apply; the slot follows flush.
+      await waitUntil('the status update', async () => {
+        const [r] = await sql<{ w: string; f: string; a: string; slot: string }>(
+          url,
+          `SELECT write_lsn::text AS w, flush_lsn::text AS f, replay_lsn::text AS a,
+                  (SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = 'reconnect_slot') AS slot
+             FROM pg_stat_replication WHERE application_name = 'walstream-reconnect-test'`,
+        );
+        if (!r || parseLsn(r.f) <= marker) return false;
+        expect(r.w).toBe(r.f);
+        expect(r.a).toBe(r.f);
+        expect(parseLsn(r.f)).toBeLessThanOrEqual(pipeline.status().committed?.lsn ?? 0n);
+        return parseLsn(r.slot) > marker;
+      });
     } finally {
       await pipeline.stop();
     }
