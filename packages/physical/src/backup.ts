@@ -4,7 +4,7 @@
  * `pg_basebackup -Fp -X fetch` produces, and `pg_verifybackup` checks it.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, type Lsn, parseLsn } from '@walstream/core';
 import { BaseBackupError } from './errors.js';
@@ -58,7 +58,16 @@ export async function takeBaseBackup(options: BaseBackupOptions): Promise<BaseBa
   const o = validate(options);
   await mkdir(o.dir, { recursive: true, mode: 0o700 });
   if (readdirSync(o.dir).length > 0) throw new ConfigError('dir', `${o.dir} is not empty`);
+  try {
+    return await runBackup(o);
+  } catch (err) {
+    // A half-written backup must not be mistaken for one: empty the directory again (it was empty before).
+    for (const f of readdirSync(o.dir)) await rm(join(o.dir, f), { recursive: true, force: true });
+    throw err;
+  }
+}
 
+async function runBackup(o: BaseBackupOptions): Promise<BaseBackupResult> {
   const session = await WireSession.connect(o.connectionString, o.applicationName ?? 'walstream-basebackup');
   const tar = new TarExtractor(o.dir);
   let manifest: Buffer[] | null = null;

@@ -111,7 +111,7 @@ class PhysicalReaderImpl implements PhysicalReader {
       const serverTli = Number(id.timeline);
       const xlogpos = parseLsn(id.xlogpos ?? '0/0');
       this.walSegmentSize = parseSize(firstRow(await s.query('SHOW wal_segment_size')).wal_segment_size ?? '');
-      let slot = firstRow(await s.query(`READ_REPLICATION_SLOT ${this.o.slot}`));
+      let slot = await readSlot(s, this.o.slot);
       if (slot.slot_type === null) {
         if (this.o.createSlot === false) {
           throw new ConfigError('slot', `replication slot "${this.o.slot}" does not exist and createSlot is false`);
@@ -119,7 +119,7 @@ class PhysicalReaderImpl implements PhysicalReader {
         // A physical slot's creation reports no consistent point: read the reserved restart_lsn back.
         await s.query(`CREATE_REPLICATION_SLOT ${this.o.slot} PHYSICAL RESERVE_WAL`);
         this.log.info('created physical replication slot', { slot: this.o.slot });
-        slot = firstRow(await s.query(`READ_REPLICATION_SLOT ${this.o.slot}`));
+        slot = await readSlot(s, this.o.slot);
       }
       if (slot.slot_type !== 'physical') {
         throw new ConfigError('slot', `replication slot "${this.o.slot}" is ${slot.slot_type}, not physical`);
@@ -382,6 +382,18 @@ class PhysicalReaderImpl implements PhysicalReader {
   private requireSession(): WireSession {
     if (this.session === null) throw new PhysicalConnectionError('the replication connection is not open');
     return this.session;
+  }
+}
+
+async function readSlot(s: WireSession, slot: string): Promise<Record<string, string | null>> {
+  try {
+    return firstRow(await s.query(`READ_REPLICATION_SLOT ${slot}`));
+  } catch (err) {
+    // The server refuses READ_REPLICATION_SLOT on a logical slot (feature_not_supported).
+    if (err instanceof PhysicalServerError && err.sqlState === '0A000' && /logical/.test(err.message)) {
+      throw new ConfigError('slot', `replication slot "${slot}" is logical, not physical`);
+    }
+    throw err;
   }
 }
 

@@ -95,7 +95,9 @@ export async function restore(options: RestoreOptions): Promise<RestoredCluster>
   }
 
   const conf: string[] = ['', '# walstream restore'];
-  if (o.archive !== undefined) conf.push(`restore_command = ${confQuote(restoreCommand(resolve(o.archive)))}`);
+  // Recovery needs a restore_command; without an archive one that finds nothing replays the backup's own pg_wal.
+  const command = o.archive !== undefined ? restoreCommand(resolve(o.archive)) : 'false';
+  conf.push(`restore_command = ${confQuote(command)}`);
   conf.push(`recovery_target_timeline = ${confQuote(String(o.timeline ?? 'latest'))}`);
   if (o.standby) {
     conf.push(`primary_conninfo = ${confQuote(o.standby.primaryConninfo)}`);

@@ -126,6 +126,9 @@ export async function waitFor(
 }
 
 function lastErrors(log: string): string {
-  const lines = log.split('\n').filter((l) => /FATAL|PANIC|ERROR/.test(l));
+  // Our own polling makes "starting up" FATALs: they say nothing about why the server stopped.
+  const lines = log
+    .split('\n')
+    .filter((l) => /FATAL|PANIC|ERROR/.test(l) && !/starting up|not yet accepting connections/.test(l));
   return (lines.slice(-3).join(' | ') || log.slice(-500)).slice(0, 1500);
 }
