@@ -1,0 +1,194 @@
+/**
+ * A physical replication connection (`replication=true`). pg's Client opens it (TLS, password, SCRAM), then
+ * this class takes the connection's message stream over: walsender commands return several result sets and
+ * COPY streams (BASE_BACKUP, START_REPLICATION) that pg's query machinery does not model.
+ */
+import pg from 'pg';
+import { PhysicalConnectionError, PhysicalServerError } from './errors.js';
+
+export interface ResultSet {
+  readonly columns: readonly string[];
+  readonly rows: (string | null)[][];
+}
+
+export interface CopyHandlers {
+  /** A CopyData payload. The buffer may be reused after the call returns: copy what you keep. */
+  data(chunk: Buffer): void;
+  /** The server ended its side of the COPY (CopyDone). */
+  done?(): void;
+  /** CopyOut/CopyBoth started. */
+  started?(): void;
+  /** A result row that arrived during the command (BASE_BACKUP sends some before its COPY). */
+  row?(columns: readonly string[], row: readonly (string | null)[]): void;
+}
+
+interface RawConnection extends NodeJS.EventEmitter {
+  stream: NodeJS.ReadableStream & { pause(): void; resume(): void; destroy(): void };
+  sendCopyFromChunk(b: Buffer): void;
+  endCopyFrom(): void;
+  query(text: string): void;
+}
+
+interface Pending {
+  sets: ResultSet[];
+  current: ResultSet | null;
+  error: PhysicalServerError | null;
+  copy: CopyHandlers | null;
+  resolve(sets: ResultSet[]): void;
+  reject(err: Error): void;
+}
+
+/** Message events pg's Client handles; removed so they reach only this class. */
+const TAKEN = [
+  'rowDescription',
+  'dataRow',
+  'commandComplete',
+  'readyForQuery',
+  'errorMessage',
+  'copyData',
+  'copyInResponse',
+  'emptyQuery',
+  'portalSuspended',
+  'notice',
+  'notification',
+  'parseComplete',
+];
+
+export class WireSession {
+  private pending: Pending | null = null;
+  private closed = false;
+  private lost: Error | null = null;
+
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly conn: RawConnection,
+  ) {
+    for (const name of TAKEN) conn.removeAllListeners(name);
+    conn.on('message', (msg: { name: string }) => this.onMessage(msg));
+    conn.on('end', () => this.onLost(new PhysicalConnectionError('the server closed the replication connection')));
+    conn.on('error', (err: Error) => this.onLost(new PhysicalConnectionError('replication connection lost', err)));
+  }
+
+  static async connect(connectionString: string, applicationName: string): Promise<WireSession> {
+    const client = new pg.Client({
+      connectionString,
+      replication: 'true',
+      application_name: applicationName,
+    } as pg.ClientConfig);
+    client.on('error', () => {}); // surfaced through the session's pending command
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw new PhysicalConnectionError('cannot open the replication connection', err);
+    }
+    const conn = (client as unknown as { connection: RawConnection }).connection;
+    return new WireSession(client, conn);
+  }
+
+  /** A walsender command; resolves with its result sets after ReadyForQuery. */
+  query(sql: string): Promise<ResultSet[]> {
+    return this.run(sql, null);
+  }
+
+  /** A command that enters COPY (BASE_BACKUP, START_REPLICATION): data goes to the handlers. */
+  copy(sql: string, handlers: CopyHandlers): Promise<ResultSet[]> {
+    return this.run(sql, handlers);
+  }
+
+  sendCopyData(b: Buffer): void {
+    if (!this.closed && this.lost === null) this.conn.sendCopyFromChunk(b);
+  }
+
+  sendCopyDone(): void {
+    if (!this.closed && this.lost === null) this.conn.endCopyFrom();
+  }
+
+  pause(): void {
+    this.conn.stream.pause();
+  }
+
+  resume(): void {
+    this.conn.stream.resume();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.conn.stream.resume();
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(new PhysicalConnectionError('the replication connection was closed'));
+    // A walsender in COPY does not answer Terminate promptly; pg's end() waits for the socket to close.
+    const ended = this.client.end().catch(() => {});
+    const timer = setTimeout(() => this.conn.stream.destroy(), 2000);
+    await ended;
+    clearTimeout(timer);
+  }
+
+  private run(sql: string, copy: CopyHandlers | null): Promise<ResultSet[]> {
+    if (this.closed) return Promise.reject(new PhysicalConnectionError('the replication connection was closed'));
+    if (this.lost) return Promise.reject(this.lost);
+    if (this.pending) return Promise.reject(new Error('a replication command is already running'));
+    return new Promise<ResultSet[]>((resolve, reject) => {
+      this.pending = { sets: [], current: null, error: null, copy, resolve, reject };
+      this.conn.query(sql);
+    });
+  }
+
+  private onLost(err: Error): void {
+    if (this.lost !== null) return;
+    this.lost = err;
+    const p = this.pending;
+    this.pending = null;
+    if (p && !this.closed) p.reject(err);
+  }
+
+  private onMessage(msg: { name: string } & Record<string, unknown>): void {
+    const p = this.pending;
+    if (p === null) return;
+    switch (msg.name) {
+      case 'copyData':
+        p.copy?.data(msg.chunk as Buffer);
+        return;
+      case 'copyOutResponse':
+      case 'replicationStart':
+        p.copy?.started?.();
+        return;
+      case 'copyDone':
+        p.copy?.done?.();
+        return;
+      case 'rowDescription': {
+        const fields = msg.fields as { name: string }[];
+        p.current = { columns: fields.map((f) => f.name), rows: [] };
+        p.sets.push(p.current);
+        return;
+      }
+      case 'dataRow': {
+        const row = msg.fields as (string | null)[];
+        p.current?.rows.push(row);
+        if (p.current) p.copy?.row?.(p.current.columns, row);
+        return;
+      }
+      case 'commandComplete':
+        p.current = null;
+        return;
+      case 'error':
+        p.error = new PhysicalServerError(msg as unknown as { code?: string; message: string });
+        return;
+      case 'readyForQuery':
+        this.pending = null;
+        if (p.error) p.reject(p.error);
+        else p.resolve(p.sets);
+        return;
+    }
+  }
+}
+
+/** The first row of the first result set, as a column -> value map. */
+export function firstRow(sets: readonly ResultSet[], index = 0): Record<string, string | null> {
+  const set = sets[index];
+  const row = set?.rows[0];
+  if (!set || !row) throw new PhysicalServerError({ message: 'the server sent no result row' });
+  return Object.fromEntries(set.columns.map((c, i) => [c, row[i] ?? null]));
+}
