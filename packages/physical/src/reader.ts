@@ -4,7 +4,6 @@
  * beginning), follows timeline switches, and confirms to the server only what the pipeline acknowledged.
  */
 import {
-  backoffDelay,
   ConfigError,
   formatLsn,
   type Heartbeat,
@@ -20,9 +19,9 @@ import {
   type ReaderItem,
   type ReadOptions,
   silentLogger,
-  sleep,
   type TransactionCommit,
 } from '@walstream/core';
+import { backoffDelay, sleep } from '@walstream/core/internal';
 import { PhysicalConnectionError, PhysicalServerError } from './errors.js';
 import { parseSize, segmentStart, type WalChunk } from './wal.js';
 import { firstRow, type ResultSet, WireSession } from './wire.js';
