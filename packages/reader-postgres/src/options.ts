@@ -1,6 +1,12 @@
 import { type Logger, parseOptions } from '@walstream/core';
 import type { ClientConfig } from 'pg';
 import { z } from 'zod';
+import {
+  type ResolvedSnapshotOptions,
+  resolveSnapshotOptions,
+  type SnapshotOptions,
+  snapshotOptionsSchema,
+} from './snapshot/options.js';
 
 export interface HeartbeatOptions {
   /** Emit a transactional heartbeat message this often, so an idle database's slot still advances. */
@@ -69,6 +75,8 @@ export interface PostgresReaderOptions {
    * COMMIT/ROLLBACK PREPARED: it holds confirmation back and so pins WAL. @default 300000 (5 minutes)
    */
   preparedWarningMs?: number;
+  /** Copy existing rows (initial snapshot) and accept on-demand snapshots; see SnapshotOptions. */
+  snapshot?: SnapshotOptions;
   logger?: Logger;
 }
 
@@ -107,6 +115,7 @@ const schema = z
     preparedWarningMs: z.number().int().nonnegative().optional(),
     origin: z.enum(['any', 'none']).optional(),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'must be a Logger').optional(),
+    snapshot: snapshotOptionsSchema.optional(),
   })
   .strict()
   .refine((o) => o.connectionString !== undefined || o.connection !== undefined, {
@@ -125,6 +134,7 @@ export type ResolvedReaderOptions = Omit<
   | 'spillDir'
   | 'logger'
   | 'reconnect'
+  | 'snapshot'
 > & {
   client: ClientConfig;
   tables: string[] | undefined;
@@ -134,6 +144,7 @@ export type ResolvedReaderOptions = Omit<
   spillDir: string | undefined;
   logger: Logger | undefined;
   reconnect: Required<ReconnectOptions>;
+  snapshot: ResolvedSnapshotOptions;
 };
 
 export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedReaderOptions {
@@ -167,5 +178,6 @@ export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedRead
     preparedWarningMs: o.preparedWarningMs ?? 300_000,
     origin: o.origin ?? 'any',
     logger: o.logger,
+    snapshot: resolveSnapshotOptions(o.snapshot),
   };
 }

@@ -8,7 +8,6 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  backoffDelay,
   ErrorCode,
   formatLsn,
   isRetriable,
@@ -18,10 +17,11 @@ import {
   type ReaderItem,
   type ReadOptions,
   silentLogger,
-  sleep,
+  type TableSnapshotProgress,
   toWalstreamError,
   WalstreamError,
 } from '@walstream/core';
+import { backoffDelay, sleep } from '@walstream/core/internal';
 import pg from 'pg';
 import { ChangeDecoder, type TransactionEnd } from './change-decoder.js';
 import { ConnectionError, SlotActiveError } from './errors.js';
@@ -30,6 +30,7 @@ import { type PostgresReaderOptions, type ResolvedReaderOptions, resolveReaderOp
 import { decodePgoutput } from './protocol/decode.js';
 import { ReplicationConnection, where } from './replication.js';
 import { type SetupResult, setup, type TableInfo } from './setup.js';
+import { type SnapshotHandle, Snapshotter } from './snapshot/snapshotter.js';
 import { TYPE_QUERY, TypeRegistry } from './types/registry.js';
 
 export interface PostgresReaderStatus {
@@ -58,6 +59,8 @@ export interface PostgresReaderStatus {
    * `preparedWarningMs`. `ageMs` is measured from the server's PREPARE time.
    */
   readonly preparedTransactions: readonly { gid: string; prepareLsn: string; ageMs: number }[];
+  /** Progress of initial and on-demand snapshots, per table. */
+  readonly snapshot: readonly TableSnapshotProgress[];
 }
 
 export interface PostgresReader {
@@ -71,6 +74,12 @@ export interface PostgresReader {
   lag(): Promise<{ currentLsn: string; confirmedLsn: string | null; bytes: number }>;
   /** Published tables and their replica identity (after open). */
   readonly tables: readonly TableInfo[];
+  /**
+   * Copies `tables` (`schema.table`) while streaming continues (DBLog watermarks: a live change always wins over
+   * the copy). `done` resolves with row counts once the last chunk has been handed to the pipeline.
+   */
+  requestSnapshot(tables: readonly string[], opts?: { chunkRows?: number }): SnapshotHandle;
+  snapshotProgress(): readonly TableSnapshotProgress[];
 }
 
 /** Creates a reader; nothing connects until `open()` or the first `read()`. */
@@ -112,12 +121,23 @@ class Reader implements PostgresReader {
   private spillRoot: string | null = null;
   private statusTimer: ReturnType<typeof setInterval> | null = null;
   private heartbeat: { client: pg.Client; timer: ReturnType<typeof setInterval> } | null = null;
+  private readonly snap: Snapshotter;
 
   constructor(private readonly o: ResolvedReaderOptions) {
     this.log = o.logger ?? silentLogger;
     this.queue = new FrameQueue(o.maxQueueBytes, {
       pause: () => this.conn?.pause(),
       resume: () => this.conn?.resume(),
+    });
+    this.snap = new Snapshotter(o.snapshot, {
+      slot: o.slot,
+      publication: o.publication,
+      client: o.client,
+      types: this.types,
+      log: this.log,
+      setLastIndex: (lsn, index) => {
+        for (const e of this.ends) if (e.commitLsn === lsn) e.lastIndex = index;
+      },
     });
   }
 
@@ -149,10 +169,12 @@ class Reader implements PostgresReader {
     // garbage now, since the server re-sends every transaction that was not confirmed.
     this.spillRoot = join(this.o.spillDir ?? tmpdir(), `walstream-spill-${this.o.slot}`);
     rmSync(this.spillRoot, { recursive: true, force: true });
+    await this.snap.open(s);
+    this.snap.userMessages = this.o.messages;
     const primaryKeys = new Map(s.tables.map((t) => [`${t.schema}.${t.table}`, t.primaryKey]));
     this.decoder = new ChangeDecoder(this.types, {
       database: s.database,
-      messages: this.o.messages,
+      messages: this.o.messages || this.snap.o.onDemand,
       heartbeatPrefix: this.o.heartbeat?.prefix ?? '\0none',
       streamMemoryBytes: this.o.streamMemoryBytes,
       spillDir: this.spillRoot,
@@ -161,6 +183,11 @@ class Reader implements PostgresReader {
     this.decoder.onTransactionEnd = (end) => this.ends.push(end);
     this.decoder.onEmptyTransaction = (endLsn) => this.onEmptyTransaction(endLsn);
     if (signal?.aborted) throw new WalstreamError(ErrorCode.Stopped, 'aborted while opening');
+    if (this.snap.mode === 'only') {
+      await this.snap.importOnly();
+      this.state = 'streaming';
+      return;
+    }
     await this.connect(true);
     this.statusTimer = setInterval(() => {
       this.sendStatus();
@@ -176,7 +203,15 @@ class Reader implements PostgresReader {
     await conn.connect();
     try {
       if (first && !s.slotExists) {
-        await conn.createSlot(this.o.slot, this.o.temporarySlot, this.o.twoPhase, s.serverVersion);
+        const exporting = await this.snap.prepareInitial();
+        const created = await conn.createSlot(
+          this.o.slot,
+          this.o.temporarySlot,
+          this.o.twoPhase,
+          s.serverVersion,
+          exporting,
+        );
+        if (exporting) await this.snap.importExported(created.snapshotName as string, created.consistentPoint);
         this.log.info('created replication slot', { slot: this.o.slot, temporary: this.o.temporarySlot });
       }
       const proto = s.protocolVersion;
@@ -186,7 +221,7 @@ class Reader implements PostgresReader {
           publication: this.o.publication,
           protocolVersion: proto,
           binary: this.o.binary,
-          messages: this.o.messages || this.o.heartbeat !== undefined,
+          messages: this.o.messages || this.o.heartbeat !== undefined || this.snap.o.onDemand,
           streaming: proto >= 2 && this.o.streaming !== false,
           twoPhase: this.o.twoPhase,
           startLsn: this.confirmed,
@@ -275,6 +310,13 @@ class Reader implements PostgresReader {
     signal?.addEventListener('abort', onAbort, { once: true });
     const out: ReaderItem[] = [];
     try {
+      for await (const items of this.snap.initialItems()) {
+        for (const item of items) {
+          if (signal?.aborted || this.closed) return;
+          yield item;
+        }
+      }
+      if (this.snap.mode === 'only') return;
       for (;;) {
         if (signal?.aborted || this.closed) return;
         const frame = this.queue.shift();
@@ -289,10 +331,19 @@ class Reader implements PostgresReader {
         for (let i = 0; i < out.length; i++) {
           const item = out[i] as ReaderItem;
           if (this.skip(item)) continue;
-          yield item;
+          const p = this.snap.watching ? this.snap.pass(item) : item;
+          if (p === item) yield item;
+          else if (p !== null) yield* p as ReaderItem[];
         }
         out.length = 0;
-        if (lazy !== null) for (const item of lazy) if (!this.skip(item)) yield item;
+        if (lazy !== null) {
+          for (const item of lazy) {
+            if (this.skip(item)) continue;
+            const p = this.snap.watching ? this.snap.pass(item) : item;
+            if (p === item) yield item;
+            else if (p !== null) yield* p as ReaderItem[];
+          }
+        }
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -395,6 +446,9 @@ class Reader implements PostgresReader {
   }
 
   async ack(position: Position): Promise<void> {
+    await this.snap
+      .ack(position)
+      .catch((err: Error) => this.log.warn('snapshot checkpoint not saved', { error: err.message }));
     let end: TransactionEnd | undefined;
     while (this.ends.length > 0) {
       const e = this.ends[0] as TransactionEnd;
@@ -430,6 +484,7 @@ class Reader implements PostgresReader {
         prepareLsn: formatLsn(p.prepareLsn),
         ageMs: Date.now() - p.preparedAtMs,
       })),
+      snapshot: this.snap.progressList(),
     };
   }
 
@@ -468,7 +523,16 @@ class Reader implements PostgresReader {
     await this.conn?.end();
     this.decoder?.reset();
     if (this.spillRoot !== null) rmSync(this.spillRoot, { recursive: true, force: true });
+    await this.snap.close();
     if (this.state !== 'failed') this.state = 'closed';
+  }
+
+  requestSnapshot(tables: readonly string[], opts?: { chunkRows?: number }): SnapshotHandle {
+    return this.snap.request(tables, opts);
+  }
+
+  snapshotProgress(): readonly TableSnapshotProgress[] {
+    return this.snap.progressList();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -3,7 +3,7 @@
  * and turns the CopyBoth stream into copied XLogData frames plus keepalive callbacks. It never decides what to
  * confirm; `sendStatus` sends whatever position the reader gives it.
  */
-import { ErrorCode, lsnFromParts, WalstreamError } from '@walstream/core';
+import { ErrorCode, lsnFromParts, parseLsn, WalstreamError } from '@walstream/core';
 import pg from 'pg';
 import { ConnectionError, SlotActiveError, SlotInvalidatedError } from './errors.js';
 import { quoteIdent, quoteLiteral } from './sql.js';
@@ -70,13 +70,23 @@ export class ReplicationConnection {
   }
 
   /** CREATE_REPLICATION_SLOT on this connection (a temporary slot lives as long as this connection). */
-  async createSlot(slot: string, temporary: boolean, twoPhase: boolean, serverVersion: number): Promise<void> {
+  async createSlot(
+    slot: string,
+    temporary: boolean,
+    twoPhase: boolean,
+    serverVersion: number,
+    exportSnapshot = false,
+  ): Promise<{ consistentPoint: bigint; snapshotName: string | null }> {
     const temp = temporary ? ' TEMPORARY' : '';
     const opts =
       serverVersion >= 150000
-        ? ` (SNAPSHOT 'nothing'${twoPhase ? ', TWO_PHASE true' : ''})`
-        : ` NOEXPORT_SNAPSHOT${twoPhase ? ' TWO_PHASE' : ''}`;
-    await this.client.query(`CREATE_REPLICATION_SLOT ${quoteIdent(slot)}${temp} LOGICAL pgoutput${opts}`);
+        ? ` (SNAPSHOT '${exportSnapshot ? 'export' : 'nothing'}'${twoPhase ? ', TWO_PHASE true' : ''})`
+        : ` ${exportSnapshot ? 'EXPORT_SNAPSHOT' : 'NOEXPORT_SNAPSHOT'}${twoPhase ? ' TWO_PHASE' : ''}`;
+    const r = await this.client.query<{ consistent_point: string; snapshot_name: string | null }>(
+      `CREATE_REPLICATION_SLOT ${quoteIdent(slot)}${temp} LOGICAL pgoutput${opts}`,
+    );
+    const row = r.rows[0] as { consistent_point: string; snapshot_name: string | null };
+    return { consistentPoint: parseLsn(row.consistent_point), snapshotName: row.snapshot_name ?? null };
   }
 
   /** Starts streaming; resolves once the server has entered CopyBoth mode. */
