@@ -97,6 +97,11 @@ export class ChangeDecoder {
   spilledTransactions = 0;
   /** Called once per transaction end, before its commit item is handed out. */
   onTransactionEnd: (end: TransactionEnd) => void = () => {};
+  /**
+   * A transaction without events (an empty commit, a heartbeat) ended at `endLsn`. It yields no item: the
+   * reader folds its end into what it may confirm, so millions of them cost no memory.
+   */
+  onEmptyTransaction: (endLsn: bigint) => void = () => {};
 
   constructor(
     private readonly types: TypeRegistry,
@@ -268,6 +273,10 @@ export class ChangeDecoder {
     const t = this.txn;
     if (t === null) throw new DecodeError('pgoutput: COMMIT outside a transaction');
     this.txn = null;
+    if (t.index === 0) {
+      this.onEmptyTransaction(endLsn);
+      return;
+    }
     this.onTransactionEnd({ commitLsn: t.lsn, lastIndex: t.index - 1, endLsn });
     const commit: TransactionCommit = {
       kind: 'commit',

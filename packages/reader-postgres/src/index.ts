@@ -19,6 +19,8 @@
 
 export type { ChangeDecoderOptions, TransactionEnd } from './change-decoder.js';
 export { ChangeDecoder, pgTimeToIso } from './change-decoder.js';
+export type { DropReplicationOptions, DropReplicationResult } from './drop.js';
+export { dropReplication } from './drop.js';
 export {
   ConnectionError,
   PublicationMissingError,

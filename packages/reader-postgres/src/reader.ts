@@ -3,6 +3,10 @@
  * transaction's commit LSN to its end LSN), sends status updates on a timer and whenever the server asks,
  * pauses the socket when its queue is full, and reconnects from the slot after a lost connection.
  */
+
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ErrorCode,
   formatLsn,
@@ -34,6 +38,10 @@ export interface PostgresReaderStatus {
   readonly protocolVersion: number | null;
   /** Last position confirmed to Postgres. */
   readonly confirmedLsn: string | null;
+  /** Highest WAL position received from the server (reported to it as `write`). */
+  readonly receivedLsn: string | null;
+  /** Transactions handed out and not yet acknowledged by the consumer. */
+  readonly pendingTransactions: number;
   /** End of WAL as of the server's last keepalive. */
   readonly serverWalEnd: string | null;
   /** serverWalEnd - confirmedLsn, in bytes. */
@@ -110,6 +118,7 @@ class Reader implements PostgresReader {
   /** Highest WAL position received (reported as `write` in status updates; `flush` is what sinks hold). */
   private received: Lsn = 0n;
   private readonly warnedPrepared = new Set<string>();
+  private spillRoot: string | null = null;
   private statusTimer: ReturnType<typeof setInterval> | null = null;
   private heartbeat: { client: pg.Client; timer: ReturnType<typeof setInterval> } | null = null;
   private readonly snap: Snapshotter;
@@ -156,6 +165,10 @@ class Reader implements PostgresReader {
     const s = this.setupResult;
     this.types.load(s.types);
     this.confirmed = s.confirmedFlush ?? 0n;
+    // Spill files live in a folder of this slot's own (one reader per slot): what a crashed run left there is
+    // garbage now, since the server re-sends every transaction that was not confirmed.
+    this.spillRoot = join(this.o.spillDir ?? tmpdir(), `walstream-spill-${this.o.slot}`);
+    rmSync(this.spillRoot, { recursive: true, force: true });
     await this.snap.open(s);
     this.snap.userMessages = this.o.messages;
     const primaryKeys = new Map(s.tables.map((t) => [`${t.schema}.${t.table}`, t.primaryKey]));
@@ -164,10 +177,11 @@ class Reader implements PostgresReader {
       messages: this.o.messages || this.snap.o.onDemand,
       heartbeatPrefix: this.o.heartbeat?.prefix ?? '\0none',
       streamMemoryBytes: this.o.streamMemoryBytes,
-      spillDir: this.o.spillDir,
+      spillDir: this.spillRoot,
       primaryKeys,
     });
     this.decoder.onTransactionEnd = (end) => this.ends.push(end);
+    this.decoder.onEmptyTransaction = (endLsn) => this.onEmptyTransaction(endLsn);
     if (signal?.aborted) throw new WalstreamError(ErrorCode.Stopped, 'aborted while opening');
     if (this.snap.mode === 'only') {
       await this.snap.importOnly();
@@ -250,6 +264,22 @@ class Reader implements PostgresReader {
       this.confirmed = walEnd;
     }
     if (replyRequested) this.sendStatus();
+  }
+
+  /**
+   * A transaction without events: confirming past it needs no consumer. With transactions still unacknowledged
+   * its end extends the newest one's (acknowledging that one then confirms past both); with none, it is
+   * confirmed now. Either way nothing accumulates, however many of them arrive while a sink stalls.
+   */
+  private onEmptyTransaction(endLsn: Lsn): void {
+    const last = this.ends.at(-1);
+    if (last !== undefined) {
+      if (endLsn > last.endLsn) last.endLsn = endLsn;
+      return;
+    }
+    const decoder = this.decoder as ChangeDecoder;
+    if (!decoder.idle) return; // a streamed or prepared transaction is pending: the keepalive rule decides later
+    if (endLsn > this.confirmed) this.confirmed = endLsn;
   }
 
   /** Written = received, flushed and applied = what every consumer holds. */
@@ -439,6 +469,8 @@ class Reader implements PostgresReader {
       state: this.state,
       protocolVersion: this.setupResult?.protocolVersion ?? null,
       confirmedLsn: this.confirmed === 0n ? null : formatLsn(this.confirmed),
+      receivedLsn: this.received === 0n ? null : formatLsn(this.received),
+      pendingTransactions: this.ends.length,
       serverWalEnd: walEnd === null ? null : formatLsn(walEnd),
       lagBytes: walEnd !== null && walEnd > this.confirmed ? Number(walEnd - this.confirmed) : 0,
       queuedBytes: this.queue.bytes,
@@ -490,6 +522,7 @@ class Reader implements PostgresReader {
     this.sendStatus();
     await this.conn?.end();
     this.decoder?.reset();
+    if (this.spillRoot !== null) rmSync(this.spillRoot, { recursive: true, force: true });
     await this.snap.close();
     if (this.state !== 'failed') this.state = 'closed';
   }

@@ -5,6 +5,7 @@
  */
 import { ConfigError, type Logger, type Lsn, parseLsn } from '@walstream/core';
 import type pg from 'pg';
+import { CREATED_BY_WALSTREAM } from './drop.js';
 import {
   PublicationMissingError,
   ReplicaIdentityError,
@@ -13,7 +14,7 @@ import {
   WalLevelError,
 } from './errors.js';
 import type { ResolvedReaderOptions } from './options.js';
-import { parseTableName, quoteIdent } from './sql.js';
+import { parseTableName, quoteIdent, quoteLiteral } from './sql.js';
 import { type PgTypeRow, TYPE_QUERY } from './types/registry.js';
 
 export interface TableInfo {
@@ -119,6 +120,8 @@ async function ensurePublication(client: pg.Client, o: ResolvedReaderOptions, lo
     ts.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`).join(', ');
   if (exists.rowCount === 0) {
     await client.query(`CREATE PUBLICATION ${quoteIdent(o.publication)} FOR TABLE ${list(wanted)}`);
+    // Marks it as ours, so dropReplication removes it by default (and never a publication the user made).
+    await client.query(`COMMENT ON PUBLICATION ${quoteIdent(o.publication)} IS ${quoteLiteral(CREATED_BY_WALSTREAM)}`);
     log.info('created publication', { publication: o.publication, tables: wanted.length });
     return;
   }

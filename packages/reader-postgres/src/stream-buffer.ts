@@ -5,7 +5,7 @@
  * footprint). Past the shared budget the chunks go to a spill file in the same format. A sub-transaction abort
  * drops its changes at replay; replay yields them in order at commit.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -123,7 +123,9 @@ export class StreamBuffer {
   /** Writes the in-memory chunks to this transaction's spill file and frees them. */
   private spill(): void {
     if (this.spillFd === null) {
-      this.spillDir = mkdtempSync(join(this.budget.dir ?? tmpdir(), `walstream-xid${this.xid}-`));
+      const root = this.budget.dir ?? tmpdir();
+      mkdirSync(root, { recursive: true });
+      this.spillDir = mkdtempSync(join(root, `xid${this.xid}-`));
       this.spillFd = openSync(join(this.spillDir, 'changes'), 'w+');
     }
     const parts = this.current === null ? this.chunks : [...this.chunks, this.current.subarray(0, this.fill)];

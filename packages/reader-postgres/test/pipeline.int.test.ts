@@ -205,7 +205,8 @@ describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, 
     });
     await reader.open();
     await sql(url, `BEGIN; SELECT pg_logical_emit_message(true, 'app', 'hello'); INSERT INTO t VALUES (1); COMMIT;`);
-    const items = await collect(reader.read(), (xs) => events(xs).length === 2 && commits(xs).length >= 3);
+    // Heartbeat transactions carry no event and yield no commit item (the reader folds their end in).
+    const items = await collect(reader.read(), (xs) => events(xs).length === 2 && commits(xs).length >= 1);
     const evs = events(items) as ChangeEvent[];
     expect(evs.map((e) => e.operation)).toEqual(['MESSAGE', 'INSERT']);
     expect(Buffer.from(evs[0]?.message?.content as Uint8Array).toString()).toBe('hello');
