@@ -12,7 +12,7 @@ import { readEvents } from '@walstream/sink-file';
 import { describe, expect, it } from 'vitest';
 import { runChild, waitForLine } from './children/run.js';
 import { freshDatabase, servers, slotName, sql } from './helpers.js';
-import { createReplica, diff, replicaRows, sourceRows, startWriter, until } from './snapshot-helpers.js';
+import { createReplica, diff, dropSlot, replicaRows, sourceRows, startWriter, until } from './snapshot-helpers.js';
 
 const COLS = ['id', 'v', 'pad'];
 
@@ -99,6 +99,7 @@ describe.each(servers())('Postgres $version snapshot crash', ({ url: adminUrl })
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGTERM');
     await exited;
+    await dropSlot(url, slot);
 
     const all = await fileEvents(path);
     const replica = createReplica('items', ['id']);

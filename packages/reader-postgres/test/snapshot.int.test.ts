@@ -7,7 +7,7 @@ import { createPipeline, type PipelineEvent } from '@walstream/core';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { freshDatabase, servers, slotName, sql } from './helpers.js';
-import { createReplica, diff, replicaRows, sourceRows, startWriter, until } from './snapshot-helpers.js';
+import { createReplica, diff, dropSlot, replicaRows, sourceRows, startWriter, until } from './snapshot-helpers.js';
 
 const COLS = ['id', 'v', 'pad'];
 const CHUNK = 4000;
@@ -23,9 +23,10 @@ describe.each(servers())('Postgres $version snapshots', ({ url: adminUrl }) => {
   it('initial snapshot under concurrent writes: copy + stream equals the source', async () => {
     const url = await freshDatabase(adminUrl);
     await seed(url);
+    const slot = slotName(url);
     const reader = createPostgresReader({
       connectionString: url,
-      slot: slotName(url),
+      slot,
       publication: 'snap_pub',
       tables: ['items', 'marker'],
       snapshot: { mode: 'initial', chunkRows: CHUNK },
@@ -58,6 +59,7 @@ describe.each(servers())('Postgres $version snapshots', ({ url: adminUrl }) => {
     await seen;
     const status = pipeline.status();
     await pipeline.stop();
+    await dropSlot(url, slot);
 
     const want = await sourceRows(url, 'items', ['id'], COLS);
     const got = replicaRows(replica, ['id'], COLS);
@@ -72,9 +74,10 @@ describe.each(servers())('Postgres $version snapshots', ({ url: adminUrl }) => {
   it('on-demand snapshot while streaming: watermarks keep live changes over the copy', async () => {
     const url = await freshDatabase(adminUrl);
     await seed(url);
+    const slot = slotName(url);
     const reader = createPostgresReader({
       connectionString: url,
-      slot: slotName(url),
+      slot,
       publication: 'snap_pub',
       tables: ['items', 'marker'],
     });
@@ -100,6 +103,7 @@ describe.each(servers())('Postgres $version snapshots', ({ url: adminUrl }) => {
     await sql(url, 'INSERT INTO marker VALUES (1)');
     await seen;
     await pipeline.stop();
+    await dropSlot(url, slot);
 
     expect(result.id).toBe(id);
     expect(result.rows['public.items']).toBeGreaterThan(80000);
