@@ -23,6 +23,8 @@ describe.each(servers())('Postgres $version snapshots', ({ url: adminUrl }) => {
   it('initial snapshot under concurrent writes: copy + stream equals the source', async () => {
     const url = await freshDatabase(adminUrl);
     await seed(url);
+    // Full before images: the first streamed change to a copied row must start from exactly the copied version.
+    await sql(url, 'ALTER TABLE items REPLICA IDENTITY FULL');
     const slot = slotName(url);
     const reader = createPostgresReader({
       connectionString: url,
@@ -32,6 +34,7 @@ describe.each(servers())('Postgres $version snapshots', ({ url: adminUrl }) => {
       snapshot: { mode: 'initial', chunkRows: CHUNK },
     });
     const replica = createReplica('items', ['id']);
+    replica.keepEvents = true;
     const pipeline = createPipeline({
       name: 'snap',
       reader,
@@ -40,13 +43,14 @@ describe.each(servers())('Postgres $version snapshots', ({ url: adminUrl }) => {
     });
     const progressEvents: Extract<PipelineEvent, { type: 'snapshot' }>[] = [];
     pipeline.on('snapshot', (e) => progressEvents.push(e));
-    await pipeline.start();
-    // The slot exists and its snapshot was imported: write while the copy runs.
+    // Writes run while the slot is created, its snapshot imported and the copy made.
     const writer = startWriter(
       url,
       () => 2 * (pipeline.status().snapshot.find((t) => t.table === 'public.items')?.rowsDone ?? 0),
       2 * CHUNK,
     );
+    await until(() => writer.ops > 5, 'writes before the slot');
+    await pipeline.start();
     await until(
       () => pipeline.status().snapshot.some((t) => t.table === 'public.items' && t.state === 'done'),
       'the copy',
@@ -66,9 +70,33 @@ describe.each(servers())('Postgres $version snapshots', ({ url: adminUrl }) => {
     expect(diff(want, got)).toEqual([]);
     expect(got.size).toBe(want.size);
     const items = status.snapshot.find((t) => t.table === 'public.items');
-    expect(items).toMatchObject({ snapshotId: 'initial', state: 'done', rowsDone: 100000, etaMs: 0 });
+    expect(items).toMatchObject({ snapshotId: 'initial', state: 'done', etaMs: 0 });
     expect(items?.rowsEstimated).toBeGreaterThan(90000);
     expect(progressEvents.length).toBeGreaterThan(1);
+
+    // The copy is the table as of the slot's consistent point: every READ comes before every streamed change,
+    // each key is copied once, and each key's first streamed change starts from the copied row.
+    const evs = replica.events.filter((e) => e.table === 'items');
+    const firstChange = evs.findIndex((e) => e.operation !== 'READ');
+    expect(evs.slice(firstChange).some((e) => e.operation === 'READ')).toBe(false);
+    const copied = new Map(evs.slice(0, firstChange).map((e) => [String(e.key?.id), e.after]));
+    expect(copied.size).toBe(items?.rowsDone);
+    expect(copied.size).toBeGreaterThan(90000);
+    const checked = new Set<string>();
+    let compared = 0;
+    for (const e of evs.slice(firstChange)) {
+      const k = String((e.before ?? e.after)?.id);
+      if (checked.has(k)) continue;
+      checked.add(k);
+      const c = copied.get(k);
+      if (e.operation === 'INSERT') {
+        expect(c, `key ${k} inserted by the stream but also copied`).toBeUndefined();
+        continue;
+      }
+      expect(e.before).toEqual(c);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(10);
   });
 
   it('on-demand snapshot while streaming: watermarks keep live changes over the copy', async () => {
