@@ -1,6 +1,7 @@
 /** A replica that applies READ/INSERT/UPDATE/DELETE events by primary key, and a concurrent writer. */
 import type { Batch, ChangeEvent, Row, Sink, Value } from '@walstream/core';
 import pg from 'pg';
+import { sql } from './helpers.js';
 
 const norm = (v: Value | undefined): string => {
   if (v === null || v === undefined) return '<null>';
@@ -149,3 +150,14 @@ export const until = async (cond: () => boolean | Promise<boolean>, what: string
   }
   throw new Error(`timed out waiting for ${what}`);
 };
+
+/** Drops a test's slot once its walsender is gone: the test clusters have 20 slots for every test file. */
+export async function dropSlot(url: string, slot: string): Promise<void> {
+  await until(async () => {
+    const r = await sql(url, 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    if (r.rowCount === 0) return true;
+    if (r.rows[0].active) return false;
+    await sql(url, 'SELECT pg_drop_replication_slot($1)', [slot]);
+    return true;
+  }, `slot ${slot} to be released`);
+}

@@ -6,7 +6,7 @@ import { type ChangeEvent, createPipeline, type SchemaChange } from '@walstream/
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader, NoPrimaryKeyError } from '../src/index.js';
 import { freshDatabase, servers, slotName, sql } from './helpers.js';
-import { until } from './snapshot-helpers.js';
+import { dropSlot, until } from './snapshot-helpers.js';
 
 const SHOP = '"Shop Floor"."Order ""Items"""';
 
@@ -39,9 +39,10 @@ describe.each(servers())('Postgres $version snapshot shapes', ({ url: adminUrl }
   it('copies hostile names, composite keys across chunks, TOAST and empty tables exactly as the stream decodes them', async () => {
     const url = await freshDatabase(adminUrl);
     await seed(url);
+    const slot = slotName(url);
     const reader = createPostgresReader({
       connectionString: url,
-      slot: slotName(url),
+      slot,
       publication: 'shapes_pub',
       tables: [SHOP, 'empty', 'nopk'],
       snapshot: { mode: 'initial', chunkRows: 2, tables: [SHOP, 'empty'] },
@@ -120,6 +121,7 @@ describe.each(servers())('Postgres $version snapshot shapes', ({ url: adminUrl }
     expect((caught as NoPrimaryKeyError).code).toBe('NO_PRIMARY_KEY');
     expect(pipeline.status().state).toBe('running');
     await pipeline.stop();
+    await dropSlot(url, slot);
   });
 
   it('refuses an initial snapshot of a table without a primary key before creating the slot', async () => {

@@ -7,7 +7,7 @@ import { createPipeline, type PipelineEvent } from '@walstream/core';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { freshDatabase, servers, slotName, sql } from './helpers.js';
-import { createReplica, diff, replicaRows, sourceRows, startWriter, until } from './snapshot-helpers.js';
+import { createReplica, diff, dropSlot, replicaRows, sourceRows, startWriter, until } from './snapshot-helpers.js';
 
 const COLS = ['id', 'v', 'pad'];
 const CHUNK = 4000;
@@ -23,14 +23,18 @@ describe.each(servers())('Postgres $version snapshots', ({ url: adminUrl }) => {
   it('initial snapshot under concurrent writes: copy + stream equals the source', async () => {
     const url = await freshDatabase(adminUrl);
     await seed(url);
+    // Full before images: the first streamed change to a copied row must start from exactly the copied version.
+    await sql(url, 'ALTER TABLE items REPLICA IDENTITY FULL');
+    const slot = slotName(url);
     const reader = createPostgresReader({
       connectionString: url,
-      slot: slotName(url),
+      slot,
       publication: 'snap_pub',
       tables: ['items', 'marker'],
       snapshot: { mode: 'initial', chunkRows: CHUNK },
     });
     const replica = createReplica('items', ['id']);
+    replica.keepEvents = true;
     const pipeline = createPipeline({
       name: 'snap',
       reader,
@@ -39,13 +43,14 @@ describe.each(servers())('Postgres $version snapshots', ({ url: adminUrl }) => {
     });
     const progressEvents: Extract<PipelineEvent, { type: 'snapshot' }>[] = [];
     pipeline.on('snapshot', (e) => progressEvents.push(e));
-    await pipeline.start();
-    // The slot exists and its snapshot was imported: write while the copy runs.
+    // Writes run while the slot is created, its snapshot imported and the copy made.
     const writer = startWriter(
       url,
       () => 2 * (pipeline.status().snapshot.find((t) => t.table === 'public.items')?.rowsDone ?? 0),
       2 * CHUNK,
     );
+    await until(() => writer.ops > 5, 'writes before the slot');
+    await pipeline.start();
     await until(
       () => pipeline.status().snapshot.some((t) => t.table === 'public.items' && t.state === 'done'),
       'the copy',
@@ -58,23 +63,49 @@ describe.each(servers())('Postgres $version snapshots', ({ url: adminUrl }) => {
     await seen;
     const status = pipeline.status();
     await pipeline.stop();
+    await dropSlot(url, slot);
 
     const want = await sourceRows(url, 'items', ['id'], COLS);
     const got = replicaRows(replica, ['id'], COLS);
     expect(diff(want, got)).toEqual([]);
     expect(got.size).toBe(want.size);
     const items = status.snapshot.find((t) => t.table === 'public.items');
-    expect(items).toMatchObject({ snapshotId: 'initial', state: 'done', rowsDone: 100000, etaMs: 0 });
+    expect(items).toMatchObject({ snapshotId: 'initial', state: 'done', etaMs: 0 });
     expect(items?.rowsEstimated).toBeGreaterThan(90000);
     expect(progressEvents.length).toBeGreaterThan(1);
+
+    // The copy is the table as of the slot's consistent point: every READ comes before every streamed change,
+    // each key is copied once, and each key's first streamed change starts from the copied row.
+    const evs = replica.events.filter((e) => e.table === 'items');
+    const firstChange = evs.findIndex((e) => e.operation !== 'READ');
+    expect(evs.slice(firstChange).some((e) => e.operation === 'READ')).toBe(false);
+    const copied = new Map(evs.slice(0, firstChange).map((e) => [String(e.key?.id), e.after]));
+    expect(copied.size).toBe(items?.rowsDone);
+    expect(copied.size).toBeGreaterThan(90000);
+    const checked = new Set<string>();
+    let compared = 0;
+    for (const e of evs.slice(firstChange)) {
+      const k = String((e.before ?? e.after)?.id);
+      if (checked.has(k)) continue;
+      checked.add(k);
+      const c = copied.get(k);
+      if (e.operation === 'INSERT') {
+        expect(c, `key ${k} inserted by the stream but also copied`).toBeUndefined();
+        continue;
+      }
+      expect(e.before).toEqual(c);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(10);
   });
 
   it('on-demand snapshot while streaming: watermarks keep live changes over the copy', async () => {
     const url = await freshDatabase(adminUrl);
     await seed(url);
+    const slot = slotName(url);
     const reader = createPostgresReader({
       connectionString: url,
-      slot: slotName(url),
+      slot,
       publication: 'snap_pub',
       tables: ['items', 'marker'],
     });
@@ -100,6 +131,7 @@ describe.each(servers())('Postgres $version snapshots', ({ url: adminUrl }) => {
     await sql(url, 'INSERT INTO marker VALUES (1)');
     await seen;
     await pipeline.stop();
+    await dropSlot(url, slot);
 
     expect(result.id).toBe(id);
     expect(result.rows['public.items']).toBeGreaterThan(80000);

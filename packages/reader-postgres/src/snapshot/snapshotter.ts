@@ -237,7 +237,10 @@ export class Snapshotter {
       () => {},
       () => {},
     );
-    return { id: state.id, done: done.then(() => ({ id: state.id, rows: this.progress.rows(state.id) })) };
+    const result = done.then(() => ({ id: state.id, rows: this.progress.rows(state.id) }));
+    // A caller that never awaits `done` must not crash the process when the reader closes mid-snapshot.
+    result.catch(() => {});
+    return { id: state.id, done: result };
   }
 
   /** A job failed: user snapshots reject their `done`; the initial one stops the stream (never a gap). */
