@@ -8,7 +8,7 @@
  * stops the server itself.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -104,8 +104,11 @@ function run(cmd: string, args: string[], ids: { uid: number; gid: number } | nu
 }
 
 const live = new Set<ChildProcess>();
+/** Cluster folders not removed yet: a test that forgets stop() (or fails before it) still leaves nothing behind. */
+const folders = new Set<string>();
 process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
+  for (const f of folders) rmSync(f, { recursive: true, force: true });
 });
 
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresCluster> {
@@ -113,6 +116,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const ids = postgresUser();
   const { binDir, tmp } = postgresReachable(options.binDir ?? (await binDirFor(version)), ids, `${version}`);
   const root = await mkdtemp(join(tmp, `walstream-pg${version}-`));
+  folders.add(root);
   if (ids) await chown(root, ids.uid, ids.gid);
   const dataDir = join(root, 'data');
   await run(
@@ -204,6 +208,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     async stop() {
       await waitExit('SIGINT');
       await rm(root, { recursive: true, force: true });
+      folders.delete(root);
     },
     async crash() {
       await waitExit('SIGKILL');
