@@ -10,6 +10,7 @@
  */
 import { Acker } from './acker.js';
 import { Batcher } from './batcher.js';
+import { settleWithin, withTimeout } from './bounded.js';
 import { CommitTracker } from './commit-tracker.js';
 import { Emitter } from './emitter.js';
 import { describe, ErrorCode, SinkError, toWalstreamError, WalstreamError } from './errors.js';
@@ -332,46 +333,5 @@ class PipelineImpl implements Pipeline {
     if (this.error !== null) return;
     this.error = error;
     this.emitter.emit({ type: 'error', error });
-  }
-}
-
-/** True when `p` settled within `ms`. */
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((r) => {
-    t = setTimeout(() => r(false), ms);
-  });
-  try {
-    return await Promise.race([
-      p.then(
-        () => true,
-        () => true,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(t);
-  }
-}
-
-/** Runs `fn` (which may throw synchronously, reject or hang): true, the error, or 'timeout' after `ms`. */
-async function settleWithin(fn: () => unknown, ms: number): Promise<true | { error: unknown } | 'timeout'> {
-  let outcome: Promise<true | { error: unknown }>;
-  try {
-    outcome = Promise.resolve(fn()).then(
-      () => true as const,
-      (error: unknown) => ({ error }),
-    );
-  } catch (error) {
-    return { error };
-  }
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<'timeout'>((r) => {
-    t = setTimeout(() => r('timeout'), ms);
-  });
-  try {
-    return await Promise.race([outcome, timeout]);
-  } finally {
-    clearTimeout(t);
   }
 }
