@@ -148,6 +148,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
     });
+    // Unref'd: a cluster nobody stopped must not keep the process alive (vitest would never exit); the exit
+    // handler above then kills it and removes its folder.
+    child.unref();
+    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
     live.add(child);
     let log = '';
     let spawnError: Error | null = null;
@@ -182,6 +186,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       const p = proc;
       if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
       p.once('exit', () => resolve());
+      p.ref(); // while someone waits for the server to end, it keeps the process alive again
       p.kill(signal);
     });
 
