@@ -7,6 +7,7 @@ import { startEmbeddedPostgres } from '@walstream/example-shared';
 import { createPostgresReader } from '@walstream/reader-postgres';
 import { createFileSink } from '@walstream/sink-file';
 import pg from 'pg';
+import { changesOnly, showSnapshotProgress } from './progress.mjs';
 import { createTerminalSink } from './terminal-sink.mjs';
 
 const say = (s) => process.stdout.write(`\x1b[1m${s}\x1b[0m\n`);
@@ -34,6 +35,11 @@ await db.connect();
 await db.query(`CREATE TABLE orders (
   id serial PRIMARY KEY, customer text NOT NULL, email text, status text NOT NULL,
   amount numeric(10,2) NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
+// Existing rows: the pipeline copies them first (initial snapshot), with a progress bar on a terminal.
+await db.query(`CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email text)`);
+await db.query(`INSERT INTO customers SELECT g, 'customer ' || g, 'c' || g || '@example.com'
+  FROM generate_series(1, ${Number(process.env.DEMO_EXISTING_ROWS ?? 50000)}) g`);
+await db.query('ANALYZE customers');
 await untilStopping();
 
 const out = join(dir, 'changes.jsonl');
@@ -43,13 +49,18 @@ pipeline = createPipeline({
     connectionString: url,
     slot: 'demo_slot',
     publication: 'demo_pub',
-    tables: ['public.orders'],
+    tables: ['public.orders', 'public.customers'],
+    snapshot: { mode: 'initial' },
   }),
-  sinks: [createTerminalSink(), createFileSink({ path: out })],
+  // The terminal shows changes; copied rows (READ) go to the file only.
+  sinks: [changesOnly(createTerminalSink()), createFileSink({ path: out })],
   transform: mask({ columns: ['email'] }), // PII stays out of both sinks: u***@example.com
   batch: { maxWaitMs: 20 },
 });
 await pipeline.start();
+await untilStopping();
+say('Copying existing rows (initial snapshot)...');
+await showSnapshotProgress(pipeline);
 await untilStopping();
 say(`Streaming changes of shop.public.orders (also written to ${out}). Ctrl-C to stop.\n`);
 

@@ -60,6 +60,7 @@ import type {
   Row,
   SchemaChange,
   TableSchema,
+  TableSnapshotProgress,
   TransactionCommit,
   Value,
 } from './event.js';
@@ -143,6 +144,7 @@ export type {
   SinkWriteOptions,
   TableMatcher,
   TableSchema,
+  TableSnapshotProgress,
   TransactionCommit,
   Transform,
   Value,
