@@ -58,6 +58,9 @@ export interface PostgresReader {
   readonly tables: readonly TableInfo[];
 }
 
+/** Longest stretch of decoding without an event-loop turn. */
+const YIELD_EVERY_MS = 5;
+
 /** Creates a reader; nothing connects until `open()` or the first `read()`. */
 export function createPostgresReader(options: PostgresReaderOptions): PostgresReader {
   return new Reader(resolveReaderOptions(options));
@@ -197,9 +200,17 @@ class Reader implements PostgresReader {
     const onAbort = () => this.queue.wake();
     signal?.addEventListener('abort', onAbort, { once: true });
     const out: ReaderItem[] = [];
+    let frames = 0;
+    let turnAt = performance.now();
     try {
       for (;;) {
         if (signal?.aborted || this.closed) return;
+        // A full queue drains in microtasks only; give the event loop a turn every few milliseconds, so the
+        // sinks' acknowledgements, timers and status updates are served during a catch-up (event-loop delay).
+        if ((++frames & 127) === 0 && performance.now() - turnAt >= YIELD_EVERY_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          turnAt = performance.now();
+        }
         const frame = this.queue.shift();
         if (frame === null) {
           if ((await this.queue.wait()) !== 'ended') continue;
