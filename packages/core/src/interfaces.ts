@@ -16,12 +16,19 @@ export interface LogReader {
   /** Every event at or before `position` is durable downstream; the reader may confirm it to its source. */
   ack(position: Position): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Identifies the source's history (for Postgres: system identifier and timeline) once open, so sinks can make
+   * event ids unique across sources: the same `LSN:index` repeats in another cluster or after a failover.
+   */
+  readonly sourceId?: string | null;
 }
 
 export interface SinkContext {
   readonly pipeline: string;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** The reader's `sourceId` (known once the reader is open, after the sinks), or null. */
+  readonly sourceId?: () => string | null;
 }
 
 export interface SinkWriteOptions {

@@ -56,6 +56,11 @@ export interface PostgresReader {
   lag(): Promise<{ currentLsn: string; confirmedLsn: string | null; bytes: number }>;
   /** Published tables and their replica identity (after open). */
   readonly tables: readonly TableInfo[];
+  /**
+   * `<system identifier>.<timeline>` of the server streaming now (after open; updated on reconnect): event ids
+   * repeat across clusters and timelines, so sinks put this beside them (e.g. the NATS sink's Msg-Id).
+   */
+  readonly sourceId: string | null;
 }
 
 /** Longest stretch of decoding without an event-loop turn. */
@@ -77,6 +82,7 @@ class Reader implements PostgresReader {
   private state: PostgresReaderStatus['state'] = 'idle';
   private closed = false;
   private reconnects = 0;
+  sourceId: string | null = null;
 
   /** Transactions handed out and not yet acknowledged, oldest first. */
   private readonly ends: TransactionEnd[] = [];
@@ -142,6 +148,8 @@ class Reader implements PostgresReader {
     const conn = new ReplicationConnection(this.o.client);
     await conn.connect();
     try {
+      const id = await conn.identify();
+      this.sourceId = `${id.systemId}.${id.timeline}`;
       if (first && !s.slotExists) {
         await conn.createSlot(this.o.slot, this.o.temporarySlot, this.o.twoPhase, s.serverVersion);
         this.log.info('created replication slot', { slot: this.o.slot, temporary: this.o.temporarySlot });
