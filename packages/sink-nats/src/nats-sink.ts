@@ -4,12 +4,28 @@
  * server. Table schemas go to a KV bucket when first seen and when they change.
  */
 
-import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
+import { type JetStreamClient, jetstream, type PubAck } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { type Batch, type ChangeEvent, compileRoute, groupBy, type SchemaChange, type Sink } from '@walstream/core';
+import {
+  type Batch,
+  type ChangeEvent,
+  compileRoute,
+  groupBy,
+  type Logger,
+  type SchemaChange,
+  type Sink,
+  type SinkContext,
+  silentLogger,
+} from '@walstream/core';
 import { mapNatsError } from './errors.js';
-import { type NatsSinkOptions, type ResolvedNatsOptions, resolveNatsOptions } from './options.js';
+import {
+  credentialsFrom,
+  type NatsSinkOptions,
+  type ResolvedNatsOptions,
+  redactServer,
+  resolveNatsOptions,
+} from './options.js';
 import { type Compressor, createEventEncoder, encodeMany, encodeOne, loadZstd, MsgpackPacker } from './payload.js';
 import { ensureStream } from './stream.js';
 
@@ -24,10 +40,26 @@ export function schemaKey(schema: string, table: string): string {
   return `${enc(schema)}.${enc(table)}`;
 }
 
+export interface NatsSinkStatus {
+  /** Messages JetStream acknowledged (a batch-mode message holds several events). */
+  readonly published: number;
+  /**
+   * Of those, acknowledged as duplicates of a Msg-Id already in the stream's window, i.e. not stored again:
+   * expected after a replay; anything else means two sources share ids (set `sourceId`).
+   */
+  readonly duplicates: number;
+  /** The source identity in the Msg-Ids of the last write, or null when none is known. */
+  readonly sourceId: string | null;
+}
+
 export interface NatsSink extends Sink {
   /** The live connection (after open), e.g. for health checks. */
   readonly connection: NatsConnection | null;
+  status(): NatsSinkStatus;
 }
+
+/** At most one duplicate warning per this many ms (a replay after a restart acknowledges many). */
+const DUPLICATE_WARN_INTERVAL_MS = 60_000;
 
 export function createNatsSink(options: NatsSinkOptions): NatsSink {
   return new NatsSinkImpl(resolveNatsOptions(options));
@@ -44,6 +76,13 @@ class NatsSinkImpl implements NatsSink {
   private readonly contentType: string;
   private readonly encode: (e: ChangeEvent) => Uint8Array;
   private readonly packer = new MsgpackPacker();
+  private log: Logger = silentLogger;
+  private sourceOf: (() => string | null) | undefined;
+  private source: string | null = null;
+  private published = 0;
+  private duplicates = 0;
+  private unwarned = 0;
+  private warnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly o: ResolvedNatsOptions) {
     this.name = o.name;
@@ -52,13 +91,19 @@ class NatsSinkImpl implements NatsSink {
     this.encode = o.json ? (e) => encodeOne(e, true) : createEventEncoder();
   }
 
-  async open(): Promise<void> {
+  async open(ctx?: SinkContext): Promise<void> {
+    if (ctx) {
+      this.log = ctx.logger;
+      this.sourceOf = ctx.sourceId;
+    }
     if (this.connection !== null) return;
     if (this.o.compression === 'zstd') this.compress = (await loadZstd()).compress;
     try {
       // Reconnect forever: an outage shows as failed writes (retried by the pipeline), never as a dead sink.
       this.connection = await connect({
-        servers: this.o.servers,
+        // Credentials leave the URLs (nats.js would print them in its own errors and status events).
+        servers: this.o.servers.map(redactServer),
+        ...credentialsFrom(this.o.servers),
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
         name: 'walstream',
@@ -68,7 +113,7 @@ class NatsSinkImpl implements NatsSink {
         ...this.o.connection,
       });
     } catch (err) {
-      throw mapNatsError(err, `cannot connect to NATS at ${this.o.servers.join(',')}`);
+      throw mapNatsError(err, `cannot connect to NATS at ${this.o.servers.map(redactServer).join(',')}`);
     }
     this.js = jetstream(this.connection, { timeout: this.o.ackTimeoutMs });
     if (this.o.stream) await ensureStream(this.connection, this.o.stream);
@@ -86,23 +131,53 @@ class NatsSinkImpl implements NatsSink {
     const js = this.js as JetStreamClient;
     if (batch.schemaChanges.length > 0) await this.publishSchemas(batch.schemaChanges);
     if (batch.events.length === 0) return;
-    const acks: Promise<unknown>[] = [];
+    // Read per write: a reader that reconnected to a promoted replica is on a new timeline.
+    const source = this.o.sourceId ?? this.sourceOf?.() ?? null;
+    this.source = source;
+    const pre = source === null ? '' : `${source}:`;
+    const acks: Promise<PubAck>[] = [];
     if (this.o.mode === 'event') {
-      for (const e of batch.events) acks.push(this.publish(js, this.subjectOf(e), this.encode(e), e.id));
+      for (const e of batch.events) acks.push(this.publish(js, this.subjectOf(e), this.encode(e), pre + e.id));
     } else {
       for (const [subject, events] of groupBy(batch.events, this.subjectOf)) {
         for (const { first, last, payload } of this.pack(events)) {
-          acks.push(this.publish(js, subject, payload, `${first.id}..${last.id}`));
+          acks.push(this.publish(js, subject, payload, `${pre}${first.id}..${last.id}`));
         }
       }
     }
     // Every message is sent before the first ack is awaited (pipelined); the write fails if any ack fails.
     // Errors are mapped once here rather than with a handler per message (this is the hot path).
+    let results: PubAck[];
     try {
-      await Promise.all(acks);
+      results = await Promise.all(acks);
     } catch (err) {
       throw mapNatsError(err, `publish of ${acks.length} message(s)`);
     }
+    this.countAcks(results);
+  }
+
+  status(): NatsSinkStatus {
+    return { published: this.published, duplicates: this.duplicates, sourceId: this.source };
+  }
+
+  private countAcks(results: readonly PubAck[]): void {
+    let dups = 0;
+    for (const r of results) if (r.duplicate) dups++;
+    this.published += results.length;
+    if (dups === 0) return;
+    this.duplicates += dups;
+    this.unwarned += dups;
+    const now = Date.now();
+    if (now - this.warnedAt < DUPLICATE_WARN_INTERVAL_MS) return;
+    this.warnedAt = now;
+    this.log.warn('JetStream acknowledged messages as duplicates of Msg-Ids already in the stream', {
+      sink: this.name,
+      duplicates: this.unwarned,
+      total: this.duplicates,
+      sourceId: this.source,
+      hint: 'normal after a replay; otherwise two sources share event ids: set sourceId',
+    });
+    this.unwarned = 0;
   }
 
   async close(): Promise<void> {
@@ -114,7 +189,7 @@ class NatsSinkImpl implements NatsSink {
   }
 
   /** Not async on purpose: one promise per message on the hot path; write() maps a failure. */
-  private publish(js: JetStreamClient, subject: string, payload: Uint8Array, msgID: string): Promise<unknown> {
+  private publish(js: JetStreamClient, subject: string, payload: Uint8Array, msgID: string): Promise<PubAck> {
     const h = headers();
     h.set('Content-Type', this.contentType);
     let data = payload;
