@@ -38,10 +38,18 @@ export interface SinkWriteOptions {
 /**
  * A destination. `write` resolving means every event of the batch is durable in the destination;
  * throwing means it was not (partially written is allowed: sinks are idempotent by event id).
- * Writes to one sink are never concurrent and arrive in position order.
+ * Writes to one sink arrive in position order and, unless the sink sets `concurrentWrites`, are never
+ * concurrent.
  */
 export interface Sink {
   readonly name: string;
+  /**
+   * How many writes may be under way at once. They are started in batch order; a batch counts as written only
+   * when it and every earlier batch resolved; after a failure nothing new starts until every write under way
+   * settled, then failed batches are retried one at a time, oldest first. A sink that sets this keeps its
+   * own output in call order. @default 1
+   */
+  readonly concurrentWrites?: number;
   open?(ctx: SinkContext): Promise<void>;
   write(batch: Batch, opts: SinkWriteOptions): Promise<void>;
   close?(): Promise<void>;
