@@ -4,9 +4,9 @@
  * server. Table schemas go to a KV bucket when first seen and when they change.
  */
 
-import { type JetStreamClient, jetstream, type PubAck } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import {
   type Batch,
   type ChangeEvent,
@@ -16,6 +16,7 @@ import {
   type SchemaChange,
   type Sink,
   type SinkContext,
+  SinkError,
   silentLogger,
 } from '@walstream/core';
 import { mapNatsError } from './errors.js';
@@ -27,6 +28,7 @@ import {
   resolveNatsOptions,
 } from './options.js';
 import { type Compressor, createEventEncoder, encodeMany, encodeOne, loadZstd, MsgpackPacker } from './payload.js';
+import { AckGroup, OrderedPublisher } from './publisher.js';
 import { ensureStream } from './stream.js';
 
 /** Subject tokens cannot hold `.`, `*`, `>` or white space: a table named `a.b` must not add a token. */
@@ -67,8 +69,11 @@ export function createNatsSink(options: NatsSinkOptions): NatsSink {
 
 class NatsSinkImpl implements NatsSink {
   readonly name: string;
+  readonly concurrentWrites: number;
   connection: NatsConnection | null = null;
-  private js: JetStreamClient | null = null;
+  private publisher: OrderedPublisher | null = null;
+  private opening: Promise<void> | null = null;
+  private tail: Promise<void> = Promise.resolve();
   private kv: KV | null = null;
   private compress: Compressor | null = null;
   private readonly subjectOf: (e: ChangeEvent) => string;
@@ -86,6 +91,7 @@ class NatsSinkImpl implements NatsSink {
 
   constructor(private readonly o: ResolvedNatsOptions) {
     this.name = o.name;
+    this.concurrentWrites = o.writesInFlight;
     this.subjectOf = compileRoute(o.subject, subjectToken);
     this.contentType = o.json ? 'application/json' : 'application/msgpack';
     this.encode = o.json ? (e) => encodeOne(e, true) : createEventEncoder();
@@ -96,11 +102,20 @@ class NatsSinkImpl implements NatsSink {
       this.log = ctx.logger;
       this.sourceOf = ctx.sourceId;
     }
-    if (this.connection !== null) return;
+    // Overlapping writes may each find the sink closed: they share one connection attempt.
+    this.opening ??= this.connectAll().catch((err: unknown) => {
+      this.opening = null;
+      throw err;
+    });
+    await this.opening;
+  }
+
+  private async connectAll(): Promise<void> {
     if (this.o.compression === 'zstd') this.compress = (await loadZstd()).compress;
+    let nc: NatsConnection;
     try {
       // Reconnect forever: an outage shows as failed writes (retried by the pipeline), never as a dead sink.
-      this.connection = await connect({
+      nc = await connect({
         // Credentials leave the URLs (nats.js would print them in its own errors and status events).
         servers: this.o.servers.map(redactServer),
         ...credentialsFrom(this.o.servers),
@@ -115,55 +130,101 @@ class NatsSinkImpl implements NatsSink {
     } catch (err) {
       throw mapNatsError(err, `cannot connect to NATS at ${this.o.servers.map(redactServer).join(',')}`);
     }
-    this.js = jetstream(this.connection, { timeout: this.o.ackTimeoutMs });
-    if (this.o.stream) await ensureStream(this.connection, this.o.stream);
+    this.connection = nc;
+    const js = jetstream(nc, { timeout: this.o.ackTimeoutMs });
+    const publisher = new OrderedPublisher(js, this.o.maxPendingAcks, this.o.ackTimeoutMs);
+    void this.watch(nc, publisher);
+    if (this.o.stream) await ensureStream(nc, this.o.stream);
     if (this.o.schemaBucket !== false) {
       try {
-        this.kv = await new Kvm(this.connection).create(this.o.schemaBucket);
+        this.kv = await new Kvm(nc).create(this.o.schemaBucket);
       } catch (err) {
         throw mapNatsError(err, `cannot open KV bucket ${this.o.schemaBucket}`);
       }
     }
+    this.publisher = publisher;
+  }
+
+  /** Stops publishing while the connection is down (see OrderedPublisher). */
+  private async watch(nc: NatsConnection, publisher: OrderedPublisher): Promise<void> {
+    try {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') {
+          this.log.warn('NATS connection lost, reconnecting', { sink: this.name });
+          publisher.disconnected(
+            new SinkError('NATS connection lost: nothing is published until it is back', { retriable: true }),
+          );
+        } else if (s.type === 'reconnect') {
+          this.log.info('NATS connection back', { sink: this.name });
+          publisher.reconnected();
+        }
+      }
+    } catch {
+      // The status iterator ends with the connection.
+    }
   }
 
   async write(batch: Batch): Promise<void> {
-    if (this.js === null) await this.open();
-    const js = this.js as JetStreamClient;
-    if (batch.schemaChanges.length > 0) await this.publishSchemas(batch.schemaChanges);
-    if (batch.events.length === 0) return;
-    // Read per write: a reader that reconnected to a promoted replica is on a new timeline.
-    const source = this.o.sourceId ?? this.sourceOf?.() ?? null;
-    this.source = source;
-    const pre = source === null ? '' : `${source}:`;
-    const acks: Promise<PubAck>[] = [];
-    if (this.o.mode === 'event') {
-      for (const e of batch.events) acks.push(this.publish(js, this.subjectOf(e), this.encode(e), pre + e.id));
-    } else {
-      for (const [subject, events] of groupBy(batch.events, this.subjectOf)) {
-        for (const { first, last, payload } of this.pack(events)) {
-          acks.push(this.publish(js, subject, payload, `${pre}${first.id}..${last.id}`));
-        }
-      }
-    }
-    // Every message is sent before the first ack is awaited (pipelined); the write fails if any ack fails.
-    // Errors are mapped once here rather than with a handler per message (this is the hot path).
-    let results: PubAck[];
+    // Writes may overlap (concurrentWrites): each submits its messages only after the previous one did, so
+    // the stream sees them in batch order even when a write waits for a schema put first.
+    const previous = this.tail;
+    let submitted!: () => void;
+    this.tail = new Promise<void>((r) => {
+      submitted = r;
+    });
+    let group: AckGroup;
     try {
-      results = await Promise.all(acks);
-    } catch (err) {
-      throw mapNatsError(err, `publish of ${acks.length} message(s)`);
+      await previous;
+      if (this.publisher === null) await this.open();
+      if (batch.schemaChanges.length > 0) await this.publishSchemas(batch.schemaChanges);
+      if (batch.events.length === 0) return;
+      group = this.submit(batch.events, this.publisher as OrderedPublisher);
+    } finally {
+      submitted();
     }
-    this.countAcks(results);
+    // Errors are mapped once per write rather than with a handler per message (this is the hot path).
+    try {
+      await group.seal();
+    } catch (err) {
+      throw err instanceof SinkError ? err : mapNatsError(err, `publish of ${group.size} message(s)`);
+    } finally {
+      this.countAcks(group);
+    }
   }
 
   status(): NatsSinkStatus {
     return { published: this.published, duplicates: this.duplicates, sourceId: this.source };
   }
 
-  private countAcks(results: readonly PubAck[]): void {
-    let dups = 0;
-    for (const r of results) if (r.duplicate) dups++;
-    this.published += results.length;
+  private submit(events: readonly ChangeEvent[], publisher: OrderedPublisher): AckGroup {
+    // Read per write: a reader that reconnected to a promoted replica is on a new timeline.
+    const source = this.o.sourceId ?? this.sourceOf?.() ?? null;
+    this.source = source;
+    const pre = source === null ? '' : `${source}:`;
+    const group = new AckGroup();
+    if (this.o.mode === 'event') {
+      for (const e of events) publisher.submit(group, this.subjectOf(e), ...this.message(this.encode(e)), pre + e.id);
+    } else {
+      for (const [subject, evs] of groupBy(events, this.subjectOf)) {
+        for (const { first, last, payload } of this.pack(evs)) {
+          publisher.submit(group, subject, ...this.message(payload), `${pre}${first.id}..${last.id}`);
+        }
+      }
+    }
+    return group;
+  }
+
+  private message(payload: Uint8Array): [Uint8Array, MsgHdrs] {
+    const h = headers();
+    h.set('Content-Type', this.contentType);
+    if (this.compress === null) return [payload, h];
+    h.set('Content-Encoding', 'zstd');
+    return [this.compress(payload), h];
+  }
+
+  private countAcks(group: AckGroup): void {
+    const dups = group.duplicates;
+    this.published += group.acks;
     if (dups === 0) return;
     this.duplicates += dups;
     this.unwarned += dups;
@@ -181,26 +242,13 @@ class NatsSinkImpl implements NatsSink {
   }
 
   async close(): Promise<void> {
+    await this.opening?.catch(() => {});
     const nc = this.connection;
     this.connection = null;
-    this.js = null;
+    this.publisher = null;
+    this.opening = null;
     this.kv = null;
     if (nc !== null) await nc.drain().catch(() => nc.close());
-  }
-
-  /** Not async on purpose: one promise per message on the hot path; write() maps a failure. */
-  private publish(js: JetStreamClient, subject: string, payload: Uint8Array, msgID: string): Promise<PubAck> {
-    const h = headers();
-    h.set('Content-Type', this.contentType);
-    let data = payload;
-    if (this.compress !== null) {
-      data = this.compress(payload);
-      h.set('Content-Encoding', 'zstd');
-    }
-    const ack = js.publish(subject, data, { msgID, headers: h, timeout: this.o.ackTimeoutMs });
-    // Promise.all stops at the first failure; the others must not become unhandled rejections.
-    ack.catch(() => {});
-    return ack;
   }
 
   /**

@@ -42,6 +42,13 @@ export interface NatsSinkOptions {
   schemaBucket?: string | false;
   /** PubAck timeout per message. @default 5000 */
   ackTimeoutMs?: number;
+  /**
+   * Messages published and not yet acknowledged, across writes (independent of the pipeline's batch size);
+   * more wait their turn, in order. @default 1000
+   */
+  maxPendingAcks?: number;
+  /** Pipeline writes (batches) under way at once; they complete in order (see the README). @default 4 */
+  writesInFlight?: number;
   /** Connection name, user, pass, token, tls...: passed to nats.js `connect`. */
   connection?: Record<string, unknown>;
   /**
@@ -79,6 +86,8 @@ const schema = z
       .union([z.string().regex(/^[-\w]+$/, 'bucket names are letters, digits, - and _'), z.literal(false)])
       .optional(),
     ackTimeoutMs: z.number().int().positive().optional(),
+    maxPendingAcks: z.number().int().positive().optional(),
+    writesInFlight: z.number().int().positive().max(64).optional(),
     connection: z.record(z.string(), z.unknown()).optional(),
     sourceId: z
       .string()
@@ -123,6 +132,8 @@ export function resolveNatsOptions(input: NatsSinkOptions) {
     stream: o.stream,
     schemaBucket: o.schemaBucket ?? 'schemas',
     ackTimeoutMs: o.ackTimeoutMs ?? 5000,
+    maxPendingAcks: o.maxPendingAcks ?? 1000,
+    writesInFlight: o.writesInFlight ?? 4,
     connection: o.connection ?? {},
     sourceId: o.sourceId ?? null,
     name: o.name ?? `nats:${redactServer(servers[0] as string)}`,
