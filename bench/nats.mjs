@@ -20,6 +20,8 @@ const ROUNDS = Number(process.env.BENCH_NATS_ROUNDS ?? (CATCHUP ? 1 : 3));
 const PER_TXN = 100;
 const SERVER = '127.0.0.1:4222';
 const WINDOW = 1000;
+// Not a default: for measuring how the pipeline's in-flight budget drives peak RSS (printed when set).
+const INFLIGHT_MB = process.env.BENCH_NATS_INFLIGHT_MB ? Number(process.env.BENCH_NATS_INFLIGHT_MB) : undefined;
 const KINDS = ['recv', 'batch', 'bare', 'event', ...(process.env.BENCH_NATS_NOOP === '1' ? ['noop'] : [])];
 
 async function sql(url, text) {
@@ -66,7 +68,7 @@ function timeRecvlogical(cluster, slot, endLsn) {
     child.on('exit', (code) => {
       const rss = peak();
       if (code !== 0) return reject(new Error(`pg_recvlogical exited ${code}: ${err}`));
-      resolve({ secs: Number(process.hrtime.bigint() - t0) / 1e9, rss, eldP99: null });
+      resolve({ secs: Number(process.hrtime.bigint() - t0) / 1e9, cpu: null, rss, eldP99: null });
     });
   });
 }
@@ -115,13 +117,19 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
   const eld = monitorEventLoopDelay({ resolution: 10 });
   eld.enable();
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   const reader = createPostgresReader({ connectionString: url, slot, publication: 'bench_pub' });
   // Default options but the subject (this run's own stream) and no schema bucket (a shared server).
   const sink =
     kind === 'noop'
       ? { name: 'noop', async write() {} }
       : createNatsSink({ servers: SERVER, mode: kind, subject: `${subject}.{table}.{operation}`, schemaBucket: false });
-  const pipeline = createPipeline({ name: `bench-${kind}`, reader, sinks: [sink] });
+  const pipeline = createPipeline({
+    name: `bench-${kind}`,
+    reader,
+    sinks: [sink],
+    ...(INFLIGHT_MB ? { maxInFlightBytes: INFLIGHT_MB << 20 } : {}),
+  });
   const all = new Promise((resolve) => {
     pipeline.on('committed', () => {
       if (pipeline.status().sinks[0].eventsOut >= rows) resolve();
@@ -134,7 +142,13 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
   await pipeline.stop();
   eld.disable();
   if (got < rows) throw new Error(`${kind}: pipeline ended after ${got} of ${rows} events`);
-  return { secs, rss: process.resourceUsage().maxRSS * 1024, eldP99: eld.percentile(99) / 1e6 };
+  return { secs, cpu: cpuSecs(cpu0), rss: process.resourceUsage().maxRSS * 1024, eldP99: eld.percentile(99) / 1e6 };
+}
+
+/** CPU seconds (user + system) of this process since `from`: steadier than wall time on a busy machine. */
+function cpuSecs(from) {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1e6;
 }
 
 async function childBare({ subject, rows }) {
@@ -176,6 +190,7 @@ async function childBare({ subject, rows }) {
   const nc = await connect({ servers: SERVER, noAsyncTraces: true });
   const js = jetstream(nc);
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   const acks = new Array(WINDOW);
   for (let i = 0; i < rows; i++) {
     const slot = i % WINDOW;
@@ -189,9 +204,10 @@ async function childBare({ subject, rows }) {
   }
   await Promise.all(acks);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = cpuSecs(cpu0);
   await nc.close();
   eld.disable();
-  return { secs, rss: process.resourceUsage().maxRSS * 1024, eldP99: eld.percentile(99) / 1e6 };
+  return { secs, cpu, rss: process.resourceUsage().maxRSS * 1024, eldP99: eld.percentile(99) / 1e6 };
 }
 
 // ---- parent ----------------------------------------------------------------------------------------------------
@@ -269,17 +285,19 @@ function report(results) {
   const mb = (k) => `${Math.round(Math.max(...results[k].map((x) => x.rss)) / 2 ** 20)} MB`;
   const eld = (k) =>
     results[k][0].eldP99 === null ? '' : `eld p99 ${Math.max(...results[k].map((x) => x.eldP99)).toFixed(0)} ms`;
+  const cpu = (k) =>
+    results[k][0].cpu === null ? '' : `cpu ${(median(results[k].map((x) => x.cpu)) / (ROWS / 1e5)).toFixed(2)} s/100k`;
   const line = (label, k, ref) => {
     const r = median(rate(k));
     const ratio = ref
       ? `  ${(r / median(rate(ref))).toFixed(2)}x ${ref === 'bare' ? 'bare loop' : 'pg_recvlogical'}`
       : '';
     console.log(
-      `  ${label.padEnd(40)}${fmt(r)} rows/s  (${spread(rate(k))})  peak RSS ${mb(k).padStart(6)}  ${eld(k).padEnd(16)}${ratio}`,
+      `  ${label.padEnd(44)}${fmt(r)} rows/s  (${spread(rate(k))})  peak RSS ${mb(k).padStart(6)}  ${eld(k).padEnd(16)}${cpu(k).padEnd(18)}${ratio}`,
     );
   };
   console.log(
-    `nats e2e: ${ROWS.toLocaleString('en-US')} rows (~220 B) in ${PER_TXN}-row transactions, PostgreSQL 15 -> nats-server ${SERVER}, file storage, default options; median (min-max) of ${ROUNDS} interleaved round(s)`,
+    `nats e2e: ${ROWS.toLocaleString('en-US')} rows (~220 B) in ${PER_TXN}-row transactions, PostgreSQL 15 -> nats-server ${SERVER}, file storage, ${INFLIGHT_MB ? `maxInFlightBytes ${INFLIGHT_MB} MiB, otherwise ` : ''}default options; median (min-max) of ${ROUNDS} interleaved round(s)`,
   );
   line('pg_recvlogical (reference, no decoding)', 'recv');
   line('walstream NATS batch mode', 'batch', 'recv');

@@ -17,6 +17,7 @@ export class MsgpackWriter {
   buf: Buffer = Buffer.allocUnsafe(64 * 1024);
   pos = 0;
   private lastLsn = -1n;
+  private readonly keys = new Map<string, Buffer>();
   private lastLsnText = '';
 
   reset(): void {
@@ -75,8 +76,9 @@ export class MsgpackWriter {
   }
 
   private map(o: Record<string, unknown>, top: boolean): void {
-    let n = 0;
-    for (const k in o) if (Object.hasOwn(o, k) && o[k] !== undefined) n++;
+    const keys = Object.keys(o);
+    let n = keys.length;
+    for (let i = 0; i < keys.length; i++) if (o[keys[i] as string] === undefined) n--;
     this.ensure(5);
     const b = this.buf;
     if (n < 16) b[this.pos++] = 0x80 | n;
@@ -89,20 +91,40 @@ export class MsgpackWriter {
       b.writeUInt32BE(n, this.pos);
       this.pos += 4;
     }
-    for (const k in o) {
-      if (!Object.hasOwn(o, k)) continue;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
       const v = o[k];
       if (v === undefined) continue;
-      this.string(k);
+      this.key(k);
       if (top && k === 'position') {
         const p = v as { lsn: bigint; index: number };
         this.ensure(1);
         this.buf[this.pos++] = 0x82;
-        this.string('lsn');
+        this.key('lsn');
         this.string(this.lsnText(p.lsn));
-        this.string('index');
+        this.key('index');
         this.value(p.index);
       } else this.value(v);
+    }
+  }
+
+  /** Map keys repeat from event to event: their encoding is cached. */
+  private key(k: string): void {
+    let enc = this.keys.get(k);
+    if (enc === undefined) {
+      const start = this.pos;
+      this.string(k);
+      enc = Buffer.from(this.buf.subarray(start, this.pos));
+      if (this.keys.size < 4096) this.keys.set(k, enc);
+      return;
+    }
+    this.ensure(enc.length);
+    if (enc.length <= 16) {
+      const b = this.buf;
+      for (let i = 0; i < enc.length; i++) b[this.pos++] = enc[i] as number;
+    } else {
+      this.buf.set(enc, this.pos);
+      this.pos += enc.length;
     }
   }
 

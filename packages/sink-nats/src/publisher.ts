@@ -88,11 +88,15 @@ export class OrderedPublisher {
    */
   private offline: unknown = null;
 
+  private readonly refillAt: number;
+
   constructor(
     private readonly js: JetStreamClient,
     private readonly window: number,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.refillAt = Math.floor(window / 2);
+  }
 
   get pending(): number {
     return this.inflight + this.queue.length - this.head;
@@ -137,7 +141,9 @@ export class OrderedPublisher {
         (ack) => {
           this.inflight--;
           m.group.ack(ack);
-          this.pump();
+          // Refill in bursts, not one message per ack: nats.js writes what was published in one tick with one
+          // socket write, and a write per message was a fifth of the event mode's CPU time.
+          if (this.inflight <= this.refillAt || this.inflight === 0) this.pump();
         },
         (err: unknown) => {
           this.inflight--;
