@@ -11,14 +11,17 @@ import {
   type Batch,
   type ChangeEvent,
   compileRoute,
-  groupBy,
+  ErrorCode,
   type Logger,
   type SchemaChange,
   type Sink,
   type SinkContext,
   SinkError,
+  type SinkWriteOptions,
   silentLogger,
+  WalstreamError,
 } from '@walstream/core';
+import { groupBy } from '@walstream/core/internal';
 import { mapNatsError } from './errors.js';
 import {
   credentialsFrom,
@@ -74,6 +77,7 @@ class NatsSinkImpl implements NatsSink {
   private publisher: OrderedPublisher | null = null;
   private opening: Promise<void> | null = null;
   private tail: Promise<void> = Promise.resolve();
+  private closed = false;
   private kv: KV | null = null;
   private compress: Compressor | null = null;
   private readonly subjectOf: (e: ChangeEvent) => string;
@@ -102,7 +106,8 @@ class NatsSinkImpl implements NatsSink {
       this.log = ctx.logger;
       this.sourceOf = ctx.sourceId;
     }
-    // Overlapping writes may each find the sink closed: they share one connection attempt.
+    this.closed = false;
+    // Overlapping writes may each find the sink unopened: they share one connection attempt.
     this.opening ??= this.connectAll().catch((err: unknown) => {
       this.opening = null;
       throw err;
@@ -164,7 +169,8 @@ class NatsSinkImpl implements NatsSink {
     }
   }
 
-  async write(batch: Batch): Promise<void> {
+  async write(batch: Batch, opts?: SinkWriteOptions): Promise<void> {
+    if (this.closed) throw new WalstreamError(ErrorCode.SinkClosed, `sink ${this.name} is closed`);
     // Writes may overlap (concurrentWrites): each submits its messages only after the previous one did, so
     // the stream sees them in batch order even when a write waits for a schema put first.
     const previous = this.tail;
@@ -184,7 +190,7 @@ class NatsSinkImpl implements NatsSink {
     }
     // Errors are mapped once per write rather than with a handler per message (this is the hot path).
     try {
-      await group.seal();
+      await untilAborted(group.seal(), opts?.signal);
     } catch (err) {
       throw err instanceof SinkError ? err : mapNatsError(err, `publish of ${group.size} message(s)`);
     } finally {
@@ -242,6 +248,7 @@ class NatsSinkImpl implements NatsSink {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.opening?.catch(() => {});
     const nc = this.connection;
     this.connection = null;
@@ -317,4 +324,18 @@ class NatsSinkImpl implements NatsSink {
       this.schemas.set(key, value);
     }
   }
+}
+
+/**
+ * The write's acks, or a retriable error as soon as the pipeline aborts the write (a hard stop): the messages
+ * under way still settle in the publisher, a retry of the batch is deduplicated by Msg-Id.
+ */
+function untilAborted(done: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return done;
+  if (signal.aborted) return Promise.reject(new SinkError('write aborted', { retriable: true, cause: signal.reason }));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(new SinkError('write aborted', { retriable: true, cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    done.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
