@@ -1,97 +1,331 @@
-// NATS per-event mode: the walstream sink against a bare nats.js loop publishing the same MessagePack payloads
-// with the same Msg-Ids and the same ack waiting (every PubAck of a 500-message batch awaited). The sink also
-// sets a Content-Type header, the bare loop none: the reference does a little less work than the sink.
-// Target: the sink >= 0.9x the bare loop.
-import { createHash } from 'node:crypto';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { encodeEventMsgpack } from '@walstream/core';
-import { makeTransactions } from '@walstream/core/testing';
-import { createNatsSink } from '@walstream/sink-nats';
-import { ensureServices } from '@walstream/testkit';
+// NATS end to end: PostgreSQL 15 -> walstream -> the machine's nats-server, FILE-storage streams, default options.
+// Rows of about 220 bytes are written in 100-row transactions first; then, interleaved, in each round:
+//   pg_recvlogical on its own slot over the same WAL (the walsender's ceiling: no decoding, output to /dev/null),
+//   walstream reader -> Pipeline -> NATS sink, batch mode (target >= 0.8x pg_recvlogical and >= 60k rows/s),
+//   a bare nats.js loop: the same message count with Msg-Ids, every PubAck awaited, at most 1000 in flight,
+//   walstream reader -> Pipeline -> NATS sink, event mode (target >= 0.9x the bare loop).
+// Every run is its own child process, so peak RSS and event-loop delay (monitorEventLoopDelay p99) are its own.
+// BENCH_NATS_ROWS (default 100000), BENCH_NATS_ROUNDS (default 3), BENCH_NATS_CATCHUP=1 (1M rows, 1 round),
+// BENCH_NATS_PROF=<dir> writes a --cpu-prof profile of every walstream child there.
+// The numbers are only as quiet as the machine: compare the ratios of one run, not absolute figures across runs.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 
-const EVENTS = Number(process.env.BENCH_NATS_EVENTS ?? 100_000);
-const BATCH = 500;
+const CATCHUP = process.env.BENCH_NATS_CATCHUP === '1';
+const ROWS = Number(process.env.BENCH_NATS_ROWS ?? (CATCHUP ? 1_000_000 : 100_000));
+const ROUNDS = Number(process.env.BENCH_NATS_ROUNDS ?? (CATCHUP ? 1 : 3));
+const PER_TXN = 100;
+const SERVER = '127.0.0.1:4222';
+const WINDOW = 1000;
+// Not a default: for measuring how the pipeline's in-flight budget drives peak RSS (printed when set).
+const INFLIGHT_MB = process.env.BENCH_NATS_INFLIGHT_MB ? Number(process.env.BENCH_NATS_INFLIGHT_MB) : undefined;
+// BENCH_NATS_KINDS=recv,batch picks some (while developing); BENCH_NATS_NOOP=1 adds reader -> no-op sink.
+const KINDS = (process.env.BENCH_NATS_KINDS?.split(',') ?? ['recv', 'batch', 'bare', 'event']).concat(
+  process.env.BENCH_NATS_NOOP === '1' ? ['noop'] : [],
+);
 
-export async function run() {
-  await ensureServices(['nats']);
-  const nc = await connect({ servers: '127.0.0.1:4222' });
-  const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
-  const tag = createHash('sha1').update(String(Date.now())).digest('hex').slice(0, 8);
-  const events = makeTransactions({
-    transactions: EVENTS / 10,
-    eventsPerTransaction: 10,
-    row: (n) => ({ id: n, status: 'paid', amount: '19.90' }),
-  }).filter((i) => i.kind === undefined);
-  const batches = [];
-  for (let i = 0; i < events.length; i += BATCH) {
-    batches.push({
-      seq: batches.length + 1,
-      events: events.slice(i, i + BATCH),
-      commits: [],
-      schemaChanges: [],
-      bytes: 0,
-    });
+async function sql(url, text) {
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await c.query(text);
+  } finally {
+    await c.end();
   }
-  const fresh = async (name, prefix) => {
-    await jsm.streams.delete(name).catch(() => {});
-    await jsm.streams.add({ name, subjects: [`${prefix}.>`], storage: 'memory' });
-  };
-
-  async function bare(prefix) {
-    await fresh(`B${tag}`, prefix);
-    const t0 = process.hrtime.bigint();
-    for (const b of batches) {
-      await Promise.all(
-        b.events.map((e) => js.publish(`${prefix}.${e.table}.insert`, encodeEventMsgpack(e), { msgID: e.id })),
-      );
-    }
-    return Number(process.hrtime.bigint() - t0) / 1e9;
-  }
-
-  async function sink(prefix) {
-    await fresh(`S${tag}`, prefix);
-    const s = createNatsSink({
-      servers: '127.0.0.1:4222',
-      subject: `${prefix}.{table}.{operation}`,
-      schemaBucket: false,
-    });
-    await s.open();
-    const signal = new AbortController().signal;
-    const t0 = process.hrtime.bigint();
-    for (const b of batches) await s.write(b, { signal });
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    await s.close();
-    return secs;
-  }
-
-  // Each round times both back to back; the median of the per-round ratios is robust to a noisy neighbour.
-  const ROUNDS = 5;
-  const rounds = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const b = await bare(`b${tag}${r}`);
-    const s = await sink(`s${tag}${r}`);
-    rounds.push({ b, s, ratio: b / s });
-  }
-  rounds.sort((x, y) => x.ratio - y.ratio);
-  const median = rounds[Math.floor(ROUNDS / 2)];
-  const bareBest = median.b;
-  const sinkBest = median.s;
-  await jsm.streams.delete(`B${tag}`).catch(() => {});
-  await jsm.streams.delete(`S${tag}`).catch(() => {});
-  await nc.close();
-  const rate = (s) => EVENTS / s;
-  const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(10);
-  console.log(
-    `nats per-event: ${EVENTS.toLocaleString('en-US')} events in batches of ${BATCH}, memory stream, median of ${ROUNDS} paired rounds (ratios ${rounds.map((r) => r.ratio.toFixed(2)).join(' ')})`,
-  );
-  console.log(`  bare nats.js loop (reference)   ${fmt(rate(bareBest))} events/s`);
-  console.log(
-    `  walstream NATS sink             ${fmt(rate(sinkBest))} events/s   (${(bareBest / sinkBest).toFixed(2)}x bare loop)`,
-  );
-  console.log(`  target >= 0.9x: ${bareBest / sinkBest >= 0.9 ? 'met' : 'NOT met'}`);
-  return { name: 'nats', sink: rate(sinkBest), bare: rate(bareBest) };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await run();
+/** Peak RSS of a child we cannot instrument: VmHWM from /proc while it runs. */
+function watchPeak(pid) {
+  let peak = 0;
+  const t = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+    } catch {}
+  }, 20);
+  return () => {
+    clearInterval(t);
+    return peak;
+  };
+}
+
+function timeRecvlogical(cluster, slot, endLsn) {
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      join(cluster.binDir, 'pg_recvlogical'),
+      // biome-ignore format: one option per pair reads better
+      ['-d', cluster.connectionString, '-U', 'postgres', '--slot', slot, '--start', '--endpos', endLsn, '-f', '/dev/null',
+        '-o', 'proto_version=1', '-o', 'publication_names=bench_pub', '-F', '0', '-s', '1'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const peak = watchPeak(child.pid);
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('exit', (code) => {
+      const rss = peak();
+      if (code !== 0) return reject(new Error(`pg_recvlogical exited ${code}: ${err}`));
+      resolve({ secs: Number(process.hrtime.bigint() - t0) / 1e9, cpu: null, rss, eldP99: null });
+    });
+  });
+}
+
+/** Runs one measurement in a fresh node process (this file with --child) and returns what it printed. */
+function runChild(args, profDir) {
+  const self = fileURLToPath(import.meta.url);
+  const node = [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), self, '--child', JSON.stringify(args)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, node, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${args.kind} child exited ${code}: ${out}`));
+      resolve(JSON.parse(out.trim().split('\n').at(-1)));
+    });
+  });
+}
+
+async function freshStream(name, subject) {
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const { connect } = await import('@nats-io/transport-node');
+  const nc = await connect({ servers: SERVER });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.delete(name).catch(() => {});
+  await jsm.streams.add({ name, subjects: [`${subject}.>`], storage: 'file' });
+  await nc.close();
+}
+
+async function deleteStream(name) {
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const { connect } = await import('@nats-io/transport-node');
+  const nc = await connect({ servers: SERVER });
+  await (await jetstreamManager(nc)).streams.delete(name).catch(() => {});
+  await nc.close();
+}
+
+// ---- children ------------------------------------------------------------------------------------------------
+
+async function childWalstream({ kind, url, slot, subject, rows }) {
+  const { createPipeline } = await import('@walstream/core');
+  const { createPostgresReader } = await import('@walstream/reader-postgres');
+  const { createNatsSink } = await import('@walstream/sink-nats');
+  const eld = monitorEventLoopDelay({ resolution: 10 });
+  eld.enable();
+  const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  const reader = createPostgresReader({ connectionString: url, slot, publication: 'bench_pub' });
+  // Default options but the subject (this run's own stream) and no schema bucket (a shared server).
+  const sink =
+    kind === 'noop'
+      ? { name: 'noop', async write() {} }
+      : createNatsSink({ servers: SERVER, mode: kind, subject: `${subject}.{table}.{operation}`, schemaBucket: false });
+  const pipeline = createPipeline({
+    name: `bench-${kind}`,
+    reader,
+    sinks: [sink],
+    ...(INFLIGHT_MB ? { maxInFlightBytes: INFLIGHT_MB << 20 } : {}),
+  });
+  const all = new Promise((resolve) => {
+    pipeline.on('committed', () => {
+      if (pipeline.status().sinks[0].eventsOut >= rows) resolve();
+    });
+  });
+  await pipeline.start();
+  await Promise.race([all, pipeline.done]);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const got = pipeline.status().sinks[0].eventsOut;
+  await pipeline.stop();
+  eld.disable();
+  if (got < rows) throw new Error(`${kind}: pipeline ended after ${got} of ${rows} events`);
+  return { secs, cpu: cpuSecs(cpu0), rss: process.resourceUsage().maxRSS * 1024, eldP99: eld.percentile(99) / 1e6 };
+}
+
+/** CPU seconds (user + system) of this process since `from`: steadier than wall time on a busy machine. */
+function cpuSecs(from) {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1e6;
+}
+
+async function childBare({ subject, rows }) {
+  const { jetstream } = await import('@nats-io/jetstream');
+  const { connect, headers } = await import('@nats-io/transport-node');
+  const { encodeEventMsgpack } = await import('@walstream/core');
+  // Payloads shaped like the table's events (same columns and sizes), encoded before timing: the client's limit.
+  const distinct = Math.min(rows, 10_000);
+  const payloads = [];
+  for (let i = 0; i < distinct; i++) {
+    const id = i + 1;
+    payloads.push(
+      encodeEventMsgpack({
+        id: `0/${(0x1000000 + i).toString(16).toUpperCase()}:${i % PER_TXN}`,
+        position: { lsn: BigInt(0x1000000 + i), index: i % PER_TXN },
+        operation: 'INSERT',
+        timestamp: '2026-11-27T11:00:00.123+00:00',
+        transactionId: String(800 + i),
+        database: 'postgres',
+        schema: 'public',
+        table: 'orders',
+        key: { id },
+        before: null,
+        after: {
+          id,
+          customer: `customer ${id}`,
+          status: 'paid',
+          amount: `${id % 1000}.99`,
+          created: '2026-11-27 11:00:00.123456+00',
+          note: 'n'.repeat(150),
+        },
+        unchanged: [],
+      }),
+    );
+  }
+  const eld = monitorEventLoopDelay({ resolution: 10 });
+  eld.enable();
+  // noAsyncTraces: without it nats.js builds two Error objects per publish; the sink sets it too.
+  const nc = await connect({ servers: SERVER, noAsyncTraces: true });
+  const js = jetstream(nc);
+  const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  const acks = new Array(WINDOW);
+  for (let i = 0; i < rows; i++) {
+    const slot = i % WINDOW;
+    if (i >= WINDOW) await acks[slot];
+    const h = headers();
+    h.set('Content-Type', 'application/msgpack');
+    acks[slot] = js.publish(`${subject}.orders.insert`, payloads[i % distinct], {
+      msgID: `0/${(0x2000000 + Math.floor(i / PER_TXN)).toString(16).toUpperCase()}:${i % PER_TXN}`,
+      headers: h,
+    });
+  }
+  await Promise.all(acks);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = cpuSecs(cpu0);
+  await nc.close();
+  eld.disable();
+  return { secs, cpu, rss: process.resourceUsage().maxRSS * 1024, eldP99: eld.percentile(99) / 1e6 };
+}
+
+// ---- parent ----------------------------------------------------------------------------------------------------
+
+export async function run() {
+  const { ensureServices, startPostgres } = await import('@walstream/testkit');
+  await ensureServices(['nats']);
+  const cluster = await startPostgres({ version: 15 });
+  const tag = Math.random().toString(36).slice(2, 8);
+  const streams = [];
+  try {
+    const url = cluster.connectionString;
+    await sql(
+      url,
+      'CREATE TABLE orders (id int PRIMARY KEY, customer text, status text, amount numeric(10,2), created timestamptz, note text)',
+    );
+    await sql(url, 'CREATE PUBLICATION bench_pub FOR TABLE orders');
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const k of ['recv', 'batch', 'event', 'noop'])
+        await sql(url, `SELECT pg_create_logical_replication_slot('bench_${k}${r}', 'pgoutput')`);
+    }
+    // About 220 bytes a row on disk: 24-byte tuple header, five short columns and a 150-character note.
+    await sql(
+      url,
+      `DO $$ BEGIN FOR t IN 0..${ROWS / PER_TXN - 1} LOOP
+      INSERT INTO orders SELECT g, 'customer ' || g, 'paid', g % 1000 + 0.99, now(), repeat('n', 150)
+        FROM generate_series(t * ${PER_TXN} + 1, (t + 1) * ${PER_TXN}) g; COMMIT; END LOOP; END $$`,
+    );
+    const endLsn = (await sql(url, 'SELECT pg_current_wal_lsn()::text AS l')).rows[0].l;
+    const prof = process.env.BENCH_NATS_PROF;
+    const results = Object.fromEntries(['recv', 'batch', 'bare', 'event', 'noop'].map((k) => [k, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      // Rotate the order, so no one always runs first (or right after the file store grew).
+      const order = KINDS.map((_, i) => KINDS[(i + r) % KINDS.length]);
+      for (const kind of order) {
+        let res;
+        if (kind === 'recv') res = await timeRecvlogical(cluster, `bench_recv${r}`, endLsn);
+        else {
+          const subject = `benchnats${tag}${kind}${r}`;
+          const stream = subject.toUpperCase();
+          streams.push(stream);
+          await freshStream(stream, subject);
+          const args = { kind, url, slot: `bench_${kind}${r}`, subject, rows: ROWS };
+          res = await runChild(args, kind === 'bare' ? undefined : prof);
+          await deleteStream(stream);
+        }
+        results[kind].push(res);
+      }
+    }
+    report(results);
+    const med = (k) => (results[k].length > 0 ? median(results[k].map((x) => ROWS / x.secs)) : null);
+    return {
+      name: 'nats',
+      rows: ROWS,
+      event: med('event'),
+      bare: med('bare'),
+      batch: med('batch'),
+      pgRecvlogical: med('recv'),
+    };
+  } finally {
+    for (const s of streams) await deleteStream(s);
+    await cluster.stop();
+  }
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function report(results) {
+  const rate = (k) => results[k].map((x) => ROWS / x.secs);
+  const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(9);
+  const spread = (xs) => `${fmt(Math.min(...xs)).trim()}-${fmt(Math.max(...xs)).trim()}`;
+  const mb = (k) => `${Math.round(Math.max(...results[k].map((x) => x.rss)) / 2 ** 20)} MB`;
+  const eld = (k) =>
+    results[k][0].eldP99 === null ? '' : `eld p99 ${Math.max(...results[k].map((x) => x.eldP99)).toFixed(0)} ms`;
+  const cpu = (k) =>
+    results[k][0].cpu === null ? '' : `cpu ${(median(results[k].map((x) => x.cpu)) / (ROWS / 1e5)).toFixed(2)} s/100k`;
+  const line = (label, k, ref) => {
+    const r = median(rate(k));
+    const ratio = ref
+      ? `  ${(r / median(rate(ref))).toFixed(2)}x ${ref === 'bare' ? 'bare loop' : 'pg_recvlogical'}`
+      : '';
+    console.log(
+      `  ${label.padEnd(44)}${fmt(r)} rows/s  (${spread(rate(k))})  peak RSS ${mb(k).padStart(6)}  ${eld(k).padEnd(16)}${cpu(k).padEnd(18)}${ratio}`,
+    );
+  };
+  console.log(
+    `nats e2e: ${ROWS.toLocaleString('en-US')} rows (~220 B) in ${PER_TXN}-row transactions, PostgreSQL 15 -> nats-server ${SERVER}, file storage, ${INFLIGHT_MB ? `maxInFlightBytes ${INFLIGHT_MB} MiB, otherwise ` : ''}default options; median (min-max) of ${ROUNDS} interleaved round(s)`,
+  );
+  const has = (k) => results[k].length > 0;
+  if (has('recv')) line('pg_recvlogical (reference, no decoding)', 'recv');
+  if (has('batch')) line('walstream NATS batch mode', 'batch', has('recv') && 'recv');
+  if (has('bare')) line(`bare nats.js loop (reference, window ${WINDOW})`, 'bare');
+  if (has('event')) line('walstream NATS event mode', 'event', has('bare') && 'bare');
+  if (has('noop')) line('walstream reader -> Pipeline -> no-op sink', 'noop', has('recv') && 'recv');
+  if (has('event') && has('bare')) {
+    const ev = median(rate('event')) / median(rate('bare'));
+    console.log(`  target event >= 0.9x bare loop: ${ev >= 0.9 ? 'met' : 'NOT met'}`);
+  }
+  if (has('batch') && has('recv')) {
+    const ba = median(rate('batch')) / median(rate('recv'));
+    const ok = ba >= 0.8 && median(rate('batch')) >= 60_000;
+    console.log(`  target batch >= 0.8x pg_recvlogical and >= 60k rows/s: ${ok ? 'met' : 'NOT met'}`);
+  }
+  const peak = Math.max(0, ...['batch', 'event'].flatMap((k) => results[k].map((x) => x.rss)));
+  console.log(`  peak RSS of walstream ${Math.round(peak / 2 ** 20)} MB (target <= 120 MB in a 1M-row catch-up)`);
+}
+
+if (process.argv[2] === '--child') {
+  const args = JSON.parse(process.argv[3]);
+  const res = args.kind === 'bare' ? await childBare(args) : await childWalstream(args);
+  console.log(JSON.stringify(res));
+  process.exit(0);
+} else if (import.meta.url === `file://${process.argv[1]}`) {
+  await run();
+}

@@ -120,7 +120,12 @@ class PipelineImpl implements Pipeline {
 
   private async open(): Promise<void> {
     this.state = 'starting';
-    const ctx: SinkContext = { pipeline: this.name, logger: this.log, signal: this.hardAbort.signal };
+    const ctx: SinkContext = {
+      pipeline: this.name,
+      logger: this.log,
+      signal: this.hardAbort.signal,
+      sourceId: () => this.o.reader.sourceId ?? null,
+    };
     const opened: Sink[] = [];
     try {
       for (const w of this.workers) {

@@ -80,7 +80,15 @@ export interface PostgresReader {
    */
   requestSnapshot(tables: readonly string[], opts?: { chunkRows?: number }): SnapshotHandle;
   snapshotProgress(): readonly TableSnapshotProgress[];
+  /**
+   * `<system identifier>.<timeline>` of the server streaming now (after open; updated on reconnect): event ids
+   * repeat across clusters and timelines, so sinks put this beside them (e.g. the NATS sink's Msg-Id).
+   */
+  readonly sourceId: string | null;
 }
+
+/** Longest stretch of decoding without an event-loop turn. */
+const YIELD_EVERY_MS = 5;
 
 /** Creates a reader; nothing connects until `open()` or the first `read()`. */
 export function createPostgresReader(options: PostgresReaderOptions): PostgresReader {
@@ -104,6 +112,7 @@ class Reader implements PostgresReader {
   private state: PostgresReaderStatus['state'] = 'idle';
   private closed = false;
   private reconnects = 0;
+  sourceId: string | null = null;
 
   /** Transactions handed out and not yet acknowledged, oldest first. */
   private readonly ends: TransactionEnd[] = [];
@@ -202,6 +211,8 @@ class Reader implements PostgresReader {
     const conn = new ReplicationConnection(this.o.client);
     await conn.connect();
     try {
+      const id = await conn.identify();
+      this.sourceId = `${id.systemId}.${id.timeline}`;
       if (first && !s.slotExists) {
         const exporting = await this.snap.prepareInitial();
         const created = await conn.createSlot(
@@ -309,6 +320,8 @@ class Reader implements PostgresReader {
     const onAbort = () => this.queue.wake();
     signal?.addEventListener('abort', onAbort, { once: true });
     const out: ReaderItem[] = [];
+    let frames = 0;
+    let turnAt = performance.now();
     try {
       for await (const items of this.snap.initialItems()) {
         for (const item of items) {
@@ -319,6 +332,12 @@ class Reader implements PostgresReader {
       if (this.snap.mode === 'only') return;
       for (;;) {
         if (signal?.aborted || this.closed) return;
+        // A full queue drains in microtasks only; give the event loop a turn every few milliseconds, so the
+        // sinks' acknowledgements, timers and status updates are served during a catch-up (event-loop delay).
+        if ((++frames & 127) === 0 && performance.now() - turnAt >= YIELD_EVERY_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          turnAt = performance.now();
+        }
         const frame = this.queue.shift();
         if (frame === null) {
           if ((await this.queue.wait()) !== 'ended') continue;

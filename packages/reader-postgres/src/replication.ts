@@ -69,6 +69,13 @@ export class ReplicationConnection {
     }
   }
 
+  /** IDENTIFY_SYSTEM: the cluster's system identifier and the server's current timeline. */
+  async identify(): Promise<{ systemId: string; timeline: number }> {
+    const r = await this.client.query('IDENTIFY_SYSTEM');
+    const row = r.rows[0] as { systemid: string; timeline: string | number };
+    return { systemId: String(row.systemid), timeline: Number(row.timeline) };
+  }
+
   /** CREATE_REPLICATION_SLOT on this connection (a temporary slot lives as long as this connection). */
   async createSlot(
     slot: string,

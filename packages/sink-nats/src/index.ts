@@ -8,7 +8,7 @@
  * ```
  */
 export { mapNatsError } from './errors.js';
-export type { NatsSink } from './nats-sink.js';
+export type { NatsSink, NatsSinkStatus } from './nats-sink.js';
 export { createNatsSink, schemaKey, subjectToken } from './nats-sink.js';
 export type { NatsSinkOptions, NatsStreamOptions } from './options.js';
 export { encodeMany, encodeOne, loadZstd } from './payload.js';

@@ -4,14 +4,34 @@
  * server. Table schemas go to a KV bucket when first seen and when they change.
  */
 
-import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { type Batch, type ChangeEvent, compileRoute, type SchemaChange, type Sink } from '@walstream/core';
+import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import {
+  type Batch,
+  type ChangeEvent,
+  compileRoute,
+  ErrorCode,
+  type Logger,
+  type SchemaChange,
+  type Sink,
+  type SinkContext,
+  SinkError,
+  type SinkWriteOptions,
+  silentLogger,
+  WalstreamError,
+} from '@walstream/core';
 import { groupBy } from '@walstream/core/internal';
 import { mapNatsError } from './errors.js';
-import { type NatsSinkOptions, type ResolvedNatsOptions, resolveNatsOptions } from './options.js';
-import { type Compressor, encodeMany, encodeOne, loadZstd } from './payload.js';
+import {
+  credentialsFrom,
+  type NatsSinkOptions,
+  type ResolvedNatsOptions,
+  redactServer,
+  resolveNatsOptions,
+} from './options.js';
+import { type Compressor, createEventEncoder, encodeMany, encodeOne, loadZstd, MsgpackPacker } from './payload.js';
+import { AckGroup, OrderedPublisher } from './publisher.js';
 import { ensureStream } from './stream.js';
 
 /** Subject tokens cannot hold `.`, `*`, `>` or white space: a table named `a.b` must not add a token. */
@@ -25,10 +45,29 @@ export function schemaKey(schema: string, table: string): string {
   return `${enc(schema)}.${enc(table)}`;
 }
 
+export interface NatsSinkStatus {
+  /** Messages JetStream acknowledged (a batch-mode message holds several events). */
+  readonly published: number;
+  /**
+   * Of those, acknowledged as duplicates of a Msg-Id already in the stream's window, i.e. not stored again:
+   * expected after a replay; anything else means two sources share ids (set `sourceId`).
+   */
+  readonly duplicates: number;
+  /** The source identity in the Msg-Ids of the last write, or null when none is known. */
+  readonly sourceId: string | null;
+}
+
 export interface NatsSink extends Sink {
   /** The live connection (after open), e.g. for health checks. */
   readonly connection: NatsConnection | null;
+  status(): NatsSinkStatus;
 }
+
+/** nats.js reads `pendingLimit` but leaves it out of its typings. */
+const HIDDEN_CONNECT_OPTIONS = { pendingLimit: 256 * 1024 } as Record<string, unknown>;
+
+/** At most one duplicate warning per this many ms (a replay after a restart acknowledges many). */
+const DUPLICATE_WARN_INTERVAL_MS = 60_000;
 
 export function createNatsSink(options: NatsSinkOptions): NatsSink {
   return new NatsSinkImpl(resolveNatsOptions(options));
@@ -36,104 +75,231 @@ export function createNatsSink(options: NatsSinkOptions): NatsSink {
 
 class NatsSinkImpl implements NatsSink {
   readonly name: string;
+  readonly concurrentWrites: number;
   connection: NatsConnection | null = null;
-  private js: JetStreamClient | null = null;
+  private publisher: OrderedPublisher | null = null;
+  private opening: Promise<void> | null = null;
+  private tail: Promise<void> = Promise.resolve();
+  private closed = false;
   private kv: KV | null = null;
   private compress: Compressor | null = null;
   private readonly subjectOf: (e: ChangeEvent) => string;
   private readonly schemas = new Map<string, string>();
   private readonly contentType: string;
+  private readonly encode: (e: ChangeEvent) => Uint8Array;
+  private readonly packer = new MsgpackPacker();
+  private log: Logger = silentLogger;
+  private sourceOf: (() => string | null) | undefined;
+  private source: string | null = null;
+  private published = 0;
+  private duplicates = 0;
+  private unwarned = 0;
+  private warnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly o: ResolvedNatsOptions) {
     this.name = o.name;
+    this.concurrentWrites = o.writesInFlight;
     this.subjectOf = compileRoute(o.subject, subjectToken);
     this.contentType = o.json ? 'application/json' : 'application/msgpack';
+    this.encode = o.json ? (e) => encodeOne(e, true) : createEventEncoder();
   }
 
-  async open(): Promise<void> {
-    if (this.connection !== null) return;
+  async open(ctx?: SinkContext): Promise<void> {
+    if (ctx) {
+      this.log = ctx.logger;
+      this.sourceOf = ctx.sourceId;
+    }
+    this.closed = false;
+    // Overlapping writes may each find the sink unopened: they share one connection attempt.
+    this.opening ??= this.connectAll().catch((err: unknown) => {
+      this.opening = null;
+      throw err;
+    });
+    await this.opening;
+  }
+
+  private async connectAll(): Promise<void> {
     if (this.o.compression === 'zstd') this.compress = (await loadZstd()).compress;
+    let nc: NatsConnection;
     try {
       // Reconnect forever: an outage shows as failed writes (retried by the pipeline), never as a dead sink.
-      this.connection = await connect({
-        servers: this.o.servers,
+      nc = await connect({
+        // Credentials leave the URLs (nats.js would print them in its own errors and status events).
+        servers: this.o.servers.map(redactServer),
+        ...credentialsFrom(this.o.servers),
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
         name: 'walstream',
+        // Without this nats.js builds two Error objects (for their stack traces) per publish: a third of the
+        // event mode's CPU time. Our errors name the write that failed instead.
+        noAsyncTraces: true,
+        // Outbound bytes before nats.js writes to the socket inline (32 KiB by default, a write per ~50 event
+        // messages); a burst of publishes then goes out in fewer, larger writes. Not in nats.js's typings.
+        ...HIDDEN_CONNECT_OPTIONS,
         ...this.o.connection,
       });
     } catch (err) {
-      throw mapNatsError(err, `cannot connect to NATS at ${this.o.servers.join(',')}`);
+      throw mapNatsError(err, `cannot connect to NATS at ${this.o.servers.map(redactServer).join(',')}`);
     }
-    this.js = jetstream(this.connection, { timeout: this.o.ackTimeoutMs });
-    if (this.o.stream) await ensureStream(this.connection, this.o.stream);
+    this.connection = nc;
+    const js = jetstream(nc, { timeout: this.o.ackTimeoutMs });
+    const publisher = new OrderedPublisher(js, this.o.maxPendingAcks, this.o.ackTimeoutMs);
+    void this.watch(nc, publisher);
+    if (this.o.stream) await ensureStream(nc, this.o.stream);
     if (this.o.schemaBucket !== false) {
       try {
-        this.kv = await new Kvm(this.connection).create(this.o.schemaBucket);
+        this.kv = await new Kvm(nc).create(this.o.schemaBucket);
       } catch (err) {
         throw mapNatsError(err, `cannot open KV bucket ${this.o.schemaBucket}`);
       }
     }
+    this.publisher = publisher;
   }
 
-  async write(batch: Batch): Promise<void> {
-    if (this.js === null) await this.open();
-    const js = this.js as JetStreamClient;
-    if (batch.schemaChanges.length > 0) await this.publishSchemas(batch.schemaChanges);
-    if (batch.events.length === 0) return;
-    const acks: Promise<unknown>[] = [];
+  /** Stops publishing while the connection is down (see OrderedPublisher). */
+  private async watch(nc: NatsConnection, publisher: OrderedPublisher): Promise<void> {
+    try {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') {
+          this.log.warn('NATS connection lost, reconnecting', { sink: this.name });
+          publisher.disconnected(
+            new SinkError('NATS connection lost: nothing is published until it is back', { retriable: true }),
+          );
+        } else if (s.type === 'reconnect') {
+          this.log.info('NATS connection back', { sink: this.name });
+          publisher.reconnected();
+        }
+      }
+    } catch {
+      // The status iterator ends with the connection.
+    }
+  }
+
+  async write(batch: Batch, opts?: SinkWriteOptions): Promise<void> {
+    if (this.closed) throw new WalstreamError(ErrorCode.SinkClosed, `sink ${this.name} is closed`);
+    // Writes may overlap (concurrentWrites): each submits its messages only after the previous one did, so
+    // the stream sees them in batch order even when a write waits for a schema put first.
+    const previous = this.tail;
+    let submitted!: () => void;
+    this.tail = new Promise<void>((r) => {
+      submitted = r;
+    });
+    let group: AckGroup;
+    try {
+      await previous;
+      if (this.publisher === null) await this.open();
+      if (batch.schemaChanges.length > 0) await this.publishSchemas(batch.schemaChanges);
+      if (batch.events.length === 0) return;
+      group = this.submit(batch.events, this.publisher as OrderedPublisher);
+    } finally {
+      submitted();
+    }
+    // Errors are mapped once per write rather than with a handler per message (this is the hot path).
+    try {
+      await untilAborted(group.seal(), opts?.signal);
+    } catch (err) {
+      throw err instanceof SinkError ? err : mapNatsError(err, `publish of ${group.size} message(s)`);
+    } finally {
+      this.countAcks(group);
+    }
+  }
+
+  status(): NatsSinkStatus {
+    return { published: this.published, duplicates: this.duplicates, sourceId: this.source };
+  }
+
+  private submit(events: readonly ChangeEvent[], publisher: OrderedPublisher): AckGroup {
+    // Read per write: a reader that reconnected to a promoted replica is on a new timeline.
+    const source = this.o.sourceId ?? this.sourceOf?.() ?? null;
+    this.source = source;
+    const pre = source === null ? '' : `${source}:`;
+    const group = new AckGroup();
     if (this.o.mode === 'event') {
-      for (const e of batch.events) acks.push(this.publish(js, this.subjectOf(e), encodeOne(e, this.o.json), e.id));
+      for (const e of events) publisher.submit(group, this.subjectOf(e), ...this.message(this.encode(e)), pre + e.id);
     } else {
-      for (const [subject, events] of groupBy(batch.events, this.subjectOf)) {
-        for (const { first, last, encoded } of this.pack(events)) {
-          acks.push(this.publish(js, subject, encodeMany(encoded, this.o.json), `${first.id}..${last.id}`));
+      for (const [subject, evs] of groupBy(events, this.subjectOf)) {
+        for (const { first, last, payload } of this.pack(evs)) {
+          publisher.submit(group, subject, ...this.message(payload), `${pre}${first.id}..${last.id}`);
         }
       }
     }
-    // Every message is sent before the first ack is awaited (pipelined); the write fails if any ack fails.
-    // Errors are mapped once here rather than with a handler per message (this is the hot path).
-    try {
-      await Promise.all(acks);
-    } catch (err) {
-      throw mapNatsError(err, `publish of ${acks.length} message(s)`);
-    }
+    return group;
+  }
+
+  private message(payload: Uint8Array): [Uint8Array, MsgHdrs] {
+    const h = headers();
+    h.set('Content-Type', this.contentType);
+    if (this.compress === null) return [payload, h];
+    h.set('Content-Encoding', 'zstd');
+    return [this.compress(payload), h];
+  }
+
+  private countAcks(group: AckGroup): void {
+    const dups = group.duplicates;
+    this.published += group.acks;
+    if (dups === 0) return;
+    this.duplicates += dups;
+    this.unwarned += dups;
+    const now = Date.now();
+    if (now - this.warnedAt < DUPLICATE_WARN_INTERVAL_MS) return;
+    this.warnedAt = now;
+    this.log.warn('JetStream acknowledged messages as duplicates of Msg-Ids already in the stream', {
+      sink: this.name,
+      duplicates: this.unwarned,
+      total: this.duplicates,
+      sourceId: this.source,
+      hint: 'normal after a replay; otherwise two sources share event ids: set sourceId',
+    });
+    this.unwarned = 0;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await this.opening?.catch(() => {});
     const nc = this.connection;
     this.connection = null;
-    this.js = null;
+    this.publisher = null;
+    this.opening = null;
     this.kv = null;
     if (nc !== null) await nc.drain().catch(() => nc.close());
-  }
-
-  /** Not async on purpose: one promise per message on the hot path; write() maps a failure. */
-  private publish(js: JetStreamClient, subject: string, payload: Uint8Array, msgID: string): Promise<unknown> {
-    const h = headers();
-    h.set('Content-Type', this.contentType);
-    let data = payload;
-    if (this.compress !== null) {
-      data = this.compress(payload);
-      h.set('Content-Encoding', 'zstd');
-    }
-    const ack = js.publish(subject, data, { msgID, headers: h, timeout: this.o.ackTimeoutMs });
-    // Promise.all stops at the first failure; the others must not become unhandled rejections.
-    ack.catch(() => {});
-    return ack;
   }
 
   /**
    * Splits events into messages of at most batchMaxEvents events and about batchMaxBytes, encoding each event
    * once (the encoding measures it and becomes part of the payload).
    */
-  private *pack(events: ChangeEvent[]): Generator<{ first: ChangeEvent; last: ChangeEvent; encoded: Uint8Array[] }> {
+  private *pack(events: ChangeEvent[]): Generator<{ first: ChangeEvent; last: ChangeEvent; payload: Uint8Array }> {
+    if (this.o.json) {
+      for (const p of this.packJson(events)) yield { ...p, payload: encodeMany(p.encoded, true) };
+      return;
+    }
+    const max = this.o.batchMaxEvents;
+    const maxBytes = this.o.batchMaxBytes;
+    const pk = this.packer;
+    pk.start();
+    let first = events[0] as ChangeEvent;
+    let last = first;
+    for (const e of events) {
+      const mark = pk.mark;
+      pk.add(e);
+      if (pk.count > 1 && (pk.count > max || pk.bytes > maxBytes)) {
+        yield { first, last, payload: pk.cutBefore(mark) };
+        first = e;
+      }
+      last = e;
+    }
+    if (pk.count > 0) yield { first, last, payload: pk.finish() };
+  }
+
+  private *packJson(
+    events: ChangeEvent[],
+  ): Generator<{ first: ChangeEvent; last: ChangeEvent; encoded: Uint8Array[] }> {
     let encoded: Uint8Array[] = [];
     let first = events[0] as ChangeEvent;
     let last = first;
     let bytes = 0;
     for (const e of events) {
-      const one = encodeOne(e, this.o.json);
+      const one = encodeOne(e, true);
       if (
         encoded.length > 0 &&
         (encoded.length >= this.o.batchMaxEvents || bytes + one.byteLength > this.o.batchMaxBytes)
@@ -164,4 +330,18 @@ class NatsSinkImpl implements NatsSink {
       this.schemas.set(key, value);
     }
   }
+}
+
+/**
+ * The write's acks, or a retriable error as soon as the pipeline aborts the write (a hard stop): the messages
+ * under way still settle in the publisher, a retry of the batch is deduplicated by Msg-Id.
+ */
+function untilAborted(done: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return done;
+  if (signal.aborted) return Promise.reject(new SinkError('write aborted', { retriable: true, cause: signal.reason }));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(new SinkError('write aborted', { retriable: true, cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    done.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

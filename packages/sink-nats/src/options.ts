@@ -19,7 +19,10 @@ export interface NatsStreamOptions {
 }
 
 export interface NatsSinkOptions {
-  /** `host:port`, several for a cluster. */
+  /**
+   * `host:port`, several for a cluster. Credentials in a URL (`nats://user:pass@host:4222`, `nats://token@host`)
+   * are passed to nats.js as user/pass or token and never appear in the sink name, logs or errors.
+   */
   servers: string | string[];
   /** Subject per event: a template (`{database}`, `{schema}`, `{table}`, `{operation}` lower case, `{OPERATION}`) or a function. @default 'cdc.{table}.{operation}' */
   subject?: Route;
@@ -39,9 +42,22 @@ export interface NatsSinkOptions {
   schemaBucket?: string | false;
   /** PubAck timeout per message. @default 5000 */
   ackTimeoutMs?: number;
+  /**
+   * Messages published and not yet acknowledged, across writes (independent of the pipeline's batch size);
+   * more wait their turn, in order. @default 1000
+   */
+  maxPendingAcks?: number;
+  /** Pipeline writes (batches) under way at once; they complete in order (see the README). @default 4 */
+  writesInFlight?: number;
   /** Connection name, user, pass, token, tls...: passed to nats.js `connect`. */
   connection?: Record<string, unknown>;
-  /** @default `nats:<first server>` */
+  /**
+   * Source identity put before every Msg-Id (`<sourceId>:<event id>`), so the same `LSN:index` from another
+   * cluster or timeline is not dropped as a duplicate. @default the reader's (`<system identifier>.<timeline>`
+   * for Postgres) when the pipeline provides one, else none (Msg-Id = event id)
+   */
+  sourceId?: string;
+  /** @default `nats:<first server>` without any user, password or token in it */
   name?: string;
 }
 
@@ -70,10 +86,37 @@ const schema = z
       .union([z.string().regex(/^[-\w]+$/, 'bucket names are letters, digits, - and _'), z.literal(false)])
       .optional(),
     ackTimeoutMs: z.number().int().positive().optional(),
+    maxPendingAcks: z.number().int().positive().optional(),
+    writesInFlight: z.number().int().positive().max(64).optional(),
     connection: z.record(z.string(), z.unknown()).optional(),
+    sourceId: z
+      .string()
+      .regex(/^[-\w.]+$/, 'letters, digits, -, _ and . only')
+      .optional(),
     name: z.string().min(1).optional(),
   })
   .strict();
+
+/** A server URL without its user info (`nats://user:pass@host` -> `nats://host`): for names, logs and errors. */
+export function redactServer(server: string): string {
+  return server.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^@/]*@/i, '$1');
+}
+
+/**
+ * User info in a server URL as nats.js connect options (nats.js does not read it from the URL):
+ * `user:pass@` gives user and pass, a lone `token@` gives token.
+ */
+export function credentialsFrom(servers: readonly string[]): Record<string, string> {
+  for (const s of servers) {
+    const m = /^(?:[a-z][a-z0-9+.-]*:\/\/)?([^@/]*)@/i.exec(s);
+    if (!m) continue;
+    const info = m[1] as string;
+    const colon = info.indexOf(':');
+    if (colon < 0) return { token: decodeURIComponent(info) };
+    return { user: decodeURIComponent(info.slice(0, colon)), pass: decodeURIComponent(info.slice(colon + 1)) };
+  }
+  return {};
+}
 
 export function resolveNatsOptions(input: NatsSinkOptions) {
   const o = parseOptions(schema, input, 'nats') as NatsSinkOptions;
@@ -89,8 +132,11 @@ export function resolveNatsOptions(input: NatsSinkOptions) {
     stream: o.stream,
     schemaBucket: o.schemaBucket ?? 'schemas',
     ackTimeoutMs: o.ackTimeoutMs ?? 5000,
+    maxPendingAcks: o.maxPendingAcks ?? 1000,
+    writesInFlight: o.writesInFlight ?? 4,
     connection: o.connection ?? {},
-    name: o.name ?? `nats:${servers[0]}`,
+    sourceId: o.sourceId ?? null,
+    name: o.name ?? `nats:${redactServer(servers[0] as string)}`,
   };
 }
 

@@ -1,5 +1,6 @@
 /** Message payloads: one event or a packed batch, canonical JSON or MessagePack, optionally zstd. */
 import { type ChangeEvent, encodeEventJson, encodeEventMsgpack } from '@walstream/core';
+import { MsgpackWriter } from './msgpack-writer.js';
 
 export type Compressor = (data: Uint8Array) => Uint8Array;
 
@@ -33,6 +34,74 @@ export function encodeMany(encoded: readonly Uint8Array[], json: boolean): Uint8
   }
   if (json) out[at] = 0x5d; // ]
   return out;
+}
+
+/**
+ * Packs MessagePack batch payloads in one buffer: events are written once, after room for the largest array
+ * header, and the header goes right before the first event when the message is cut.
+ */
+export class MsgpackPacker {
+  private readonly w = new MsgpackWriter();
+  count = 0;
+
+  get bytes(): number {
+    return this.w.pos - 5;
+  }
+
+  start(): void {
+    this.w.reset();
+    this.w.ensure(5);
+    this.w.pos = 5;
+    this.count = 0;
+  }
+
+  /** Appends an event; returns its encoded size. */
+  add(e: ChangeEvent): number {
+    this.count++;
+    return this.w.event(e);
+  }
+
+  /** The write position before the next add(), for cutBefore(). */
+  get mark(): number {
+    return this.w.pos;
+  }
+
+  /** The payload of the events added since start(). */
+  finish(): Uint8Array {
+    return this.payload(this.w.pos, this.count);
+  }
+
+  /**
+   * The payload of the events before `mark` (all but the last one added); the last one stays, as the first
+   * event of the next payload. Used when an event does not fit any more: it was encoded once to measure it.
+   */
+  cutBefore(mark: number): Uint8Array {
+    const out = this.payload(mark, this.count - 1);
+    const end = this.w.pos;
+    this.w.buf.copyWithin(5, mark, end);
+    this.w.pos = 5 + end - mark;
+    this.count = 1;
+    return out;
+  }
+
+  private payload(end: number, n: number): Uint8Array {
+    const head = n < 16 ? 1 : n < 0x10000 ? 3 : 5;
+    const pos = this.w.pos;
+    this.w.pos = 5 - head;
+    this.w.arrayHeader(n);
+    this.w.pos = pos;
+    return Uint8Array.prototype.slice.call(this.w.buf, 5 - head, end);
+  }
+}
+
+/** One event as a MessagePack payload through the fast writer. */
+export function createEventEncoder(): (e: ChangeEvent) => Uint8Array {
+  const w = new MsgpackWriter();
+  return (e) => {
+    w.reset();
+    w.event(e);
+    return w.copy();
+  };
 }
 
 type Zstd = { compress: Compressor; decompress: (d: Uint8Array) => Uint8Array };

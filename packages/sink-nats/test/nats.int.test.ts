@@ -2,21 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  type Batch,
-  type ChangeEvent,
-  createPipeline,
-  decodeEventJson,
-  decodeMsgpackMulti,
-  eventFromJsonObject,
-  fromMsgpackObject,
-  type Position,
-} from '@walstream/core';
-import { batchOf, createArrayReader, describeSinkContract, makeEvent, makeTransactions } from '@walstream/core/testing';
+import { type Batch, type ChangeEvent, createPipeline, type Position } from '@walstream/core';
+import { batchOf, createArrayReader, makeEvent, makeTransactions } from '@walstream/core/testing';
 import { startNatsServer } from '@walstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsSink, schemaKey } from '../src/index.js';
-import { loadZstd } from '../src/payload.js';
+import { streamEvents } from './stream-events.js';
 
 const SERVER = '127.0.0.1:4222';
 let nc: NatsConnection;
@@ -26,58 +17,6 @@ beforeAll(async () => {
 afterAll(() => nc.close());
 
 const unique = () => `t${randomBytes(4).toString('hex')}`;
-
-/** Every event stored in `stream`, in stream order (batch messages unpacked). */
-async function streamEvents(conn: NatsConnection, stream: string): Promise<ChangeEvent[]> {
-  const jsm = await jetstreamManager(conn);
-  const info = await jsm.streams.info(stream);
-  const zstd = await loadZstd();
-  const out: ChangeEvent[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await jsm.streams.getMessage(stream, { seq });
-    if (!m) continue;
-    let data = m.data;
-    if (m.header?.get('Content-Encoding') === 'zstd') data = zstd.decompress(data);
-    if (m.header?.get('Content-Type') === 'application/json') {
-      const text = new TextDecoder().decode(data);
-      const parsed = JSON.parse(text);
-      if (Array.isArray(parsed)) out.push(...parsed.map(eventFromJsonObject));
-      else out.push(decodeEventJson(text));
-    } else {
-      const [v] = decodeMsgpackMulti(data);
-      if (Array.isArray(v)) out.push(...v.map(fromMsgpackObject));
-      else out.push(fromMsgpackObject(v));
-    }
-  }
-  return out;
-}
-
-for (const mode of ['event', 'batch'] as const) {
-  describeSinkContract(
-    `nats ${mode}`,
-    async () => {
-      const prefix = unique();
-      const stream = prefix.toUpperCase();
-      const make = () =>
-        createNatsSink({
-          servers: SERVER,
-          mode,
-          subject: `${prefix}.{table}.{operation}`,
-          stream: { name: stream, subjects: [`${prefix}.>`], storage: 'memory' },
-          schemaBucket: false,
-        });
-      return {
-        sink: make(),
-        readBack: () => streamEvents(nc, stream),
-        reopen: async () => make(),
-        cleanup: async () => {
-          await (await jetstreamManager(nc)).streams.delete(stream);
-        },
-      };
-    },
-    { idempotent: mode === 'event' },
-  );
-}
 
 describe('nats sink', () => {
   const opts = { signal: new AbortController().signal };

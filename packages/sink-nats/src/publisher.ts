@@ -1,0 +1,162 @@
+/**
+ * Publishes messages in the order they are submitted, across writes, with at most `window` PubAcks outstanding
+ * (independent of how the pipeline cut its batches). Each write waits for its own group of acks.
+ *
+ * Order across retries: JetStream stores one connection's messages in the order they arrive, so after a lost
+ * message only a prefix of what was sent can be stored. Nothing submitted after a failure (or a disconnect) is
+ * published until every message under way has settled: the pipeline then retries the failed writes oldest
+ * first, and no later message lands in the stream before an earlier one it retries.
+ */
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { MsgHdrs } from '@nats-io/transport-node';
+
+/** The messages of one write: resolves when all are acknowledged, rejects once all settled and one failed. */
+export class AckGroup {
+  private submitted = 0;
+  private settledCount = 0;
+  private sealed = false;
+  private error: unknown = null;
+  acks = 0;
+  duplicates = 0;
+  readonly done: Promise<void>;
+  private resolve!: () => void;
+  private reject!: (e: unknown) => void;
+
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.done.catch(() => {}); // the write awaits it; an early failure must not be unhandled meanwhile
+  }
+
+  get size(): number {
+    return this.submitted;
+  }
+
+  added(): void {
+    this.submitted++;
+  }
+
+  ack(a: PubAck): void {
+    this.acks++;
+    if (a.duplicate) this.duplicates++;
+    this.settle();
+  }
+
+  fail(err: unknown): void {
+    this.error ??= err;
+    this.settle();
+  }
+
+  /** No more messages: settles once every submitted one has. */
+  seal(): Promise<void> {
+    this.sealed = true;
+    this.check();
+    return this.done;
+  }
+
+  private settle(): void {
+    this.settledCount++;
+    this.check();
+  }
+
+  private check(): void {
+    if (!this.sealed || this.settledCount < this.submitted) return;
+    if (this.error === null) this.resolve();
+    else this.reject(this.error);
+  }
+}
+
+interface Queued {
+  readonly group: AckGroup;
+  readonly subject: string;
+  readonly payload: Uint8Array;
+  readonly headers: MsgHdrs;
+  readonly msgID: string;
+}
+
+export class OrderedPublisher {
+  private queue: Queued[] = [];
+  private head = 0;
+  private inflight = 0;
+  /** Set by a failure or a disconnect: queued messages are refused until nothing is under way. */
+  private broken: unknown = null;
+  /**
+   * While disconnected nothing is published: nats.js would buffer it and send it after the reconnect,
+   * possibly after earlier messages that died with the old connection.
+   */
+  private offline: unknown = null;
+
+  private readonly refillAt: number;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly window: number,
+    private readonly timeoutMs: number,
+  ) {
+    this.refillAt = Math.floor(window / 2);
+  }
+
+  get pending(): number {
+    return this.inflight + this.queue.length - this.head;
+  }
+
+  submit(group: AckGroup, subject: string, payload: Uint8Array, headers: MsgHdrs, msgID: string): void {
+    group.added();
+    this.queue.push({ group, subject, payload, headers, msgID });
+    this.pump();
+  }
+
+  /** Refuse what is queued and what comes next until every message under way has settled. */
+  breakOff(reason: unknown): void {
+    this.broken ??= reason;
+    this.pump();
+  }
+
+  disconnected(reason: unknown): void {
+    this.offline = reason;
+    this.breakOff(reason);
+  }
+
+  reconnected(): void {
+    this.offline = null;
+  }
+
+  private pump(): void {
+    if (this.broken !== null && this.inflight === 0 && this.head === this.queue.length) this.broken = null;
+    while (
+      this.head < this.queue.length &&
+      (this.broken !== null || this.offline !== null || this.inflight < this.window)
+    ) {
+      const m = this.queue[this.head] as Queued;
+      this.queue[this.head++] = undefined as unknown as Queued;
+      const refused = this.offline ?? this.broken;
+      if (refused !== null) {
+        m.group.fail(refused);
+        continue;
+      }
+      this.inflight++;
+      this.js.publish(m.subject, m.payload, { msgID: m.msgID, headers: m.headers, timeout: this.timeoutMs }).then(
+        (ack) => {
+          this.inflight--;
+          m.group.ack(ack);
+          // Refill in bursts, not one message per ack: nats.js writes what was published in one tick with one
+          // socket write, and a write per message was a fifth of the event mode's CPU time.
+          if (this.inflight <= this.refillAt || this.inflight === 0) this.pump();
+        },
+        (err: unknown) => {
+          this.inflight--;
+          this.broken ??= err;
+          m.group.fail(err);
+          this.pump();
+        },
+      );
+    }
+    if (this.head === this.queue.length && this.head > 0) {
+      this.queue = [];
+      this.head = 0;
+    }
+    if (this.broken !== null && this.inflight === 0 && this.head === this.queue.length) this.broken = null;
+  }
+}
