@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { type ChangeEvent, createPipeline, decodeEventJson } from '@walstream/core';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { type ChangeEvent, createPipeline, decodeEventJson, SinkError } from '@walstream/core';
 import { batchOf, createArrayReader, describeSinkContract, makeEvent, makeTransactions } from '@walstream/core/testing';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +38,63 @@ async function bound(
       }
     },
   };
+}
+
+/** A TCP proxy to the broker that can hold back everything the broker sends (so confirms never arrive). */
+async function holdingProxy(): Promise<{
+  url: string;
+  hold(on: boolean): void;
+  /** Has the broker close (connection-forced) the connections that came through this proxy, and only those. */
+  brokerCloses(): void;
+  close(): Promise<void>;
+}> {
+  let held = false;
+  const pairs: { client: Socket; broker: Socket; queued: Buffer[] }[] = [];
+  const server: Server = createServer((client) => {
+    const broker = createConnection(5672, '127.0.0.1');
+    const pair = { client, broker, queued: [] as Buffer[] };
+    pairs.push(pair);
+    client.on('data', (d) => broker.write(d));
+    broker.on('data', (d) => (held ? pair.queued.push(d) : client.write(d)));
+    const end = () => {
+      client.destroy();
+      broker.destroy();
+    };
+    client.on('error', end).on('close', end);
+    broker.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    hold(on) {
+      held = on;
+      if (!on) for (const p of pairs) for (const d of p.queued.splice(0)) p.client.write(d);
+    },
+    brokerCloses() {
+      const ports = new Set(pairs.map((p) => String(p.broker.localPort)));
+      for (const line of rabbitmqctl('list_connections', 'pid', 'peer_port', '--no-table-headers', '-q').split('\n')) {
+        const [pid, port] = line.trim().split(/\s+/);
+        if (pid && port && ports.has(port)) rabbitmqctl('close_connection', pid, 'walstream fault test');
+      }
+    },
+    async close() {
+      for (const p of pairs) {
+        p.client.destroy();
+        p.broker.destroy();
+      }
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** Settles within `ms` or reports that it hung (instead of hanging the test). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | 'hung'> {
+  return Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms).unref())]);
+}
+
+function rabbitmqctl(...args: string[]): string {
+  return execFileSync('rabbitmqctl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 }
 
 describeSinkContract(
@@ -98,10 +156,11 @@ describe('rabbitmq sink', () => {
     await admin.bindQueue(queue, exchange, '#');
     const items = makeTransactions({ transactions: 300, eventsPerTransaction: 4 });
     const reader = createArrayReader(items);
+    const proxy = await holdingProxy(); // only to tell the sink's connections from other users of the shared broker
     const p = createPipeline({
       name: 'r',
       reader,
-      sinks: [createRabbitMqSink({ url: URL, exchange })],
+      sinks: [createRabbitMqSink({ url: proxy.url, exchange })],
       batch: { maxEvents: 8, maxWaitMs: 1 },
       retry: { maxAttempts: 100, initialDelayMs: 20, maxDelayMs: 200 },
     });
@@ -109,11 +168,9 @@ describe('rabbitmq sink', () => {
     p.on('retrying', () => retries++);
     await p.start();
     while (reader.pulled < 200) await new Promise((r) => setTimeout(r, 2));
-    conn.on('error', () => {}); // the test's own connection is closed too
-    execFileSync('rabbitmqctl', ['close_all_connections', 'walstream fault test'], { stdio: 'ignore' });
+    proxy.brokerCloses();
     await p.done;
-    conn = await amqp.connect(URL);
-    admin = await conn.createChannel();
+    await proxy.close();
     expect(retries).toBeGreaterThan(0);
     expect(reader.acks.at(-1)?.lsn).toBe(0x1000n + 299n * 0x100n);
     // Every event reached the queue at least once (a batch cut by the close may be published twice).
@@ -126,6 +183,91 @@ describe('rabbitmq sink', () => {
     const all = items.filter((i): i is ChangeEvent => (i as { kind?: string }).kind === undefined).map((e) => e.id);
     expect(all.filter((id) => !ids.has(id))).toEqual([]);
     await admin.deleteQueue(queue);
+    await admin.deleteExchange(exchange);
+  });
+
+  it('waiting for confirms has a timeout: confirms that never come fail the write as retriable, and it recovers', async () => {
+    const exchange = unique();
+    const b = await bound(exchange);
+    const proxy = await holdingProxy();
+    const sink = createRabbitMqSink({ url: proxy.url, exchange, confirmTimeoutMs: 1000 });
+    try {
+      await sink.write(batchOf(1, [makeEvent({ lsn: 0x100n })]), opts);
+      proxy.hold(true);
+      const err = await within(
+        sink.write(batchOf(2, [makeEvent({ lsn: 0x200n })]), opts).catch((e: unknown) => e),
+        15_000,
+      );
+      expect(err).toBeInstanceOf(SinkError);
+      expect((err as SinkError).retriable).toBe(true);
+      expect((err as SinkError).message).toMatch(/confirm/);
+      proxy.hold(false);
+      await sink.write(batchOf(3, [makeEvent({ lsn: 0x300n })]), opts); // the retry, on a new connection
+      expect((await b.drain()).map((e) => e.id)).toContain('0/300:0');
+    } finally {
+      await sink.close?.();
+      await proxy.close();
+      await admin.deleteExchange(exchange);
+    }
+  });
+
+  it('an abort ends a write that waits for confirms', async () => {
+    const exchange = unique();
+    const b = await bound(exchange);
+    const proxy = await holdingProxy();
+    const sink = createRabbitMqSink({ url: proxy.url, exchange }); // default confirm timeout: long
+    try {
+      await sink.write(batchOf(1, [makeEvent({ lsn: 0x100n })]), opts);
+      proxy.hold(true);
+      const ac = new AbortController();
+      const writing = sink.write(batchOf(2, [makeEvent({ lsn: 0x200n })]), { signal: ac.signal }).catch((e) => e);
+      setTimeout(() => ac.abort(), 300);
+      const err = await within(writing, 10_000);
+      expect(err).toBeInstanceOf(SinkError);
+      expect((err as SinkError).message).toMatch(/abort/);
+      proxy.hold(false);
+      await sink.write(batchOf(3, [makeEvent({ lsn: 0x300n })]), opts);
+      expect((await b.drain()).map((e) => e.id)).toContain('0/300:0');
+    } finally {
+      await sink.close?.();
+      await proxy.close();
+      await admin.deleteExchange(exchange);
+    }
+  });
+
+  it('a connection blocked by a memory alarm fails the write as retriable instead of hanging', async () => {
+    const exchange = unique();
+    const b = await bound(exchange);
+    const sink = createRabbitMqSink({ url: URL, exchange }); // default confirm timeout (30 s) is not what ends it
+    await sink.write(batchOf(1, [makeEvent({ lsn: 0x100n })]), opts);
+    // The machine's broker is shared: remember the watermark, keep the alarm short, always restore it.
+    const watermark = rabbitmqctl('eval', 'vm_memory_monitor:get_vm_memory_high_watermark().').trim();
+    const restore = /^\{absolute,\s*(\d+)\}$/.exec(watermark);
+    let err: unknown;
+    try {
+      rabbitmqctl('set_vm_memory_high_watermark', '0.0000001');
+      err = await within(
+        sink.write(batchOf(2, [makeEvent({ lsn: 0x200n })]), opts).catch((e: unknown) => e),
+        15_000,
+      );
+    } finally {
+      rabbitmqctl('set_vm_memory_high_watermark', ...(restore ? ['absolute', restore[1] as string] : [watermark]));
+    }
+    expect(err).toBeInstanceOf(SinkError);
+    expect((err as SinkError).retriable).toBe(true);
+    expect((err as SinkError).message).toMatch(/blocked/);
+    // Once the alarm is gone the retry goes through.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await sink.write(batchOf(3, [makeEvent({ lsn: 0x300n })]), opts);
+        break;
+      } catch (e) {
+        if (attempt > 20) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    expect((await b.drain()).map((e) => e.id)).toContain('0/300:0');
+    await sink.close?.();
     await admin.deleteExchange(exchange);
   });
 
