@@ -9,12 +9,14 @@ import {
   type Batch,
   type ChangeEvent,
   compileRoute,
+  ErrorCode,
   encodeEventJson,
   encodeEventMsgpack,
   parseOptions,
   type Route,
   type Sink,
   SinkError,
+  WalstreamError,
 } from '@walstream/core';
 import amqp from 'amqplib';
 import { z } from 'zod';
@@ -72,6 +74,7 @@ export function createRabbitMqSink(options: RabbitMqSinkOptions): Sink {
   let blocked: string | null = null;
   let onBlocked: ((reason: string) => void) | null = null;
   const timeoutMs = o.confirmTimeoutMs ?? 30_000;
+  let closed = false;
   const declared = new Set<string>();
   const returned = new Set<string>();
 
@@ -161,14 +164,17 @@ export function createRabbitMqSink(options: RabbitMqSinkOptions): Sink {
   return {
     name,
     async open() {
+      closed = false;
       await channel();
     },
     async write(batch: Batch, { signal }) {
+      if (closed) throw new WalstreamError(ErrorCode.SinkClosed, `sink ${name} is closed`);
       if (batch.events.length === 0) return;
       if (signal.aborted) throw new SinkError('RabbitMQ write aborted', { retriable: true });
       await guarded(publish(batch), signal);
     },
     async close() {
+      closed = true;
       await reset();
     },
   };

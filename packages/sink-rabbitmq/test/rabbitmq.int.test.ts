@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { type ChangeEvent, createPipeline, decodeEventJson, SinkError } from '@walstream/core';
-import { batchOf, createArrayReader, describeSinkContract, makeEvent, makeTransactions } from '@walstream/core/testing';
+import { type ChangeEvent, createPipeline, SinkError } from '@walstream/core';
+import { batchOf, createArrayReader, makeEvent, makeTransactions } from '@walstream/core/testing';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRabbitMqSink } from '../src/index.js';
+import { boundQueue, holdingProxy, rabbitmqctl, unique, within } from './helpers.js';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';
 let conn: amqp.ChannelModel;
@@ -16,102 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => conn.close());
 
-const unique = () => `t${randomBytes(4).toString('hex')}`;
-
-/** An exchange with a queue bound to every key; returns a reader of what the queue holds. */
-async function bound(
-  exchange: string,
-): Promise<{ queue: string; drain: () => Promise<ChangeEvent[]>; seen: ChangeEvent[] }> {
-  await admin.assertExchange(exchange, 'topic', { durable: true });
-  const q = await admin.assertQueue('', { exclusive: true });
-  await admin.bindQueue(q.queue, exchange, '#');
-  const seen: ChangeEvent[] = [];
-  return {
-    queue: q.queue,
-    seen,
-    async drain() {
-      for (;;) {
-        const m = await admin.get(q.queue, { noAck: true });
-        if (m === false) return seen;
-        expect(m.properties.messageId).toBeTruthy();
-        seen.push(decodeEventJson(m.content.toString('utf8')));
-      }
-    },
-  };
-}
-
-/** A TCP proxy to the broker that can hold back everything the broker sends (so confirms never arrive). */
-async function holdingProxy(): Promise<{
-  url: string;
-  hold(on: boolean): void;
-  /** Has the broker close (connection-forced) the connections that came through this proxy, and only those. */
-  brokerCloses(): void;
-  close(): Promise<void>;
-}> {
-  let held = false;
-  const pairs: { client: Socket; broker: Socket; queued: Buffer[] }[] = [];
-  const server: Server = createServer((client) => {
-    const broker = createConnection(5672, '127.0.0.1');
-    const pair = { client, broker, queued: [] as Buffer[] };
-    pairs.push(pair);
-    client.on('data', (d) => broker.write(d));
-    broker.on('data', (d) => (held ? pair.queued.push(d) : client.write(d)));
-    const end = () => {
-      client.destroy();
-      broker.destroy();
-    };
-    client.on('error', end).on('close', end);
-    broker.on('error', end).on('close', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `amqp://guest:guest@127.0.0.1:${port}`,
-    hold(on) {
-      held = on;
-      if (!on) for (const p of pairs) for (const d of p.queued.splice(0)) p.client.write(d);
-    },
-    brokerCloses() {
-      const ports = new Set(pairs.map((p) => String(p.broker.localPort)));
-      for (const line of rabbitmqctl('list_connections', 'pid', 'peer_port', '--no-table-headers', '-q').split('\n')) {
-        const [pid, port] = line.trim().split(/\s+/);
-        if (pid && port && ports.has(port)) rabbitmqctl('close_connection', pid, 'walstream fault test');
-      }
-    },
-    async close() {
-      for (const p of pairs) {
-        p.client.destroy();
-        p.broker.destroy();
-      }
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-
-/** Settles within `ms` or reports that it hung (instead of hanging the test). */
-function within<T>(p: Promise<T>, ms: number): Promise<T | 'hung'> {
-  return Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms).unref())]);
-}
-
-function rabbitmqctl(...args: string[]): string {
-  return execFileSync('rabbitmqctl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-}
-
-describeSinkContract(
-  'rabbitmq',
-  async () => {
-    const exchange = unique();
-    const b = await bound(exchange);
-    return {
-      sink: createRabbitMqSink({ url: URL, exchange }),
-      readBack: b.drain,
-      cleanup: async () => {
-        await admin.deleteExchange(exchange);
-      },
-    };
-  },
-  { idempotent: false },
-);
+const bound = (exchange: string) => boundQueue(admin, exchange);
 
 describe('rabbitmq sink', () => {
   const opts = { signal: new AbortController().signal };
