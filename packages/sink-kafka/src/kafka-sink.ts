@@ -8,10 +8,12 @@ import {
   type Batch,
   type ChangeEvent,
   compileRoute,
+  ErrorCode,
   parseOptions,
   type Route,
   type Sink,
   SinkError,
+  WalstreamError,
 } from '@walstream/core';
 import {
   type Admin,
@@ -111,6 +113,7 @@ export function createKafkaSink(options: KafkaSinkOptions): Sink {
   let acked = new Set<string>();
   /** The send of the last write; an aborted write leaves it running, and the next write waits for it. */
   let inflight: Promise<void> = Promise.resolve();
+  let closed = false;
 
   async function connected(): Promise<{ producer: Producer; admin: Admin }> {
     if (producer !== null && admin !== null) return { producer, admin };
@@ -195,9 +198,11 @@ export function createKafkaSink(options: KafkaSinkOptions): Sink {
   return {
     name,
     async open() {
+      closed = false;
       await connected();
     },
     async write(batch: Batch, { signal }) {
+      if (closed) throw new WalstreamError(ErrorCode.SinkClosed, `sink ${name} is closed`);
       if (batch.events.length === 0) return;
       if (signal.aborted) throw new SinkError('write aborted', { retriable: true });
       // kafkajs cannot cancel a send; an abort fails the write at once and close() ends what is still running.
@@ -218,6 +223,7 @@ export function createKafkaSink(options: KafkaSinkOptions): Sink {
       }
     },
     async close() {
+      closed = true;
       const p = producer;
       const a = admin;
       producer = null;
