@@ -7,14 +7,7 @@ import {
   RetriesExhaustedError,
   SinkError,
 } from '@walstream/core';
-import {
-  commitOf,
-  createArrayReader,
-  createMemorySink,
-  describeSinkContract,
-  makeEvent,
-  makeTransactions,
-} from '@walstream/core/testing';
+import { commitOf, createArrayReader, createMemorySink, makeEvent, makeTransactions } from '@walstream/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from './signature.js';
 import { createWebhookSink } from './webhook-sink.js';
@@ -63,17 +56,6 @@ function receiver() {
 const rx = receiver();
 beforeAll(() => new Promise<void>((r) => rx.server.listen(0, '127.0.0.1', r)));
 afterAll(() => new Promise<void>((r) => rx.server.close(() => r())));
-
-for (const mode of ['batch', 'event'] as const) {
-  describeSinkContract(
-    `webhook ${mode}`,
-    async () => {
-      rx.received.length = 0;
-      return { sink: createWebhookSink({ url: rx.url(), secret: SECRET, mode }), readBack: async () => rx.accepted() };
-    },
-    { idempotent: false },
-  );
-}
 
 describe('webhook sink', () => {
   const fast = { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 20 };
