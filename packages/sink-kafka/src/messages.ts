@@ -50,8 +50,9 @@ function pick(row: Row, names: readonly string[]): Row | null {
 
 /**
  * Builds messages for a sink's batches. It remembers each table's last schema (from the batches' schema changes),
- * because a REPLICA IDENTITY FULL table without a primary key has the whole row as its event key: such a key would
- * move the row to another partition on every update, so it is replaced by the configured columns or by null.
+ * because a REPLICA IDENTITY FULL table without a primary key has no usable event key: the Postgres reader sends an
+ * empty one (one key for the whole table, which a tombstone would compact away), other readers the whole row (which
+ * moves the row to another partition on every update). Either is replaced by the configured columns or by null.
  */
 export class MessageBuilder {
   private readonly tables = new Map<string, TableSchema>();
@@ -65,6 +66,7 @@ export class MessageBuilder {
     if (configured !== undefined) return configured;
     if (e.key === null) return null;
     const names = Object.keys(e.key);
+    if (names.length === 0) return null; // REPLICA IDENTITY FULL without a primary key, as the Postgres reader sends it
     const schema = this.tables.get(table);
     if (schema?.replicaIdentity === 'full' && schema.columns.every((c) => names.includes(c.name))) return null;
     return names;
