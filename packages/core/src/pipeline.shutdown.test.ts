@@ -1,10 +1,18 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, SinkError, WalstreamError } from './errors.js';
 import type { ReaderItem } from './event.js';
 import type { LogReader, Sink } from './interfaces.js';
 import { createPipeline } from './pipeline.js';
 import type { Position } from './position.js';
-import { commitOf, createArrayReader, createMemorySink, makeEvent, makeTransactions } from './testing/index.js';
+import {
+  commitOf,
+  createArrayReader,
+  createMemorySink,
+  createSlowSink,
+  makeEvent,
+  makeTransactions,
+} from './testing/index.js';
 
 /** Settles with the outcome of `done`, or 'hung' if it did not settle within `ms`. */
 async function outcome(done: Promise<void>, ms = 15_000): Promise<'resolved' | 'hung' | { error: unknown }> {
@@ -170,5 +178,33 @@ describe('dead letters', () => {
     expect(p.status().sinks[0]?.deadLettered).toBe(5);
     // A dead-lettered batch counts as delivered: the position moves past it.
     expect(reader.acks.at(-1)).toEqual({ lsn: 0x1200n, index: 0 });
+  });
+});
+
+describe('abort listeners do not pile up (no MaxListenersExceededWarning)', () => {
+  it('a slow sink over many writes and pipelines sharing one user signal leave no listeners behind', async () => {
+    const shared = new AbortController();
+    let maxOnWriteSignal = 0;
+    for (let run = 0; run < 12; run++) {
+      const inner = createSlowSink(1);
+      const sink: Sink = {
+        name: 'slow',
+        async write(b, o) {
+          await inner.write(b, o);
+          maxOnWriteSignal = Math.max(maxOnWriteSignal, getEventListeners(o.signal, 'abort').length);
+        },
+      };
+      const p = createPipeline({
+        name: `t${run}`,
+        reader: createArrayReader(makeTransactions({ transactions: 15, eventsPerTransaction: 1 })),
+        sinks: [sink],
+        batch: { maxEvents: 1, maxWaitMs: 0 },
+        signal: shared.signal,
+      });
+      await p.start();
+      await p.done;
+    }
+    expect(maxOnWriteSignal).toBeLessThanOrEqual(1);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
   });
 });

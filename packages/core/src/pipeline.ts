@@ -90,8 +90,11 @@ class PipelineImpl implements Pipeline {
     });
     // Callers that only use stop() and status() must not see an unhandled rejection.
     this.done.catch(() => {});
-    o.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    o.signal?.addEventListener('abort', this.onUserAbort, { once: true });
   }
+
+  /** The caller's signal may outlive this pipeline (one signal for many): the listener goes when it stops. */
+  private readonly onUserAbort = () => void this.stop();
 
   on<T extends PipelineEventType>(type: T, listener: PipelineListener<T>): () => void {
     return this.emitter.on(type, listener);
@@ -130,6 +133,7 @@ class PipelineImpl implements Pipeline {
         ...opened.map((s) => settleWithin(() => s.close?.(), bound)),
         settleWithin(() => this.o.reader.close(), bound),
       ]);
+      this.o.signal?.removeEventListener('abort', this.onUserAbort);
       this.settle.reject(err);
       throw err;
     }
@@ -315,6 +319,7 @@ class PipelineImpl implements Pipeline {
       const why = readerClosed === 'timeout' ? `did not finish within ${bound} ms` : describe(readerClosed.error);
       this.log.warn('reader close failed', { error: why });
     }
+    this.o.signal?.removeEventListener('abort', this.onUserAbort);
     this.state = this.error === null ? 'stopped' : 'failed';
     this.log.info('pipeline stopped', { pipeline: this.name, failed: this.error !== null });
     this.emitter.emit({ type: 'stopped', error: this.error });
