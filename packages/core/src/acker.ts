@@ -13,6 +13,8 @@ export class Acker {
     private readonly reader: LogReader,
     private readonly committed: () => Position | null,
     private readonly log: Logger,
+    /** Called after each successful ack (the pipeline reports snapshot progress then). */
+    private readonly onAcked: () => void = () => {},
   ) {}
 
   /** Acks the latest committed position (now or right after the ack under way). */
@@ -29,6 +31,7 @@ export class Acker {
         try {
           await this.reader.ack(p);
           this.acked = p;
+          this.onAcked();
         } catch (err) {
           // The reader sends its latest ack again on its next status update; nothing is lost.
           this.log.warn('reader ack failed', { error: describe(err) });

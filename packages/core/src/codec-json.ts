@@ -57,6 +57,7 @@ export function encodeEventJson(e: ChangeEvent): string {
     const m = e.message;
     s += `,"message":{"prefix":${quote(m.prefix)},"content":"${bytesToBase64(m.content)}","transactional":${m.transactional}}`;
   }
+  if (e.origin !== undefined) s += `,"origin":${quote(e.origin)}`;
   return s + '}';
 }
 
@@ -122,6 +123,7 @@ export function eventFromJsonObject(value: unknown): ChangeEvent {
       transactional: m.transactional,
     };
   }
+  if (typeof o.origin === 'string') (ev as { origin?: string }).origin = o.origin;
   return ev;
 }
 

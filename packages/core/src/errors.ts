@@ -18,6 +18,8 @@ export const ErrorCode = {
   PublicationMissing: 'PUBLICATION_MISSING',
   ReplicaIdentity: 'REPLICA_IDENTITY',
   Stopped: 'STOPPED',
+  Snapshot: 'SNAPSHOT',
+  NoPrimaryKey: 'NO_PRIMARY_KEY',
   Codec: 'CODEC',
   Unknown: 'UNKNOWN',
 } as const;

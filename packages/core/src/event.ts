@@ -7,6 +7,8 @@ import type { Lsn } from './lsn.js';
 import type { Position } from './position.js';
 
 export const Operation = {
+  /** A row copied by a snapshot (initial or on-demand), not a change. */
+  Read: 'READ',
   Insert: 'INSERT',
   Update: 'UPDATE',
   Delete: 'DELETE',
@@ -55,6 +57,8 @@ export interface ChangeEvent {
   readonly truncate?: { readonly cascade: boolean; readonly restartIdentity: boolean };
   /** MESSAGE only: a logical decoding message (pg_logical_emit_message). */
   readonly message?: { readonly prefix: string; readonly content: Uint8Array; readonly transactional: boolean };
+  /** The replication origin the source transaction came from (e.g. another node's apply worker); absent for local changes. */
+  readonly origin?: string;
 }
 
 export interface ColumnSchema {
@@ -104,6 +108,23 @@ export interface SchemaChange {
   readonly position: Position;
   readonly schema: TableSchema;
   readonly previous: TableSchema | null;
+}
+
+/** Progress of one table in a snapshot (initial or on-demand). */
+export interface TableSnapshotProgress {
+  /** Id of the snapshot (`initial` for the initial snapshot). */
+  readonly snapshotId: string;
+  /** `schema.table`. */
+  readonly table: string;
+  readonly state: 'pending' | 'copying' | 'done';
+  /** Rows handed to the pipeline so far. */
+  readonly rowsDone: number;
+  /** Estimate from pg_class.reltuples when the table was started (null when never analyzed). */
+  readonly rowsEstimated: number | null;
+  /** Rows per second since the table started. */
+  readonly rowsPerSecond: number;
+  /** Estimated milliseconds left (null when unknown). */
+  readonly etaMs: number | null;
 }
 
 /** What a LogReader yields. ChangeEvents have no `kind`; every other item does. */

@@ -7,13 +7,14 @@
  * import { createPostgresReader } from '@walstream/reader-postgres';
  * import { createFileSink } from '@walstream/sink-file';
  *
+ * const connectionString = process.env.DATABASE_URL ?? 'postgres://replicator@localhost:5432/shop';
  * const pipeline = createPipeline({
  *   name: 'orders-sync',
  *   reader: createPostgresReader({ connectionString, slot: 'orders_slot', publication: 'orders_pub', tables: ['public.orders'] }),
  *   sinks: [createFileSink({ path: 'out/changes.jsonl' })],
  * });
+ * process.once('SIGINT', () => void pipeline.stop()); // drain, confirm, close
  * await pipeline.start();
- * process.on('SIGINT', () => pipeline.stop());
  * await pipeline.done;
  * ```
  */
@@ -59,6 +60,7 @@ import type {
   Row,
   SchemaChange,
   TableSchema,
+  TableSnapshotProgress,
   TransactionCommit,
   Value,
 } from './event.js';
@@ -142,6 +144,7 @@ export type {
   SinkWriteOptions,
   TableMatcher,
   TableSchema,
+  TableSnapshotProgress,
   TransactionCommit,
   Transform,
   Value,

@@ -1,4 +1,4 @@
-import type { Batch, ReaderItem } from './event.js';
+import type { Batch, ReaderItem, TableSnapshotProgress } from './event.js';
 import type { Logger } from './logger.js';
 import type { Position } from './position.js';
 
@@ -16,6 +16,8 @@ export interface LogReader {
   /** Every event at or before `position` is durable downstream; the reader may confirm it to its source. */
   ack(position: Position): Promise<void>;
   close(): Promise<void>;
+  /** Snapshot progress per table, for readers that copy existing rows; shown in `pipeline.status()`. */
+  snapshotProgress?(): readonly TableSnapshotProgress[];
 }
 
 export interface SinkContext {

@@ -1,4 +1,5 @@
 import type { WalstreamError } from './errors.js';
+import type { TableSnapshotProgress } from './event.js';
 import type { Position } from './position.js';
 import type { SinkState } from './sink-worker.js';
 
@@ -8,6 +9,8 @@ export type PipelineState = 'idle' | 'starting' | 'running' | 'stopping' | 'stop
 export type PipelineEvent =
   | { readonly type: 'started' }
   | { readonly type: 'committed'; readonly position: Position }
+  /** Snapshot progress changed (emitted with commits while a reader copies existing rows). */
+  | { readonly type: 'snapshot'; readonly tables: readonly TableSnapshotProgress[] }
   | {
       readonly type: 'retrying';
       readonly sink: string;
@@ -54,6 +57,8 @@ export interface PipelineStatus {
   readonly lagBytes: number;
   readonly lastHeartbeatAt: string | null;
   readonly sinks: readonly SinkStatus[];
+  /** Snapshot progress per table when the reader reports it (empty otherwise). */
+  readonly snapshot: readonly TableSnapshotProgress[];
   readonly error: WalstreamError | null;
 }
 

@@ -207,4 +207,35 @@ describe('abort listeners do not pile up (no MaxListenersExceededWarning)', () =
     expect(maxOnWriteSignal).toBeLessThanOrEqual(1);
     expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
   });
+
+  it('a sink that leaves a listener on every write signal (as fetch can) does not pile them onto the pipeline signal', async () => {
+    let pipelineSignal: AbortSignal | undefined;
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const sink: Sink = {
+      name: 'leaky',
+      async open(ctx) {
+        pipelineSignal = ctx.signal;
+      },
+      async write(_b, o) {
+        o.signal.addEventListener('abort', () => {}); // never removed
+      },
+    };
+    try {
+      const p = createPipeline({
+        name: 't',
+        reader: createArrayReader(makeTransactions({ transactions: 30, eventsPerTransaction: 1 })),
+        sinks: [sink],
+        batch: { maxEvents: 1, maxWaitMs: 0 },
+      });
+      await p.start();
+      await p.done;
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(getEventListeners(pipelineSignal as AbortSignal, 'abort').length).toBeLessThanOrEqual(1);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
 });

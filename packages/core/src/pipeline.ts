@@ -10,6 +10,7 @@
  */
 import { Acker } from './acker.js';
 import { Batcher } from './batcher.js';
+import { settleWithin, withTimeout } from './bounded.js';
 import { CommitTracker } from './commit-tracker.js';
 import { Emitter } from './emitter.js';
 import { describe, ErrorCode, SinkError, toWalstreamError, WalstreamError } from './errors.js';
@@ -62,6 +63,7 @@ class PipelineImpl implements Pipeline {
   private readLoop: Promise<void> = Promise.resolve();
   private inFlightBytes = 0;
   private roomWaiter: (() => void) | null = null;
+  private lastSnapshotSig = '';
 
   constructor(private readonly o: ResolvedPipelineOptions) {
     this.name = o.name;
@@ -69,7 +71,12 @@ class PipelineImpl implements Pipeline {
     this.emitter = new Emitter((err) => this.log.error('pipeline listener threw', { error: describe(err) }));
     this.tracker = new CommitTracker(o.sinks.length);
     this.batcher = new Batcher(o, (batch) => this.dispatch(batch));
-    this.acker = new Acker(o.reader, () => this.tracker.committed, this.log);
+    this.acker = new Acker(
+      o.reader,
+      () => this.tracker.committed,
+      this.log,
+      () => this.emitSnapshotProgress(),
+    );
     const hooks = {
       written: (w: SinkWorker, batch: { seq: number }) => this.onWritten(w.index, batch.seq),
       retrying: (w: SinkWorker, attempt: number, delayMs: number, error: WalstreamError) => {
@@ -181,6 +188,7 @@ class PipelineImpl implements Pipeline {
       received,
       lagBytes: Number(lag),
       lastHeartbeatAt: this.batcher.lastHeartbeatAt,
+      snapshot: this.o.reader.snapshotProgress?.() ?? [],
       error: this.error,
       sinks: this.workers.map((w) => ({
         name: w.sink.name,
@@ -250,6 +258,17 @@ class PipelineImpl implements Pipeline {
       this.emitter.emit({ type: 'committed', position: committed });
       void this.acker.schedule();
     }
+  }
+
+  /** After an ack, a reader that copies existing rows may report new progress. */
+  private emitSnapshotProgress(): void {
+    const tables = this.o.reader.snapshotProgress?.();
+    if (tables === undefined || tables.length === 0) return;
+    let sig = '';
+    for (const t of tables) sig += `${t.snapshotId}\0${t.table}\0${t.state}\0${t.rowsDone}\n`;
+    if (sig === this.lastSnapshotSig) return;
+    this.lastSnapshotSig = sig;
+    this.emitter.emit({ type: 'snapshot', tables });
   }
 
   private fail(error: WalstreamError): void {
@@ -332,46 +351,5 @@ class PipelineImpl implements Pipeline {
     if (this.error !== null) return;
     this.error = error;
     this.emitter.emit({ type: 'error', error });
-  }
-}
-
-/** True when `p` settled within `ms`. */
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((r) => {
-    t = setTimeout(() => r(false), ms);
-  });
-  try {
-    return await Promise.race([
-      p.then(
-        () => true,
-        () => true,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(t);
-  }
-}
-
-/** Runs `fn` (which may throw synchronously, reject or hang): true, the error, or 'timeout' after `ms`. */
-async function settleWithin(fn: () => unknown, ms: number): Promise<true | { error: unknown } | 'timeout'> {
-  let outcome: Promise<true | { error: unknown }>;
-  try {
-    outcome = Promise.resolve(fn()).then(
-      () => true as const,
-      (error: unknown) => ({ error }),
-    );
-  } catch (error) {
-    return { error };
-  }
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<'timeout'>((r) => {
-    t = setTimeout(() => r('timeout'), ms);
-  });
-  try {
-    return await Promise.race([outcome, timeout]);
-  } finally {
-    clearTimeout(t);
   }
 }

@@ -30,7 +30,11 @@ import type { TypeRegistry } from './types/registry.js';
 const PG_EPOCH_MS = 946_684_800_000;
 
 export function pgTimeToIso(us: bigint): string {
-  return new Date(PG_EPOCH_MS + Number(us / 1000n)).toISOString();
+  return new Date(pgTimeToMs(us)).toISOString();
+}
+
+function pgTimeToMs(us: bigint): number {
+  return PG_EPOCH_MS + Number(us / 1000n);
 }
 
 export interface ChangeDecoderOptions {
@@ -59,11 +63,23 @@ interface OpenTxn {
   xid: string;
   timestamp: string;
   index: number;
+  /** Replication origin name (Origin message after Begin), when the transaction has one. */
+  origin: string | undefined;
 }
 
 interface Prepared {
   buffer: StreamBuffer;
   prepareLsn: bigint;
+  gid: string;
+  /** Server time of the PREPARE, in ms since 1970. */
+  preparedAtMs: number;
+}
+
+/** A prepared transaction received and not yet committed or rolled back. */
+export interface PendingPrepared {
+  gid: string;
+  prepareLsn: bigint;
+  preparedAtMs: number;
 }
 
 export class ChangeDecoder {
@@ -73,7 +89,7 @@ export class ChangeDecoder {
   private readonly streams = new Map<number, StreamBuffer>();
   private currentStream: StreamBuffer | null = null;
   /** A two-phase transaction between Begin Prepare and Prepare. */
-  private preparing: { buffer: StreamBuffer; prepareLsn: bigint } | null = null;
+  private preparing: Prepared | null = null;
   private readonly prepared = new Map<string, Prepared>();
   private readonly budget: { limitBytes: number; dir: string | undefined; used: { bytes: number } };
   /** Transactions the server streamed before commit, and how many of them spilled to disk. */
@@ -99,6 +115,20 @@ export class ChangeDecoder {
     let min: bigint | null = this.preparing?.prepareLsn ?? null;
     for (const p of this.prepared.values()) if (min === null || p.prepareLsn < min) min = p.prepareLsn;
     return min;
+  }
+
+  /** Prepared transactions waiting for COMMIT/ROLLBACK PREPARED (each holds confirmation back). */
+  get pendingPrepared(): PendingPrepared[] {
+    return [...this.prepared.values()].map((p) => ({
+      gid: p.gid,
+      prepareLsn: p.prepareLsn,
+      preparedAtMs: p.preparedAtMs,
+    }));
+  }
+
+  /** Between Stream Start and Stream Stop (messages then carry an xid). */
+  get inStream(): boolean {
+    return this.currentStream !== null;
   }
 
   get bufferedBytes(): number {
@@ -130,7 +160,12 @@ export class ChangeDecoder {
       else (this.currentStream as StreamBuffer).add(subxidOf(m), data, start, end);
       return null;
     }
-    if (this.preparing !== null && isChange(m.tag)) {
+    if (this.preparing !== null && (isChange(m.tag) || m.tag === 'origin')) {
+      // The server counts Relation and Type messages as sent even inside a prepared transaction, so a plain
+      // transaction before COMMIT PREPARED relies on them: apply them now. The schema-change item is emitted
+      // before the first row in that shape, whichever transaction delivers it first.
+      if (m.tag === 'relation') this.relations.set(m.relationId, buildRelation(m, this.types));
+      else if (m.tag === 'type') this.types.noteName(m.oid, m.namespace, m.name);
       this.preparing.buffer.add(0, data, start, end);
       return null;
     }
@@ -164,7 +199,12 @@ export class ChangeDecoder {
         return null;
       }
       case 'beginPrepare':
-        this.preparing = { buffer: new StreamBuffer(m.xid, this.budget, false), prepareLsn: m.prepareLsn };
+        this.preparing = {
+          buffer: new StreamBuffer(m.xid, this.budget, false),
+          prepareLsn: m.prepareLsn,
+          gid: m.gid,
+          preparedAtMs: pgTimeToMs(m.prepareTime),
+        };
         return null;
       case 'prepare': {
         const p = this.preparing;
@@ -174,7 +214,12 @@ export class ChangeDecoder {
         return null;
       }
       case 'streamPrepare':
-        this.prepared.set(m.gid, { buffer: this.takeStream(m.xid), prepareLsn: m.prepareLsn });
+        this.prepared.set(m.gid, {
+          buffer: this.takeStream(m.xid),
+          prepareLsn: m.prepareLsn,
+          gid: m.gid,
+          preparedAtMs: pgTimeToMs(m.prepareTime),
+        });
         return null;
       case 'commitPrepared': {
         const p = this.prepared.get(m.gid);
@@ -191,6 +236,8 @@ export class ChangeDecoder {
         this.prepared.delete(m.gid);
         return null;
       case 'origin':
+        if (this.txn !== null) this.txn.origin = m.name;
+        return null;
       case 'streamStop':
         return null;
       default:
@@ -207,7 +254,14 @@ export class ChangeDecoder {
   }
 
   private open(lsn: bigint, xid: number, commitTime: bigint): void {
-    this.txn = { lsn, lsnText: formatLsn(lsn), xid: String(xid), timestamp: pgTimeToIso(commitTime), index: 0 };
+    this.txn = {
+      lsn,
+      lsnText: formatLsn(lsn),
+      xid: String(xid),
+      timestamp: pgTimeToIso(commitTime),
+      index: 0,
+      origin: undefined,
+    };
   }
 
   private close(endLsn: bigint, out: ReaderItem[]): void {
@@ -250,31 +304,35 @@ export class ChangeDecoder {
       case 'relation': {
         const rel = buildRelation(m, this.types);
         this.relations.set(m.relationId, rel);
-        const prev = this.schemas.get(m.relationId) ?? null;
-        if (prev === null || !sameShape(prev, rel.tableSchema)) {
-          this.schemas.set(m.relationId, rel.tableSchema);
-          const change: SchemaChange = {
-            kind: 'schema',
-            position: { lsn: t?.lsn ?? 0n, index: t?.index ?? 0 },
-            schema: rel.tableSchema,
-            previous: prev,
-          };
-          out.push(change);
-        }
+        this.noteSchema(rel, out);
         return;
       }
       case 'type':
         this.types.noteName(m.oid, m.namespace, m.name);
         return;
+      case 'origin': // inside a streamed or prepared transaction, replayed at commit
+        if (t !== null) t.origin = m.name;
+        return;
       case 'message': {
         if (m.prefix === this.o.heartbeatPrefix || !this.o.messages) return;
-        const lsn = m.transactional && t !== null ? t.lsn : m.lsn;
-        const index = m.transactional && t !== null ? t.index++ : 0;
-        out.push(
-          this.event(t, lsn, index, 'MESSAGE', '', '', null, null, null, [], {
-            message: { prefix: m.prefix, content: m.content, transactional: m.transactional },
-          }),
-        );
+        const message = { prefix: m.prefix, content: m.content, transactional: m.transactional };
+        if (m.transactional && t !== null) {
+          out.push(this.event(t, t.lsn, t.index++, 'MESSAGE', '', '', null, null, null, [], { message }));
+          return;
+        }
+        // A non-transactional message is a unit of its own: its LSN (the end of its WAL record) is its end
+        // position, and nothing past it may be confirmed before the sinks hold it.
+        const e = this.event(null, m.lsn, 0, 'MESSAGE', '', '', null, null, null, [], { message });
+        out.push(e);
+        this.onTransactionEnd({ commitLsn: m.lsn, lastIndex: 0, endLsn: m.lsn });
+        const commit: TransactionCommit = {
+          kind: 'commit',
+          position: { lsn: m.lsn, index: 0 },
+          transactionId: e.transactionId,
+          timestamp: e.timestamp,
+          eventCount: 1,
+        };
+        out.push(commit);
         return;
       }
       case 'truncate': {
@@ -285,6 +343,7 @@ export class ChangeDecoder {
         };
         for (const id of m.relationIds) {
           const rel = this.relation(id);
+          this.noteSchema(rel, out);
           out.push(
             this.event(t, t.lsn, t.index++, 'TRUNCATE', rel.schema, rel.table, null, null, null, [], { truncate }),
           );
@@ -293,12 +352,31 @@ export class ChangeDecoder {
       }
       case 'insert':
       case 'update':
-      case 'delete':
+      case 'delete': {
+        const rel = this.relation(m.relationId);
+        if (this.schemas.get(m.relationId) !== rel.tableSchema) this.noteSchema(rel, out);
         out.push(this.row(m, data));
         return;
+      }
       default:
         throw new DecodeError(`pgoutput: unexpected ${m.tag} message inside a transaction`);
     }
+  }
+
+  /** Records the relation's shape; a new or changed shape yields a schema item before its first row. */
+  private noteSchema(rel: Relation, out: ReaderItem[]): void {
+    const prev = this.schemas.get(rel.id) ?? null;
+    if (prev === rel.tableSchema) return;
+    this.schemas.set(rel.id, rel.tableSchema);
+    if (prev !== null && sameShape(prev, rel.tableSchema)) return;
+    const t = this.txn;
+    const change: SchemaChange = {
+      kind: 'schema',
+      position: { lsn: t?.lsn ?? 0n, index: t?.index ?? 0 },
+      schema: rel.tableSchema,
+      previous: prev,
+    };
+    out.push(change);
   }
 
   private row(m: Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' }>, data: Buffer): ChangeEvent {
@@ -374,6 +452,7 @@ export class ChangeDecoder {
       after,
       unchanged,
     };
+    if (t?.origin !== undefined) return { ...e, ...extra, origin: t.origin };
     return extra === undefined ? e : { ...e, ...extra };
   }
 }

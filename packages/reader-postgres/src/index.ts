@@ -34,6 +34,15 @@ export type { PostgresReader, PostgresReaderStatus } from './reader.js';
 export { createPostgresReader } from './reader.js';
 export type { TableInfo } from './setup.js';
 export { maxProtocol } from './setup.js';
+export type {
+  PostgresCheckpointStoreOptions,
+  SnapshotCheckpointStore,
+  SnapshotJobState,
+} from './snapshot/checkpoint.js';
+export { createPostgresCheckpointStore, DEFAULT_CHECKPOINT_TABLE } from './snapshot/checkpoint.js';
+export { NoPrimaryKeyError, SnapshotError } from './snapshot/errors.js';
+export type { SnapshotOptions } from './snapshot/options.js';
+export type { SnapshotHandle, SnapshotResult } from './snapshot/snapshotter.js';
 export { parseTableName, quoteIdent, quoteLiteral } from './sql.js';
 export { TypeRegistry } from './types/registry.js';
 export { parseArray } from './types/text.js';

@@ -1,6 +1,12 @@
 import { type Logger, parseOptions } from '@walstream/core';
 import type { ClientConfig } from 'pg';
 import { z } from 'zod';
+import {
+  type ResolvedSnapshotOptions,
+  resolveSnapshotOptions,
+  type SnapshotOptions,
+  snapshotOptionsSchema,
+} from './snapshot/options.js';
 
 export interface HeartbeatOptions {
   /** Emit a transactional heartbeat message this often, so an idle database's slot still advances. */
@@ -58,6 +64,19 @@ export interface PostgresReaderOptions {
   maxQueueBytes?: number;
   /** Reconnect after a lost connection (resuming from the slot). */
   reconnect?: ReconnectOptions;
+  /**
+   * Which changes to stream by replication origin: `'any'` (all), or `'none'` (only changes made locally, not
+   * ones replayed from another node: what a bidirectional sync needs so it does not loop). `'none'` needs
+   * PostgreSQL 16 or later. Events from a transaction with an origin carry its name in `origin`. @default 'any'
+   */
+  origin?: 'any' | 'none';
+  /**
+   * Warn (once per transaction, through `logger`) when a prepared transaction has waited this long for
+   * COMMIT/ROLLBACK PREPARED: it holds confirmation back and so pins WAL. @default 300000 (5 minutes)
+   */
+  preparedWarningMs?: number;
+  /** Copy existing rows (initial snapshot) and accept on-demand snapshots; see SnapshotOptions. */
+  snapshot?: SnapshotOptions;
   logger?: Logger;
 }
 
@@ -93,7 +112,10 @@ const schema = z
       })
       .strict()
       .optional(),
+    preparedWarningMs: z.number().int().nonnegative().optional(),
+    origin: z.enum(['any', 'none']).optional(),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'must be a Logger').optional(),
+    snapshot: snapshotOptionsSchema.optional(),
   })
   .strict()
   .refine((o) => o.connectionString !== undefined || o.connection !== undefined, {
@@ -112,6 +134,7 @@ export type ResolvedReaderOptions = Omit<
   | 'spillDir'
   | 'logger'
   | 'reconnect'
+  | 'snapshot'
 > & {
   client: ClientConfig;
   tables: string[] | undefined;
@@ -121,6 +144,7 @@ export type ResolvedReaderOptions = Omit<
   spillDir: string | undefined;
   logger: Logger | undefined;
   reconnect: Required<ReconnectOptions>;
+  snapshot: ResolvedSnapshotOptions;
 };
 
 export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedReaderOptions {
@@ -151,6 +175,9 @@ export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedRead
       initialDelayMs: o.reconnect?.initialDelayMs ?? 200,
       maxDelayMs: o.reconnect?.maxDelayMs ?? 10_000,
     },
+    preparedWarningMs: o.preparedWarningMs ?? 300_000,
+    origin: o.origin ?? 'any',
     logger: o.logger,
+    snapshot: resolveSnapshotOptions(o.snapshot),
   };
 }

@@ -13,18 +13,21 @@ import {
   type ReaderItem,
   type ReadOptions,
   silentLogger,
+  type TableSnapshotProgress,
   toWalstreamError,
   WalstreamError,
 } from '@walstream/core';
 import { backoffDelay, sleep } from '@walstream/core/internal';
 import pg from 'pg';
 import { ChangeDecoder, type TransactionEnd } from './change-decoder.js';
-import { ConnectionError } from './errors.js';
+import { ConnectionError, SlotActiveError } from './errors.js';
 import { FrameQueue } from './frame-queue.js';
 import { type PostgresReaderOptions, type ResolvedReaderOptions, resolveReaderOptions } from './options.js';
-import { ReplicationConnection } from './replication.js';
+import { decodePgoutput } from './protocol/decode.js';
+import { ReplicationConnection, where } from './replication.js';
 import { type SetupResult, setup, type TableInfo } from './setup.js';
-import { TypeRegistry } from './types/registry.js';
+import { type SnapshotHandle, Snapshotter } from './snapshot/snapshotter.js';
+import { TYPE_QUERY, TypeRegistry } from './types/registry.js';
 
 export interface PostgresReaderStatus {
   readonly state: 'idle' | 'streaming' | 'reconnecting' | 'closed' | 'failed';
@@ -42,6 +45,14 @@ export interface PostgresReaderStatus {
   readonly streamedTransactions: number;
   readonly spilledTransactions: number;
   readonly reconnects: number;
+  /**
+   * Prepared transactions received and not yet committed or rolled back (two-phase). Each holds confirmation
+   * back to its PREPARE; one that stays (an orphan) pins WAL, and the reader warns once it is older than
+   * `preparedWarningMs`. `ageMs` is measured from the server's PREPARE time.
+   */
+  readonly preparedTransactions: readonly { gid: string; prepareLsn: string; ageMs: number }[];
+  /** Progress of initial and on-demand snapshots, per table. */
+  readonly snapshot: readonly TableSnapshotProgress[];
 }
 
 export interface PostgresReader {
@@ -55,11 +66,23 @@ export interface PostgresReader {
   lag(): Promise<{ currentLsn: string; confirmedLsn: string | null; bytes: number }>;
   /** Published tables and their replica identity (after open). */
   readonly tables: readonly TableInfo[];
+  /**
+   * Copies `tables` (`schema.table`) while streaming continues (DBLog watermarks: a live change always wins over
+   * the copy). `done` resolves with row counts once the last chunk has been handed to the pipeline.
+   */
+  requestSnapshot(tables: readonly string[], opts?: { chunkRows?: number }): SnapshotHandle;
+  snapshotProgress(): readonly TableSnapshotProgress[];
 }
 
 /** Creates a reader; nothing connects until `open()` or the first `read()`. */
 export function createPostgresReader(options: PostgresReaderOptions): PostgresReader {
   return new Reader(resolveReaderOptions(options));
+}
+
+interface HandedOut {
+  lsn: Lsn;
+  index: number;
+  commit: boolean;
 }
 
 class Reader implements PostgresReader {
@@ -78,17 +101,34 @@ class Reader implements PostgresReader {
   private readonly ends: TransactionEnd[] = [];
   private confirmed: Lsn = 0n;
   private serverWalEnd: Lsn | null = null;
-  /** After a reconnect the server re-sends what we already handed out: skip commits up to here. */
-  private skipUpTo: Lsn = 0n;
-  private lastHandedOut: Lsn = 0n;
+  /**
+   * After a reconnect the server re-sends what we already handed out, from the start of a half-delivered
+   * transaction: skip events up to this (lsn, index), and the commit too when it was handed out.
+   */
+  private skipTo: HandedOut | null = null;
+  private lastHandedOut: HandedOut | null = null;
+  /** Highest WAL position received (reported as `write` in status updates; `flush` is what sinks hold). */
+  private received: Lsn = 0n;
+  private readonly warnedPrepared = new Set<string>();
   private statusTimer: ReturnType<typeof setInterval> | null = null;
   private heartbeat: { client: pg.Client; timer: ReturnType<typeof setInterval> } | null = null;
+  private readonly snap: Snapshotter;
 
   constructor(private readonly o: ResolvedReaderOptions) {
     this.log = o.logger ?? silentLogger;
     this.queue = new FrameQueue(o.maxQueueBytes, {
       pause: () => this.conn?.pause(),
       resume: () => this.conn?.resume(),
+    });
+    this.snap = new Snapshotter(o.snapshot, {
+      slot: o.slot,
+      publication: o.publication,
+      client: o.client,
+      types: this.types,
+      log: this.log,
+      setLastIndex: (lsn, index) => {
+        for (const e of this.ends) if (e.commitLsn === lsn) e.lastIndex = index;
+      },
     });
   }
 
@@ -106,7 +146,7 @@ class Reader implements PostgresReader {
     try {
       await client.connect();
     } catch (err) {
-      throw new ConnectionError('cannot connect to Postgres', { cause: err });
+      throw new ConnectionError(`cannot connect to Postgres at ${where(this.o.client)}`, { cause: err });
     }
     try {
       this.setupResult = await setup(client, this.o, this.log);
@@ -116,10 +156,12 @@ class Reader implements PostgresReader {
     const s = this.setupResult;
     this.types.load(s.types);
     this.confirmed = s.confirmedFlush ?? 0n;
+    await this.snap.open(s);
+    this.snap.userMessages = this.o.messages;
     const primaryKeys = new Map(s.tables.map((t) => [`${t.schema}.${t.table}`, t.primaryKey]));
     this.decoder = new ChangeDecoder(this.types, {
       database: s.database,
-      messages: this.o.messages,
+      messages: this.o.messages || this.snap.o.onDemand,
       heartbeatPrefix: this.o.heartbeat?.prefix ?? '\0none',
       streamMemoryBytes: this.o.streamMemoryBytes,
       spillDir: this.o.spillDir,
@@ -127,8 +169,16 @@ class Reader implements PostgresReader {
     });
     this.decoder.onTransactionEnd = (end) => this.ends.push(end);
     if (signal?.aborted) throw new WalstreamError(ErrorCode.Stopped, 'aborted while opening');
+    if (this.snap.mode === 'only') {
+      await this.snap.importOnly();
+      this.state = 'streaming';
+      return;
+    }
     await this.connect(true);
-    this.statusTimer = setInterval(() => this.conn?.sendStatus(this.confirmed), this.o.statusIntervalMs);
+    this.statusTimer = setInterval(() => {
+      this.sendStatus();
+      this.checkPrepared();
+    }, this.o.statusIntervalMs);
     this.statusTimer.unref();
     if (this.o.heartbeat) await this.startHeartbeat(this.o.heartbeat);
   }
@@ -139,7 +189,15 @@ class Reader implements PostgresReader {
     await conn.connect();
     try {
       if (first && !s.slotExists) {
-        await conn.createSlot(this.o.slot, this.o.temporarySlot, this.o.twoPhase, s.serverVersion);
+        const exporting = await this.snap.prepareInitial();
+        const created = await conn.createSlot(
+          this.o.slot,
+          this.o.temporarySlot,
+          this.o.twoPhase,
+          s.serverVersion,
+          exporting,
+        );
+        if (exporting) await this.snap.importExported(created.snapshotName as string, created.consistentPoint);
         this.log.info('created replication slot', { slot: this.o.slot, temporary: this.o.temporarySlot });
       }
       const proto = s.protocolVersion;
@@ -149,13 +207,17 @@ class Reader implements PostgresReader {
           publication: this.o.publication,
           protocolVersion: proto,
           binary: this.o.binary,
-          messages: this.o.messages || this.o.heartbeat !== undefined,
+          messages: this.o.messages || this.o.heartbeat !== undefined || this.snap.o.onDemand,
           streaming: proto >= 2 && this.o.streaming !== false,
           twoPhase: this.o.twoPhase,
           startLsn: this.confirmed,
+          origin: this.o.origin,
         },
         {
-          data: (frame) => this.queue.push(frame),
+          data: (frame, dataStart) => {
+            if (dataStart > this.received) this.received = dataStart;
+            this.queue.push(frame);
+          },
           keepalive: (walEnd, reply) => this.onKeepalive(walEnd, reply),
           end: (error) => this.queue.end(error),
         },
@@ -187,7 +249,28 @@ class Reader implements PostgresReader {
     ) {
       this.confirmed = walEnd;
     }
-    if (replyRequested) this.conn?.sendStatus(this.confirmed);
+    if (replyRequested) this.sendStatus();
+  }
+
+  /** Written = received, flushed and applied = what every consumer holds. */
+  private sendStatus(): void {
+    this.conn?.sendStatus(this.confirmed, this.received); // written is never reported below flushed
+  }
+
+  /** Warns once per prepared transaction that has waited longer than `preparedWarningMs`. */
+  private checkPrepared(): void {
+    const pending = this.decoder?.pendingPrepared ?? [];
+    if (pending.length === 0) return;
+    const now = Date.now();
+    for (const p of pending) {
+      const ageMs = now - p.preparedAtMs;
+      if (ageMs < this.o.preparedWarningMs || this.warnedPrepared.has(p.gid)) continue;
+      this.warnedPrepared.add(p.gid);
+      this.log.warn(
+        'a prepared transaction holds confirmation back (orphaned? COMMIT PREPARED or ROLLBACK PREPARED it)',
+        { gid: p.gid, ageMs, prepareLsn: formatLsn(p.prepareLsn), slot: this.o.slot },
+      );
+    }
   }
 
   async *read(opts: ReadOptions = {}): AsyncGenerator<ReaderItem> {
@@ -197,6 +280,13 @@ class Reader implements PostgresReader {
     signal?.addEventListener('abort', onAbort, { once: true });
     const out: ReaderItem[] = [];
     try {
+      for await (const items of this.snap.initialItems()) {
+        for (const item of items) {
+          if (signal?.aborted || this.closed) return;
+          yield item;
+        }
+      }
+      if (this.snap.mode === 'only') return;
       for (;;) {
         if (signal?.aborted || this.closed) return;
         const frame = this.queue.shift();
@@ -206,30 +296,71 @@ class Reader implements PostgresReader {
           await this.recover(this.queue.endError, signal);
           continue;
         }
+        if (this.hasUnknownTypes(frame)) await this.loadTypes();
         const lazy = (this.decoder as ChangeDecoder).handle(frame, 25, frame.length, out);
         for (let i = 0; i < out.length; i++) {
           const item = out[i] as ReaderItem;
           if (this.skip(item)) continue;
-          yield item;
+          const p = this.snap.watching ? this.snap.pass(item) : item;
+          if (p === item) yield item;
+          else if (p !== null) yield* p as ReaderItem[];
         }
         out.length = 0;
-        if (lazy !== null) for (const item of lazy) if (!this.skip(item)) yield item;
+        if (lazy !== null) {
+          for (const item of lazy) {
+            if (this.skip(item)) continue;
+            const p = this.snap.watching ? this.snap.pass(item) : item;
+            if (p === item) yield item;
+            else if (p !== null) yield* p as ReaderItem[];
+          }
+        }
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** Drops what a reconnect re-sent that was already handed out; notes the last commit handed out. */
+  /** A Relation or Type message naming a type created after start (or not loaded yet). */
+  private hasUnknownTypes(frame: Buffer): boolean {
+    const tag = frame[25];
+    if (tag !== 0x52 /* R */ && tag !== 0x59 /* Y */) return false;
+    const m = decodePgoutput(frame, 25, frame.length, (this.decoder as ChangeDecoder).inStream);
+    if (m.tag === 'relation') return m.columns.some((c) => !this.types.has(c.typeOid));
+    if (m.tag === 'type') return !this.types.has(m.oid);
+    return false;
+  }
+
+  /** Reads pg_type again, so enums, domains and arrays created after start decode as their real type. */
+  private async loadTypes(): Promise<void> {
+    const client = new pg.Client(this.o.client);
+    try {
+      await client.connect();
+      this.types.load((await client.query(TYPE_QUERY, [[]])).rows);
+    } catch (err) {
+      throw new ConnectionError(`cannot read pg_type from ${where(this.o.client)}`, { cause: err });
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  /**
+   * Drops what a reconnect re-sent that was already handed out, by (lsn, index): a half-delivered transaction
+   * continues where it stopped. Schema items are never dropped (the decoder re-emits one only for a new shape).
+   */
   private skip(item: ReaderItem): boolean {
     const kind = (item as { kind?: string }).kind;
-    if (kind === 'heartbeat') return false;
-    const lsn = (item as { position: Position }).position.lsn;
-    if (lsn !== 0n && lsn <= this.skipUpTo) {
-      if (kind === 'commit') this.ends.pop(); // its end was recorded again by the decoder
-      return true;
+    if (kind === 'heartbeat' || kind === 'schema') return false;
+    const pos = (item as { position: Position }).position;
+    const commit = kind === 'commit';
+    const s = this.skipTo;
+    if (s !== null) {
+      if (pos.lsn < s.lsn || (pos.lsn === s.lsn && (commit ? s.commit : pos.index <= s.index))) {
+        if (commit) this.ends.pop(); // its end was recorded again by the decoder
+        return true;
+      }
+      this.skipTo = null; // past the re-sent part: positions only grow from here
     }
-    if (kind === 'commit') this.lastHandedOut = lsn;
+    this.lastHandedOut = { lsn: pos.lsn, index: pos.index, commit };
     return false;
   }
 
@@ -243,10 +374,16 @@ class Reader implements PostgresReader {
     this.state = 'reconnecting';
     await this.conn?.end();
     this.conn = null;
+    // After a network cut the server may not know yet that our old connection is gone: its walsender holds the
+    // slot until wal_sender_timeout. "Slot is active" is retried until then (plus a margin), not fatal.
+    const wst = (this.setupResult as SetupResult).walSenderTimeoutMs;
+    const activeUntil = Date.now() + (wst > 0 ? wst : 60_000) + 10_000;
+    let lastError: unknown = err;
     for (let attempt = 1; ; attempt++) {
-      if (attempt > this.o.reconnect.maxAttempts) {
+      const slotActive = lastError instanceof SlotActiveError && Date.now() < activeUntil;
+      if (attempt > this.o.reconnect.maxAttempts && !slotActive) {
         this.state = 'failed';
-        throw toWalstreamError(err);
+        throw toWalstreamError(lastError);
       }
       const delay = backoffDelay(
         { ...this.o.reconnect, multiplier: 2, maxAttempts: this.o.reconnect.maxAttempts },
@@ -257,11 +394,19 @@ class Reader implements PostgresReader {
       try {
         this.queue.reset();
         (this.decoder as ChangeDecoder).reset();
-        this.skipUpTo = this.lastHandedOut;
+        this.skipTo = this.lastHandedOut;
         await this.connect(false);
         this.reconnects++;
         return;
       } catch (e) {
+        lastError = e;
+        if (e instanceof SlotActiveError && Date.now() < activeUntil) {
+          this.log.warn('replication slot still held by the previous connection, retrying', {
+            slot: this.o.slot,
+            attempt,
+          });
+          continue;
+        }
         if (!isRetriable(e)) {
           this.state = 'failed';
           throw toWalstreamError(e);
@@ -271,6 +416,9 @@ class Reader implements PostgresReader {
   }
 
   async ack(position: Position): Promise<void> {
+    await this.snap
+      .ack(position)
+      .catch((err: Error) => this.log.warn('snapshot checkpoint not saved', { error: err.message }));
     let end: TransactionEnd | undefined;
     while (this.ends.length > 0) {
       const e = this.ends[0] as TransactionEnd;
@@ -299,6 +447,12 @@ class Reader implements PostgresReader {
       streamedTransactions: this.decoder?.streamedTransactions ?? 0,
       spilledTransactions: this.decoder?.spilledTransactions ?? 0,
       reconnects: this.reconnects,
+      preparedTransactions: (this.decoder?.pendingPrepared ?? []).map((p) => ({
+        gid: p.gid,
+        prepareLsn: formatLsn(p.prepareLsn),
+        ageMs: Date.now() - p.preparedAtMs,
+      })),
+      snapshot: this.snap.progressList(),
     };
   }
 
@@ -333,10 +487,19 @@ class Reader implements PostgresReader {
       await this.heartbeat.client.end().catch(() => {});
     }
     // The final word to the server: what every consumer holds.
-    this.conn?.sendStatus(this.confirmed);
+    this.sendStatus();
     await this.conn?.end();
     this.decoder?.reset();
+    await this.snap.close();
     if (this.state !== 'failed') this.state = 'closed';
+  }
+
+  requestSnapshot(tables: readonly string[], opts?: { chunkRows?: number }): SnapshotHandle {
+    return this.snap.request(tables, opts);
+  }
+
+  snapshotProgress(): readonly TableSnapshotProgress[] {
+    return this.snap.progressList();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -3,14 +3,24 @@
  * and turns the CopyBoth stream into copied XLogData frames plus keepalive callbacks. It never decides what to
  * confirm; `sendStatus` sends whatever position the reader gives it.
  */
-import { ErrorCode, lsnFromParts, WalstreamError } from '@walstream/core';
+import { ErrorCode, lsnFromParts, parseLsn, WalstreamError } from '@walstream/core';
 import pg from 'pg';
 import { ConnectionError, SlotActiveError, SlotInvalidatedError } from './errors.js';
 import { quoteIdent, quoteLiteral } from './sql.js';
 
-// The walsender formats values with its session settings: make them fixed and lossless.
-const SESSION =
-  '-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex';
+// The walsender formats values with its session settings: make them fixed and lossless. They go in the
+// startup options and are set again after connecting, because `options=` in a connection string (and
+// PGOPTIONS) replaces the startup options node-postgres sends.
+const PINNED: readonly [string, string][] = [
+  ['DateStyle', 'ISO'],
+  ['TimeZone', 'UTC'],
+  ['IntervalStyle', 'postgres'],
+  ['extra_float_digits', '3'],
+  ['bytea_output', 'hex'],
+  ['lc_monetary', 'C'],
+];
+const SESSION = PINNED.map(([k, v]) => `-c ${k}=${v}`).join(' ');
+const PIN_SQL = `SELECT ${PINNED.map(([k, v]) => `set_config('${k}', '${v}', false)`).join(', ')}`;
 
 export interface StartOptions {
   slot: string;
@@ -21,6 +31,8 @@ export interface StartOptions {
   streaming: boolean;
   twoPhase: boolean;
   startLsn: bigint;
+  /** `'none'`: only changes without a replication origin (PG16+). */
+  origin: 'any' | 'none';
 }
 
 export interface ReplicationHandlers {
@@ -38,7 +50,7 @@ export class ReplicationConnection {
   private connection: { stream: { pause(): void; resume(): void }; sendCopyFromChunk(b: Buffer): void } | null = null;
   private ended = false;
 
-  constructor(config: pg.ClientConfig) {
+  constructor(private readonly config: pg.ClientConfig) {
     const options = [config.options, SESSION].filter(Boolean).join(' ');
     this.client = new pg.Client({ ...config, replication: 'database', options } as pg.ClientConfig);
     this.client.on('error', () => {}); // surfaced through the START_REPLICATION promise
@@ -48,18 +60,33 @@ export class ReplicationConnection {
     try {
       await this.client.connect();
     } catch (err) {
-      throw new ConnectionError('cannot open the replication connection', { cause: err });
+      throw new ConnectionError(`cannot open the replication connection to ${where(this.config)}`, { cause: err });
+    }
+    try {
+      await this.client.query(PIN_SQL);
+    } catch (err) {
+      throw new ConnectionError('cannot pin the session settings of the replication connection', { cause: err });
     }
   }
 
   /** CREATE_REPLICATION_SLOT on this connection (a temporary slot lives as long as this connection). */
-  async createSlot(slot: string, temporary: boolean, twoPhase: boolean, serverVersion: number): Promise<void> {
+  async createSlot(
+    slot: string,
+    temporary: boolean,
+    twoPhase: boolean,
+    serverVersion: number,
+    exportSnapshot = false,
+  ): Promise<{ consistentPoint: bigint; snapshotName: string | null }> {
     const temp = temporary ? ' TEMPORARY' : '';
     const opts =
       serverVersion >= 150000
-        ? ` (SNAPSHOT 'nothing'${twoPhase ? ', TWO_PHASE true' : ''})`
-        : ` NOEXPORT_SNAPSHOT${twoPhase ? ' TWO_PHASE' : ''}`;
-    await this.client.query(`CREATE_REPLICATION_SLOT ${quoteIdent(slot)}${temp} LOGICAL pgoutput${opts}`);
+        ? ` (SNAPSHOT '${exportSnapshot ? 'export' : 'nothing'}'${twoPhase ? ', TWO_PHASE true' : ''})`
+        : ` ${exportSnapshot ? 'EXPORT_SNAPSHOT' : 'NOEXPORT_SNAPSHOT'}${twoPhase ? ' TWO_PHASE' : ''}`;
+    const r = await this.client.query<{ consistent_point: string; snapshot_name: string | null }>(
+      `CREATE_REPLICATION_SLOT ${quoteIdent(slot)}${temp} LOGICAL pgoutput${opts}`,
+    );
+    const row = r.rows[0] as { consistent_point: string; snapshot_name: string | null };
+    return { consistentPoint: parseLsn(row.consistent_point), snapshotName: row.snapshot_name ?? null };
   }
 
   /** Starts streaming; resolves once the server has entered CopyBoth mode. */
@@ -76,6 +103,7 @@ export class ReplicationConnection {
     if (o.messages) params.push(`messages 'true'`);
     if (o.streaming) params.push(`streaming '${o.protocolVersion >= 4 ? 'parallel' : 'on'}'`);
     if (o.twoPhase) params.push(`two_phase 'true'`);
+    if (o.origin === 'none') params.push(`origin 'none'`);
     const lsn = `${(o.startLsn >> 32n).toString(16).toUpperCase()}/${(o.startLsn & 0xffffffffn).toString(16).toUpperCase()}`;
     const sql = `START_REPLICATION SLOT ${quoteIdent(o.slot)} LOGICAL ${lsn} (${params.join(', ')})`;
 
@@ -114,12 +142,15 @@ export class ReplicationConnection {
     this.connection?.stream.resume();
   }
 
-  /** Standby status update: written, flushed and applied all set to `lsn` (what every sink holds). */
-  sendStatus(lsn: bigint, replyRequested = false): void {
+  /**
+   * Standby status update: flushed and applied = `lsn` (what every sink holds; the slot moves to it), written =
+   * `written` (what was received), so pg_stat_replication's write_lag and flush_lag mean something.
+   */
+  sendStatus(lsn: bigint, written: bigint = lsn, replyRequested = false): void {
     if (this.connection === null || this.ended) return;
     const b = Buffer.alloc(34);
     b[0] = 0x72; // r
-    b.writeBigUInt64BE(lsn, 1);
+    b.writeBigUInt64BE(written > lsn ? written : lsn, 1);
     b.writeBigUInt64BE(lsn, 9);
     b.writeBigUInt64BE(lsn, 17);
     b.writeBigInt64BE(BigInt(Date.now()) * 1000n - PG_EPOCH_US, 25);
@@ -156,4 +187,20 @@ export function mapServerError(err: Error, slot: string): Error {
     return new ConnectionError('replication connection lost', { cause: err });
   }
   return new WalstreamError(ErrorCode.Reader, `replication failed: ${e.code} ${e.message}`, { cause: err });
+}
+
+/** `host:port` of a connection, for error messages (never the user or password). */
+export function where(config: pg.ClientConfig): string {
+  let host = config.host;
+  let port: string | number | undefined = config.port;
+  if (config.connectionString) {
+    try {
+      const u = new URL(config.connectionString);
+      host = host ?? (decodeURIComponent(u.hostname) || u.searchParams.get('host') || undefined);
+      port = port ?? (u.port || undefined);
+    } catch {
+      // not a URL (key=value form): fall through to the defaults
+    }
+  }
+  return `${host ?? process.env.PGHOST ?? 'localhost'}:${port ?? process.env.PGPORT ?? 5432}`;
 }

@@ -31,6 +31,8 @@ export interface SetupResult {
   slotExists: boolean;
   confirmedFlush: Lsn | null;
   types: PgTypeRow[];
+  /** wal_sender_timeout of this session's settings, in ms (0 = disabled). */
+  walSenderTimeoutMs: number;
 }
 
 const IDENTITY = { d: 'default', n: 'nothing', f: 'full', i: 'index' } as const;
@@ -43,10 +45,11 @@ export function maxProtocol(serverVersion: number): 1 | 2 | 3 | 4 {
 }
 
 export async function setup(client: pg.Client, o: ResolvedReaderOptions, log: Logger): Promise<SetupResult> {
-  const info = await client.query<{ wal_level: string; v: string; db: string }>(
-    `SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num') AS v, current_database() AS db`,
+  const info = await client.query<{ wal_level: string; v: string; db: string; wst: string }>(
+    `SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num') AS v, current_database() AS db,
+            (SELECT setting FROM pg_settings WHERE name = 'wal_sender_timeout') AS wst`,
   );
-  const row = info.rows[0] as { wal_level: string; v: string; db: string };
+  const row = info.rows[0] as { wal_level: string; v: string; db: string; wst: string };
   if (row.wal_level !== 'logical') throw new WalLevelError(row.wal_level);
   const serverVersion = Number(row.v);
   const supported = maxProtocol(serverVersion);
@@ -57,6 +60,9 @@ export async function setup(client: pg.Client, o: ResolvedReaderOptions, log: Lo
     );
   }
   if (o.twoPhase && serverVersion < 150000) throw new ConfigError('postgres.twoPhase', 'needs PostgreSQL 15 or later');
+  if (o.origin === 'none' && serverVersion < 160000) {
+    throw new ConfigError('postgres.origin', "'none' needs PostgreSQL 16 or later");
+  }
 
   await ensurePublication(client, o, log);
   const tables = await publishedTables(client, o.publication);
@@ -85,6 +91,7 @@ export async function setup(client: pg.Client, o: ResolvedReaderOptions, log: Lo
     slotExists: slot.exists,
     confirmedFlush: slot.confirmedFlush,
     types: types.rows,
+    walSenderTimeoutMs: Number(row.wst) || 0,
   };
 }
 
@@ -101,6 +108,13 @@ async function ensurePublication(client: pg.Client, o: ResolvedReaderOptions, lo
       throw new ConfigError('postgres.tables', (err as Error).message);
     }
   });
+  const missing = await missingTables(client, wanted);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      'postgres.tables',
+      `table(s) ${missing.map((t) => `${t.schema}.${t.table}`).join(', ')} do not exist (unquoted names fold to lower case; quote mixed-case names: '"MyTable"')`,
+    );
+  }
   const list = (ts: { schema: string; table: string }[]) =>
     ts.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`).join(', ');
   if (exists.rowCount === 0) {
@@ -109,11 +123,24 @@ async function ensurePublication(client: pg.Client, o: ResolvedReaderOptions, lo
     return;
   }
   const have = new Set((await publishedTables(client, o.publication)).map((t) => `${t.schema}\0${t.table}`));
-  const missing = wanted.filter((t) => !have.has(`${t.schema}\0${t.table}`));
-  if (missing.length > 0) {
-    await client.query(`ALTER PUBLICATION ${quoteIdent(o.publication)} ADD TABLE ${list(missing)}`);
-    log.info('added tables to publication', { publication: o.publication, tables: missing.length });
+  const unpublished = wanted.filter((t) => !have.has(`${t.schema}\0${t.table}`));
+  if (unpublished.length > 0) {
+    await client.query(`ALTER PUBLICATION ${quoteIdent(o.publication)} ADD TABLE ${list(unpublished)}`);
+    log.info('added tables to publication', { publication: o.publication, tables: unpublished.length });
   }
+}
+
+async function missingTables(
+  client: pg.Client,
+  tables: { schema: string; table: string }[],
+): Promise<{ schema: string; table: string }[]> {
+  const r = await client.query<{ i: number }>(
+    `SELECT i FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS w(s, t, i)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE n.nspname = w.s AND c.relname = w.t AND c.relkind IN ('r', 'p'))`,
+    [tables.map((t) => t.schema), tables.map((t) => t.table)],
+  );
+  return r.rows.map((row) => tables[Number(row.i) - 1] as { schema: string; table: string });
 }
 
 async function publishedTables(client: pg.Client, publication: string): Promise<TableInfo[]> {

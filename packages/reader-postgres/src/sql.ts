@@ -9,7 +9,10 @@ export function quoteLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** `schema.table` or `table` (schema public); a quoted part may contain dots: `"my.schema"."t"`. */
+/**
+ * `schema.table` or `table` (schema public); a quoted part may contain dots: `"my.schema"."t"`. Unquoted parts
+ * fold to lower case as Postgres folds identifiers (ASCII letters only); quoted parts keep their case.
+ */
 export function parseTableName(spec: string): { schema: string; table: string } {
   const parts: string[] = [];
   let i = 0;
@@ -32,7 +35,7 @@ export function parseTableName(spec: string): { schema: string; table: string } 
     } else {
       const dot = spec.indexOf('.', i);
       const end = dot < 0 ? spec.length : dot;
-      parts.push(spec.slice(i, end));
+      parts.push(spec.slice(i, end).replace(/[A-Z]+/g, (c) => c.toLowerCase()));
       i = end;
     }
     if (spec[i] === '.') i++;

@@ -25,10 +25,11 @@ const CASES: [string, string, string[]][] = [
       "'2026-05-03 02:40:00.123456+05:30'",
       "'0044-03-15 12:00:00 BC'",
       "'2000-01-01 00:00:00+00'",
+      "'12345-06-07 08:09:10.5+00'",
     ],
   ],
-  ['ts', 'timestamp', ["'2026-05-03 02:40:00.5'", "'0001-01-01 00:00:00 BC'", "'infinity'"]],
-  ['d', 'date', ["'2026-05-03'", "'0044-03-15 BC'", "'-infinity'"]],
+  ['ts', 'timestamp', ["'2026-05-03 02:40:00.5'", "'0001-01-01 00:00:00 BC'", "'infinity'", "'10000-01-01 00:00:00'"]],
+  ['d', 'date', ["'2026-05-03'", "'0044-03-15 BC'", "'-infinity'", "'10000-01-01'"]],
   ['t', 'time', ["'23:59:59.999999'", "'00:00:00'"]],
   ['iv', 'interval', ["'1 year 2 mons 3 days 04:05:06.789'", "'-1 day'"]],
   ['u', 'uuid', ["'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'"]],
@@ -38,6 +39,7 @@ const CASES: [string, string, string[]][] = [
   ['tx', 'text', ["'quote '' and \"dq\" \\ backslash, é 😀'", "''"]],
   ['vc', 'varchar(10)', ["'abc'"]],
   ['ia', 'integer[]', ["'{1,NULL,3}'", "'{{1,2},{3,4}}'", "'{}'"]],
+  ['ib', 'integer[]', ["'[0:2]={1,2,3}'", "'[2:3][1:1]={{5},{NULL}}'"]],
   ['ta', 'text[]', [`'{"a,b","NULL",NULL,"q\\"x","back\\\\slash",""}'`]],
   ['na', 'numeric[]', ["'{1.5,NaN}'"]],
   ['e', 'mood', ["'happy'"]],
@@ -47,6 +49,8 @@ const CASES: [string, string, string[]][] = [
   ['tr', 'tstzrange', ["'[2026-01-01 00:00:00+00,)'"]],
   ['ip', 'inet', ["'192.168.0.1/24'", "'::1'"]],
   ['cp', 'point', ["'(1.5,2)'"]],
+  ['ch', '"char"', ["'a'", "'\\201'", "''"]],
+  ['mo', 'money', ['1234.5', '-0.05', '92233720368547758.07']],
 ];
 
 const ISO_TYPES = new Set(['timestamptz', 'timestamp']);
@@ -55,6 +59,7 @@ const ISO_TYPES = new Set(['timestamptz', 'timestamp']);
  * for inet (whose `::text` cast always adds the netmask, which the output function and pgoutput omit). */
 function pgRendering(c: string, t: string): string {
   if (ISO_TYPES.has(t)) return `to_json(${c})#>>'{}'`;
+  if (t === 'money') return `${c}::numeric::text`; // walstream gives money as a plain decimal, whatever the locale
   if (t === 'inet') return `CASE WHEN ${c} IS NULL THEN NULL ELSE format('%s', ${c}) END`;
   return `${c}::text`;
 }
@@ -170,4 +175,6 @@ const BINARY_OK = new Set([
   'mood',
   'mood[]',
   'posint',
+  '"char"',
+  'money',
 ]);

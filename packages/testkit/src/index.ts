@@ -4,6 +4,8 @@
  * ```ts
  * const pg = await startPostgres({ version: 18 });  // wal_level=logical, private port, trust auth
  * await ensureServices(['nats']);                    // the machine's NATS, started if it was down
+ * const proxy = await startTcpProxy({ host: pg.host, port: pg.port }); // cut, stall, delay the network
+ * await proxy.close();
  * await pg.stop();
  * ```
  */
@@ -15,5 +17,7 @@ export type { NatsServer, StartNatsOptions } from './nats.js';
 export { startNatsServer } from './nats.js';
 export type { PostgresCluster, PostgresVersion, StartPostgresOptions } from './postgres.js';
 export { binDirFor, embeddedBinDir, freePort, startPostgres } from './postgres.js';
+export type { TcpProxy, TcpProxyOptions } from './proxy.js';
+export { startTcpProxy } from './proxy.js';
 export type { Service, ServiceName } from './services.js';
 export { ensureService, ensureServices, reachable, SERVICES } from './services.js';

@@ -8,7 +8,7 @@
  * stops the server itself.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -65,13 +65,23 @@ export async function binDirFor(version: PostgresVersion): Promise<string> {
 
 export function postgresUser(): { uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
+  // /etc/passwd first: no child process, so a Ctrl-C during start-up cannot turn into "no postgres user".
   try {
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-    return { uid, gid };
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f[0] === 'postgres' && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
+    }
+  } catch {
+    // no readable /etc/passwd: ask the name service below
+  }
+  let entry: string;
+  try {
+    entry = execFileSync('getent', ['passwd', 'postgres']).toString();
   } catch {
     throw new Error('running as root, but there is no `postgres` OS user to run Postgres as (useradd postgres)');
   }
+  const f = entry.trim().split(':');
+  return { uid: Number(f[2]), gid: Number(f[3]) };
 }
 
 export function freePort(): Promise<number> {
@@ -88,7 +98,8 @@ export function freePort(): Promise<number> {
 
 function run(cmd: string, args: string[], ids: { uid: number; gid: number } | null): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...(ids ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    // detached like the server: a terminal's Ctrl-C must not cut initdb short under a program that handles it.
+    const child = spawn(cmd, args, { ...(ids ?? {}), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -130,8 +141,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     listen_addresses: '127.0.0.1',
     unix_socket_directories: root,
     wal_level: 'logical',
-    max_wal_senders: 20,
-    max_replication_slots: 20,
+    max_wal_senders: 64,
+    max_replication_slots: 100,
     max_prepared_transactions: 20,
     fsync: 'off',
     full_page_writes: 'off',
@@ -148,6 +159,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
     });
+    // Unref'd: a cluster nobody stopped must not keep the process alive (vitest would never exit); the exit
+    // handler above then kills it and removes its folder.
+    child.unref();
+    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
     live.add(child);
     let log = '';
     let spawnError: Error | null = null;
@@ -182,6 +197,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       const p = proc;
       if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
       p.once('exit', () => resolve());
+      p.ref(); // while someone waits for the server to end, it keeps the process alive again
       p.kill(signal);
     });
 

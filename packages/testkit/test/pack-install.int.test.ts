@@ -131,5 +131,5 @@ describe('every package installs outside the monorepo', () => {
       (err: { stdout?: string }) => err.stdout ?? String(err),
     );
     expect(tsc).toBe('');
-  }, 120_000);
+  }, 300_000);
 });

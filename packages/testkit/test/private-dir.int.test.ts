@@ -53,3 +53,38 @@ describe('Postgres from binaries inside a private (0700) folder', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 });
+
+describe('a cluster the program forgets to stop', () => {
+  it('does not keep the process alive; the process exits and leaves no server and no folder', async () => {
+    const { execFile } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    const kit = new URL('../dist/index.js', import.meta.url).href;
+    const script = `const m = await import(${JSON.stringify(kit)}); const c = await m.startPostgres({ version: 18 }); console.log(c.dataDir);`;
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        ['--input-type=module', '-e', script],
+        { timeout: 90_000 },
+        (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
+      );
+      void child;
+    });
+    const dataDir = out.stdout.trim();
+    const leftovers = () => {
+      try {
+        return execFileSync('pgrep', ['-f', dataDir]).toString().trim().split('\n').map(Number);
+      } catch {
+        return []; // pgrep exits 1 when nothing matches
+      }
+    };
+    if (out.code !== 0 && dataDir) {
+      // It hung and was killed: end the server it started (by pid) and remove the folder before failing.
+      for (const pid of leftovers()) process.kill(pid, 'SIGKILL');
+      await rm(dirname(dataDir), { recursive: true, force: true });
+    }
+    expect(out.code).toBe(0); // it exited on its own (the timeout would have killed it: code null / signal)
+    expect(dataDir).toMatch(/walstream-pg18-/);
+    expect(existsSync(dirname(dataDir))).toBe(false);
+    expect(leftovers()).toEqual([]);
+  }, 120_000);
+});

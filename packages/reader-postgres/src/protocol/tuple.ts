@@ -42,17 +42,22 @@ export function decodeTuple(buf: Buffer, start: number, rel: Relation, keysOnly:
 }
 
 function decodeValue(buf: Buffer, start: number, end: number, kind: number, rel: Relation, i: number): Value {
+  const bin = kind === 0x74 /* t */ ? undefined : rel.binary[i];
+  if (kind !== 0x74 && bin === undefined) {
+    throw new DecodeError(
+      `no binary decoder for type ${rel.typeNames[i]} (column ${rel.names[i]} of ${rel.schema}.${rel.table}); use binary: false`,
+    );
+  }
   try {
-    if (kind === 0x74 /* t */) return (rel.text[i] as (s: string) => Value)(buf.toString('utf8', start, end));
-    const bin = rel.binary[i];
-    if (bin === undefined) {
-      throw new DecodeError(
-        `no binary decoder for type ${rel.typeNames[i]} (column ${rel.names[i]} of ${rel.schema}.${rel.table}); use binary: false`,
-      );
-    }
+    if (bin === undefined) return (rel.text[i] as (s: string) => Value)(buf.toString('utf8', start, end));
     return bin(buf, start, end);
   } catch (err) {
-    if (err instanceof DecodeError) throw err;
+    // The decoders' own DecodeErrors say what format was expected and never quote the value.
+    if (err instanceof DecodeError) {
+      throw new DecodeError(
+        `cannot decode column ${rel.names[i]} (${rel.typeNames[i]}) of ${rel.schema}.${rel.table}: ${err.message}`,
+      );
+    }
     // Name the column and type, never the value: the underlying message (and so `cause`) may quote it.
     throw new DecodeError(
       `cannot decode column ${rel.names[i]} (${rel.typeNames[i]}) of ${rel.schema}.${rel.table}: ${(err as Error).name}`,

@@ -5,6 +5,7 @@
  */
 import { RawJson, type Value } from '@walstream/core';
 import { Oid } from './oids.js';
+import { arrayWithBounds } from './text.js';
 
 export type BinaryDecoder = (buf: Buffer, start: number, end: number) => Value;
 
@@ -103,10 +104,26 @@ const uuidDecoder: BinaryDecoder = (b, s) => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 };
 
+/** "char": one byte, printed as charout does (empty for 0, `\ooo` octal from 128 on). */
+const charDecoder: BinaryDecoder = (b, s, e) => {
+  if (e <= s || b[s] === 0) return '';
+  const c = b[s] as number;
+  return c < 128 ? String.fromCharCode(c) : `\\${c.toString(8).padStart(3, '0')}`;
+};
+
+/** money: int8 in cents (lc_monetary=C has 2 fraction digits) -> `-1234.50`, as the text decoder gives. */
+const moneyDecoder: BinaryDecoder = (b, s) => {
+  const v = b.readBigInt64BE(s);
+  const abs = v < 0n ? -v : v;
+  const cents = String(abs % 100n).padStart(2, '0');
+  return `${v < 0n ? '-' : ''}${abs / 100n}.${cents}`;
+};
+
 const BY_OID = new Map<number, BinaryDecoder>([
+  [Oid.money, moneyDecoder],
   [Oid.bool, (b, s) => b[s] === 1],
   [Oid.bytea, (b, s, e) => new Uint8Array(b.buffer.slice(b.byteOffset + s, b.byteOffset + e))],
-  [Oid.char, utf8],
+  [Oid.char, charDecoder],
   [Oid.name, utf8],
   [Oid.text, utf8],
   [Oid.varchar, utf8],
@@ -133,13 +150,24 @@ export function builtinBinaryDecoder(oid: number): BinaryDecoder | undefined {
   return BY_OID.get(oid);
 }
 
-/** Binary arrays: ndim, has-null flag, element oid, (size, lower bound) per dimension, then elements. */
+/**
+ * Binary arrays: ndim, has-null flag, element oid, (size, lower bound) per dimension, then elements. Lower
+ * bounds other than 1 are kept as text mode keeps them (see `arrayWithBounds`).
+ */
 export function binaryArray(element: BinaryDecoder): BinaryDecoder {
   return (b, s) => {
     const ndim = b.readInt32BE(s);
     if (ndim === 0) return [];
     const dims: number[] = [];
-    for (let d = 0; d < ndim; d++) dims.push(b.readInt32BE(s + 12 + d * 8));
+    let bounds = '';
+    let defaultBounds = true;
+    for (let d = 0; d < ndim; d++) {
+      const size = b.readInt32BE(s + 12 + d * 8);
+      const lower = b.readInt32BE(s + 16 + d * 8);
+      dims.push(size);
+      if (lower !== 1) defaultBounds = false;
+      bounds += `[${lower}:${lower + size - 1}]`;
+    }
     let off = s + 12 + ndim * 8;
     const build = (d: number): Value[] => {
       const out: Value[] = [];
@@ -158,6 +186,7 @@ export function binaryArray(element: BinaryDecoder): BinaryDecoder {
       }
       return out;
     };
-    return build(0);
+    const values = build(0);
+    return defaultBounds ? values : arrayWithBounds(bounds, values);
   };
 }

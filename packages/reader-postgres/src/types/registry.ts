@@ -6,7 +6,7 @@
 import { DecodeError, type Value } from '@walstream/core';
 import { type BinaryDecoder, binaryArray, builtinBinaryDecoder } from './binary.js';
 import { BUILTIN_ARRAYS, BUILTIN_NAMES } from './oids.js';
-import { asText, builtinTextDecoder, parseArray, type TextDecoder } from './text.js';
+import { arrayWithBounds, asText, builtinTextDecoder, parseArray, type TextDecoder } from './text.js';
 
 export interface TypeInfo {
   readonly oid: number;
@@ -27,11 +27,14 @@ export interface PgTypeRow {
   typcategory: string;
 }
 
-/** Every user-defined type (oid >= FirstNormalObjectId) plus the requested ones. */
+/**
+ * Every user-defined type (oid >= FirstNormalObjectId), every built-in one (so types without a decoder still
+ * carry their name), plus the requested ones.
+ */
 export const TYPE_QUERY = `SELECT t.oid::int4 AS oid, format_type(t.oid, NULL) AS name, t.typtype::text AS typtype,
   t.typbasetype::int4 AS typbasetype, t.typelem::int4 AS typelem, t.typdelim::text AS typdelim,
   t.typcategory::text AS typcategory
-  FROM pg_type t WHERE t.oid >= 16384 OR t.oid = ANY($1::oid[])`;
+  FROM pg_type t WHERE t.oid >= 16384 OR t.typnamespace = 'pg_catalog'::regnamespace OR t.oid = ANY($1::oid[])`;
 
 export class TypeRegistry {
   private readonly types = new Map<number, TypeInfo>();
@@ -46,9 +49,11 @@ export class TypeRegistry {
     return t;
   }
 
-  /** Whether a user-defined OID is known (else the reader loads it before decoding). */
+  /** Whether an OID is fully known (else the reader loads pg_type before decoding with it). */
   has(oid: number): boolean {
-    return oid < 16384 || this.rows.has(oid);
+    if (BUILTIN_NAMES[oid] !== undefined || BUILTIN_ARRAYS[oid] !== undefined) return true;
+    const row = this.rows.get(oid);
+    return row !== undefined && row.typtype !== '?';
   }
 
   /** Adds pg_type rows (replacing earlier ones) and forgets derived decoders. */
@@ -101,7 +106,11 @@ export class TypeRegistry {
     return {
       oid,
       name,
-      text: (s: string): Value => parseArray(s, elemText, delim),
+      text: (s: string): Value => {
+        const values = parseArray(s, elemText, delim);
+        // `[0:2]={...}`: bounds other than 1 are kept (see arrayWithBounds).
+        return s.charCodeAt(0) === 91 /* [ */ ? arrayWithBounds(s.slice(0, s.indexOf('=')), values, delim) : values;
+      },
       binary: elem.binary ? binaryArray(elem.binary) : undefined,
     };
   }

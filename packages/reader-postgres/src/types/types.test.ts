@@ -1,4 +1,4 @@
-import { RawJson } from '@walstream/core';
+import { DecodeError, RawJson } from '@walstream/core';
 import { describe, expect, it } from 'vitest';
 import { builtinBinaryDecoder } from './binary.js';
 import { Oid } from './oids.js';
@@ -27,6 +27,58 @@ describe('text decoders', () => {
     expect(Object.is(builtinTextDecoder(Oid.float8)('-0'), -0)).toBe(true);
     expect(builtinTextDecoder(Oid.jsonb)('{"a": 1}')).toEqual(new RawJson('{"a": 1}'));
     expect(() => builtinTextDecoder(Oid.bytea)('not hex')).toThrow(/hex/);
+  });
+
+  it('rejects values in a format the pinned session settings rule out, with a typed error and no value', () => {
+    const bad: [number, string][] = [
+      [Oid.timestamptz, '05/03/2026 08:10:00 IST'],
+      [Oid.timestamptz, 'Thu Mar 05 08:10:00 2026 IST'],
+      [Oid.timestamp, '05.03.2026 08:10:00'],
+      [Oid.date, '05/03/2026'],
+      [Oid.time, '8:10 PM'],
+      [Oid.interval, 'P1DT2H'],
+      [Oid.money, '1.234,50 €'],
+      [Oid.bool, 'yes'],
+    ];
+    for (const [oid, text] of bad) {
+      let err: unknown = null;
+      try {
+        builtinTextDecoder(oid)(text);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `${oid} ${text}`).toBeInstanceOf(DecodeError);
+      expect((err as Error).message).not.toContain(text);
+    }
+  });
+
+  it('keeps years past 9999 and BC like the binary decoders', () => {
+    expect(builtinTextDecoder(Oid.timestamptz)('12345-06-07 08:09:10+00')).toBe('12345-06-07T08:09:10+00:00');
+    expect(builtinTextDecoder(Oid.timestamp)('10000-01-01 00:00:00')).toBe('10000-01-01T00:00:00');
+    expect(builtinTextDecoder(Oid.timestamp)('0001-01-01 00:00:00 BC')).toBe('0001-01-01T00:00:00 BC');
+    expect(builtinTextDecoder(Oid.date)('10000-01-01')).toBe('10000-01-01');
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(BigInt(Date.UTC(12345, 5, 7, 8, 9, 10) - 946_684_800_000) * 1000n);
+    expect(
+      (builtinBinaryDecoder(Oid.timestamptz) as NonNullable<ReturnType<typeof builtinBinaryDecoder>>)(b, 0, 8),
+    ).toBe('12345-06-07T08:09:10+00:00');
+  });
+
+  it('decodes money without the locale: a plain decimal string', () => {
+    expect(builtinTextDecoder(Oid.money)('$1,234.50')).toBe('1234.50');
+    expect(builtinTextDecoder(Oid.money)('-$0.05')).toBe('-0.05');
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(-123450n);
+    expect((builtinBinaryDecoder(Oid.money) as NonNullable<ReturnType<typeof builtinBinaryDecoder>>)(b, 0, 8)).toBe(
+      '-1234.50',
+    );
+  });
+
+  it('decodes "char" in binary mode as its text output does', () => {
+    const ch = builtinBinaryDecoder(Oid.char) as NonNullable<ReturnType<typeof builtinBinaryDecoder>>;
+    expect(ch(Buffer.from([0x61]), 0, 1)).toBe('a');
+    expect(ch(Buffer.from([0x81]), 0, 1)).toBe('\\201');
+    expect(ch(Buffer.from([0]), 0, 1)).toBe('');
   });
 });
 

@@ -1,0 +1,147 @@
+// Initial snapshot: N existing rows are copied by walstream (reader with snapshot.mode 'initial', keyset chunks
+// in the slot's exported snapshot -> Pipeline -> no-op sink, every value decoded into a READ event) and by
+// Postgres' own `COPY (SELECT * FROM t) TO STDOUT` read by psql into /dev/null, on the same table in the same
+// run. walstream runs in a child process so its peak RSS is its own. Median and spread of BENCH_ROUNDS rounds.
+// Targets: walstream >= 0.8x COPY rows/s; peak RSS <= 150 MB for 5M rows (memory bounded by the chunk).
+// BENCH_ROWS (default 5,000,000), BENCH_ROUNDS (default 3), BENCH_CHUNK (default 10,000).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPipeline } from '@walstream/core';
+import { createPostgresReader } from '@walstream/reader-postgres';
+import { startPostgres } from '@walstream/testkit';
+import pg from 'pg';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 5_000_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CHUNK = Number(process.env.BENCH_CHUNK ?? 10_000);
+
+async function sql(url, text) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Child: one initial snapshot into a no-op sink; prints seconds and peak RSS as JSON. */
+async function child(url, slot) {
+  let seen = 0;
+  const t0 = process.hrtime.bigint();
+  let t1 = 0n;
+  const reader = createPostgresReader({
+    connectionString: url,
+    slot,
+    publication: 'bench_snap',
+    snapshot: { mode: 'initial', chunkRows: CHUNK },
+  });
+  const pipeline = createPipeline({
+    name: 'bench-snapshot',
+    reader,
+    sinks: [
+      {
+        name: 'noop',
+        async write(b) {
+          for (const e of b.events) if (e.operation === 'READ') seen++;
+          if (seen >= ROWS && t1 === 0n) {
+            t1 = process.hrtime.bigint();
+            setImmediate(() => void pipeline.stop());
+          }
+        },
+      },
+    ],
+  });
+  await pipeline.start();
+  await pipeline.done;
+  const seconds = Number(t1 - t0) / 1e9;
+  process.stdout.write(`${JSON.stringify({ seconds, rows: seen, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+}
+
+function runChild(url, slot) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), 'child', url, slot], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`child exited ${code}`)),
+    );
+  });
+}
+
+function timeCopy(cluster) {
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const p = spawn(
+      join(cluster.binDir, 'psql'),
+      ['-X', '-q', '-d', cluster.connectionString, '-c', 'COPY (SELECT * FROM orders) TO STDOUT'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
+    p.on('exit', (code) =>
+      code === 0
+        ? resolve(Number(process.hrtime.bigint() - t0) / 1e9)
+        : reject(new Error(`psql exited ${code}: ${err}`)),
+    );
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function run() {
+  const cluster = await startPostgres({ version: 15 });
+  try {
+    const url = cluster.connectionString;
+    await sql(
+      url,
+      'CREATE TABLE orders (id int PRIMARY KEY, customer text, status text, amount numeric(10,2), created timestamptz)',
+    );
+    await sql(
+      url,
+      `INSERT INTO orders SELECT g, 'customer ' || g, 'paid', g % 1000 + 0.99, now() FROM generate_series(1, ${ROWS}) g`,
+    );
+    await sql(url, 'VACUUM ANALYZE orders');
+    await sql(url, 'CREATE PUBLICATION bench_snap FOR TABLE orders');
+    const ws = [];
+    const copy = [];
+    let rss = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      copy.push(ROWS / (await timeCopy(cluster)));
+      const res = await runChild(url, `bench_snap_${r}`);
+      if (res.rows !== ROWS) throw new Error(`walstream copied ${res.rows} rows, expected ${ROWS}`);
+      ws.push(ROWS / res.seconds);
+      rss = Math.max(rss, res.maxRssMb);
+      await sql(url, `SELECT pg_drop_replication_slot('bench_snap_${r}')`);
+    }
+    const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(10);
+    const spread = (xs) => `${fmt(Math.min(...xs)).trim()}..${fmt(Math.max(...xs)).trim()}`;
+    const ratio = median(ws) / median(copy);
+    console.log(
+      `initial snapshot: ${ROWS.toLocaleString('en-US')} rows, chunks of ${CHUNK}, PostgreSQL 15, median of ${ROUNDS} (min..max)`,
+    );
+    console.log(
+      `  psql COPY (SELECT * FROM t) TO STDOUT > /dev/null (reference) ${fmt(median(copy))} rows/s  (${spread(copy)})`,
+    );
+    console.log(
+      `  walstream initial snapshot -> Pipeline -> no-op                ${fmt(median(ws))} rows/s  (${spread(ws)})  ${ratio.toFixed(2)}x COPY`,
+    );
+    console.log(`  walstream peak RSS ${Math.round(rss)} MB`);
+    console.log(
+      `  target >= 0.8x COPY: ${ratio >= 0.8 ? 'met' : 'NOT met'}; target peak RSS <= 150 MB: ${rss <= 150 ? 'met' : 'NOT met'}`,
+    );
+    return { name: 'snapshot', walstream: median(ws), copy: median(copy), peakRssMb: rss };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+if (process.argv[2] === 'child') await child(process.argv[3], process.argv[4]);
+else if (import.meta.url === `file://${process.argv[1]}`) await run();

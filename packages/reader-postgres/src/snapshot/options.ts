@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import type { SnapshotCheckpointStore } from './checkpoint.js';
+
+export interface SnapshotOptions {
+  /**
+   * `initial`: copy existing rows (as READ events) before streaming, from the slot's exported snapshot, when the
+   * slot is created; `only`: copy and stop (no slot is used); `never`: stream only. @default 'never'
+   */
+  mode?: 'initial' | 'never' | 'only';
+  /** Tables to copy (`schema.table`, a subset of the published ones). @default every published table */
+  tables?: string[];
+  /** Rows per chunk (one keyset query, one checkpoint). Memory is bounded by a chunk. @default 10000 */
+  chunkRows?: number;
+  /** Accept `reader.requestSnapshot()` while streaming; needs logical messages on the slot. @default true */
+  onDemand?: boolean;
+  /** Where progress is kept for resuming after a crash. @default a table in the source database */
+  checkpoint?: SnapshotCheckpointStore;
+  /** The default store's table. @default 'public.walstream_snapshot_checkpoints' */
+  checkpointTable?: string;
+}
+
+export interface ResolvedSnapshotOptions {
+  mode: 'initial' | 'never' | 'only';
+  tables: string[] | undefined;
+  chunkRows: number;
+  onDemand: boolean;
+  checkpoint: SnapshotCheckpointStore | undefined;
+  checkpointTable: string | undefined;
+}
+
+export const snapshotOptionsSchema = z
+  .object({
+    mode: z.enum(['initial', 'never', 'only']).optional(),
+    tables: z.array(z.string().min(1)).min(1).optional(),
+    chunkRows: z.number().int().positive().max(1_000_000).optional(),
+    onDemand: z.boolean().optional(),
+    checkpoint: z
+      .custom<SnapshotCheckpointStore>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as { save?: unknown }).save === 'function',
+        'must be a SnapshotCheckpointStore',
+      )
+      .optional(),
+    checkpointTable: z.string().min(1).optional(),
+  })
+  .strict();
+
+export function resolveSnapshotOptions(o: SnapshotOptions | undefined): ResolvedSnapshotOptions {
+  return {
+    mode: o?.mode ?? 'never',
+    tables: o?.tables,
+    chunkRows: o?.chunkRows ?? 10_000,
+    onDemand: o?.onDemand ?? true,
+    checkpoint: o?.checkpoint,
+    checkpointTable: o?.checkpointTable,
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * What the reader may confirm to Postgres, and what it reports: keepalives never confirm past anything a sink
+ * does not hold yet (transactions, non-transactional messages), and status updates tell received from confirmed.
+ */
+import { type ChangeEvent, createPipeline, parseLsn } from '@walstream/core';
+import { createControlledSink } from '@walstream/core/testing';
+import { describe, expect, it } from 'vitest';
+import { createPostgresReader } from '../src/index.js';
+import { freshDatabase, servers, slotInfo, slotName, sql } from './helpers.js';
+
+const until = async (cond: () => boolean | Promise<boolean>, what: string) => {
+  for (let i = 0; i < 600; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+};
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A 1 s walsender timeout (per connection): the server sends a keepalive every 0.5 s. */
+const fastKeepalives = (url: string) => ({ connectionString: url, options: '-c wal_sender_timeout=1000' });
+
+describe.each(servers())('Postgres $version confirmation', ({ url: adminUrl }) => {
+  it('keepalives never confirm past a transaction the sink has not made durable', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
+    const slot = slotName(url);
+    const reader = createPostgresReader({
+      connection: fastKeepalives(url),
+      slot,
+      publication: 'p',
+      tables: ['t'],
+      statusIntervalMs: 50,
+    });
+    const sink = createControlledSink();
+    const p = createPipeline({ name: 'guard', reader, sinks: [sink], batch: { maxWaitMs: 0 } });
+    await p.start();
+    const start = (await slotInfo(url, slot))?.confirmed as string;
+    await sql(url, 'INSERT INTO t VALUES (1)');
+    const w = await sink.nextWrite();
+    // Keepalives keep arriving (their WAL end moves past the transaction) while the sink holds the batch.
+    const walEndAtWrite = reader.status().serverWalEnd;
+    await sql(url, 'SELECT pg_logical_emit_message(false, $1, $2)', ['unpublished', 'x']); // moves WAL on
+    await until(() => reader.status().serverWalEnd !== walEndAtWrite, 'a keepalive after the write');
+    await pause(2500); // five keepalives
+    expect(parseLsn(reader.status().serverWalEnd as string)).toBeGreaterThan(
+      (w.batch.events[0] as ChangeEvent).position.lsn,
+    );
+    expect((await slotInfo(url, slot))?.confirmed).toBe(start);
+    w.resolve();
+    await until(async () => (await slotInfo(url, slot))?.confirmed !== start, 'the slot to advance');
+    await p.stop();
+  });
+
+  it('keepalives never confirm past a non-transactional message the sink has not made durable', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
+    const slot = slotName(url);
+    const reader = createPostgresReader({
+      connection: fastKeepalives(url),
+      slot,
+      publication: 'p',
+      tables: ['t'],
+      messages: true,
+      statusIntervalMs: 50,
+    });
+    const sink = createControlledSink();
+    const p = createPipeline({ name: 'msg', reader, sinks: [sink], batch: { maxWaitMs: 0 } });
+    await p.start();
+    const start = (await slotInfo(url, slot))?.confirmed as string;
+    const emitted = await sql(url, 'SELECT pg_logical_emit_message(false, $1, $2)::text AS l', ['app', 'hello']);
+    const msgLsn = parseLsn(emitted.rows[0].l);
+    const w = await sink.nextWrite();
+    expect(w.batch.events.map((e) => e.operation)).toEqual(['MESSAGE']);
+    await pause(3000); // six keepalives, each past the message
+    expect(parseLsn(reader.status().serverWalEnd as string)).toBeGreaterThanOrEqual(msgLsn);
+    expect((await slotInfo(url, slot))?.confirmed).toBe(start);
+    w.resolve();
+    await until(
+      async () => parseLsn((await slotInfo(url, slot))?.confirmed as string) >= msgLsn,
+      'the slot to pass the message',
+    );
+    await p.stop();
+    // A restart does not deliver it again.
+    const again = createPostgresReader({ connectionString: url, slot, publication: 'p', messages: true });
+    const sink2 = createControlledSink();
+    const p2 = createPipeline({ name: 'msg2', reader: again, sinks: [sink2], batch: { maxWaitMs: 0 } });
+    await p2.start();
+    await sql(url, 'INSERT INTO t VALUES (1)');
+    const w2 = await sink2.nextWrite();
+    expect(w2.batch.events.map((e) => e.operation)).toEqual(['INSERT']);
+    w2.resolve();
+    await p2.stop();
+  });
+
+  it('reports the received position as write and the confirmed one as flush', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
+    const slot = slotName(url);
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot,
+      publication: 'p',
+      tables: ['t'],
+      statusIntervalMs: 50,
+    });
+    const sink = createControlledSink();
+    const p = createPipeline({ name: 'wf', reader, sinks: [sink], batch: { maxWaitMs: 0 } });
+    await p.start();
+    await sql(url, 'INSERT INTO t VALUES (1)');
+    const w = await sink.nextWrite();
+    const stat = async () =>
+      (
+        await sql(
+          url,
+          `SELECT write_lsn::text AS w, flush_lsn::text AS f FROM pg_stat_replication
+            WHERE pid = (SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1)`,
+          [slot],
+        )
+      ).rows[0] as { w: string | null; f: string | null } | undefined;
+    const lsn = (w.batch.events[0] as ChangeEvent).position.lsn;
+    await until(async () => {
+      const s = await stat();
+      return s?.w != null && parseLsn(s.w) >= lsn;
+    }, 'write_lsn to reach the received transaction');
+    const s = (await stat()) as { w: string; f: string };
+    expect(parseLsn(s.f)).toBeLessThan(lsn); // not durable in the sink yet
+    w.resolve();
+    await until(async () => {
+      const x = await stat();
+      return x?.f != null && parseLsn(x.f) > lsn;
+    }, 'flush_lsn to pass the transaction');
+    await p.stop();
+  });
+});

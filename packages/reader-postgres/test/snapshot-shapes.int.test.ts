@@ -1,0 +1,160 @@
+/**
+ * Snapshot edge shapes: hostile identifiers, a composite primary key paged across chunks, a TOASTed column, an
+ * empty table, a table without a primary key. A copied row must equal the streamed row of the same data.
+ */
+import { type ChangeEvent, createPipeline, type SchemaChange } from '@walstream/core';
+import { describe, expect, it } from 'vitest';
+import { createPostgresReader, NoPrimaryKeyError } from '../src/index.js';
+import { freshDatabase, servers, slotName, sql } from './helpers.js';
+import { until } from './snapshot-helpers.js';
+
+const SHOP = '"Shop Floor"."Order ""Items"""';
+
+async function seed(url: string): Promise<void> {
+  await sql(url, 'CREATE SCHEMA "Shop Floor"');
+  await sql(
+    url,
+    `CREATE TABLE ${SHOP} (a int, "b c" text, "we""ird" numeric, doc text, j jsonb, big bigint, PRIMARY KEY (a, "b c"))`,
+  );
+  await sql(url, `ALTER TABLE ${SHOP} ALTER COLUMN doc SET STORAGE EXTERNAL`);
+  await sql(
+    url,
+    `INSERT INTO ${SHOP}
+       SELECT g / 2, CASE g % 2 WHEN 0 THEN 'x,"y"' ELSE E'it''s\\\\' END, g * 1.5, NULL, '{"n": 12345678901234567890}', 9007199254740993
+         FROM generate_series(0, 6) g`,
+  );
+  // One row with a ~190 KB out-of-line value.
+  await sql(
+    url,
+    `UPDATE ${SHOP} SET doc = (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 6000) i) WHERE a = 1 AND "b c" = 'x,"y"'`,
+  );
+  await sql(url, 'CREATE TABLE empty (id int PRIMARY KEY)');
+  await sql(url, 'CREATE TABLE nopk (v int)');
+  await sql(url, 'ALTER TABLE nopk REPLICA IDENTITY FULL');
+}
+
+const isEvent = (x: unknown): x is ChangeEvent => (x as { kind?: string }).kind === undefined;
+
+describe.each(servers())('Postgres $version snapshot shapes', ({ url: adminUrl }) => {
+  it('copies hostile names, composite keys across chunks, TOAST and empty tables exactly as the stream decodes them', async () => {
+    const url = await freshDatabase(adminUrl);
+    await seed(url);
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot: slotName(url),
+      publication: 'shapes_pub',
+      tables: [SHOP, 'empty', 'nopk'],
+      snapshot: { mode: 'initial', chunkRows: 2, tables: [SHOP, 'empty'] },
+    });
+    const items: (ChangeEvent | SchemaChange)[] = [];
+    const pipeline = createPipeline({
+      name: 'shapes',
+      reader,
+      sinks: [
+        {
+          name: 'collect',
+          async write(b) {
+            items.push(...b.schemaChanges, ...b.events);
+          },
+        },
+      ],
+      batch: { maxWaitMs: 5 },
+    });
+    await pipeline.start();
+    await until(() => items.filter((e) => isEvent(e) && e.operation === 'READ').length === 7, 'the initial copy');
+    const initial = items.filter(isEvent).filter((e) => e.operation === 'READ');
+    expect(initial.map((e) => [e.schema, e.table])).toEqual(new Array(7).fill(['Shop Floor', 'Order "Items"']));
+    // Composite key order across chunks of 2: (0,'x,"y"'), (0,'it''s\'), ... strictly increasing.
+    expect(initial.map((e) => e.key)).toEqual([
+      { a: 0, 'b c': `it's\\` },
+      { a: 0, 'b c': 'x,"y"' },
+      { a: 1, 'b c': `it's\\` },
+      { a: 1, 'b c': 'x,"y"' },
+      { a: 2, 'b c': `it's\\` },
+      { a: 2, 'b c': 'x,"y"' },
+      { a: 3, 'b c': 'x,"y"' },
+    ]);
+    const toasted = initial.find((e) => e.key?.a === 1 && e.key?.['b c'] === 'x,"y"') as ChangeEvent;
+    expect(String(toasted.after?.doc ?? '').length).toBe(6000 * 32);
+    expect(toasted.unchanged).toEqual([]);
+    expect(toasted.after?.big).toBe(9007199254740993n);
+    expect(String(toasted.after?.j)).toBe('{"n": 12345678901234567890}');
+    expect(toasted.after?.['we"ird']).toBe('3.0');
+    // READ positions come before anything streamed, each id once.
+    const schemaItem = items.find((x) => !isEvent(x)) as SchemaChange;
+    expect(schemaItem.schema.columns.map((c) => [c.name, c.key])).toEqual([
+      ['a', true],
+      ['b c', true],
+      ['we"ird', false],
+      ['doc', false],
+      ['j', false],
+      ['big', false],
+    ]);
+
+    // A streamed INSERT and a later on-demand copy of the same row decode identically.
+    await sql(
+      url,
+      `INSERT INTO ${SHOP} VALUES (9, 'z', 'NaN', (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 5000) i), '[1.50]', -1)`,
+    );
+    await until(() => items.some((e) => isEvent(e) && e.operation === 'INSERT'), 'the streamed insert');
+    const inserted = items.find((e) => isEvent(e) && e.operation === 'INSERT') as ChangeEvent;
+    expect(inserted.position.lsn).toBeGreaterThan((initial[6] as ChangeEvent).position.lsn);
+    const { done } = reader.requestSnapshot([SHOP, 'empty'], { chunkRows: 3 });
+    const result = await done;
+    expect(result.rows).toEqual({ 'Shop Floor.Order "Items"': 8, 'public.empty': 0 });
+    const again = items.filter(isEvent).filter((e) => e.operation === 'READ' && e.key?.a === 9);
+    expect(again).toHaveLength(1);
+    expect(again[0]?.after).toEqual(inserted.after);
+    expect(again[0]?.position.lsn).toBeGreaterThan(inserted.position.lsn);
+    const ids = items.filter(isEvent).map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+
+    // A table without a primary key: a typed error, and the stream goes on.
+    let caught: unknown;
+    try {
+      reader.requestSnapshot(['nopk']);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(NoPrimaryKeyError);
+    expect((caught as NoPrimaryKeyError).code).toBe('NO_PRIMARY_KEY');
+    expect(pipeline.status().state).toBe('running');
+    await pipeline.stop();
+  });
+
+  it('refuses an initial snapshot of a table without a primary key before creating the slot', async () => {
+    const url = await freshDatabase(adminUrl);
+    await seed(url);
+    const slot = slotName(url);
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot,
+      publication: 'shapes_pub',
+      tables: ['empty', 'nopk'],
+      snapshot: { mode: 'initial' },
+    });
+    await expect(reader.open()).rejects.toMatchObject({ code: 'NO_PRIMARY_KEY', table: 'public.nopk' });
+    await reader.close();
+    const slots = await sql(url, 'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    expect(slots.rowCount).toBe(0);
+  });
+
+  it('snapshot mode only copies and ends without a slot', async () => {
+    const url = await freshDatabase(adminUrl);
+    await seed(url);
+    const slot = slotName(url);
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot,
+      publication: 'shapes_pub',
+      tables: [SHOP, 'empty'],
+      snapshot: { mode: 'only', chunkRows: 4 },
+    });
+    const got: ChangeEvent[] = [];
+    for await (const item of reader.read()) if (isEvent(item)) got.push(item);
+    await reader.close();
+    expect(got.map((e) => e.operation)).toEqual(new Array(7).fill('READ'));
+    const slots = await sql(url, 'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    expect(slots.rowCount).toBe(0);
+  });
+});
