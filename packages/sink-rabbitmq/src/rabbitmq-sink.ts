@@ -82,29 +82,34 @@ export function createRabbitMqSink(options: RabbitMqSinkOptions): Sink {
     if (ch !== null && broken === null) return ch;
     await reset();
     try {
-      conn = await amqp.connect(o.url);
-      conn.on('error', (err: Error) => {
-        broken = err;
+      const m = await amqp.connect(o.url);
+      conn = m;
+      // Events of a connection given up on (its close may come late, after a destroyed socket) must not mark
+      // the connection that replaced it.
+      const current = () => conn === m;
+      m.on('error', (err: Error) => {
+        if (current()) broken = err;
       });
-      conn.on('close', () => {
-        broken ??= new Error('connection closed');
+      m.on('close', () => {
+        if (current()) broken ??= new Error('connection closed');
       });
-      conn.on('blocked', (reason: unknown) => {
+      m.on('blocked', (reason: unknown) => {
+        if (!current()) return;
         blocked = typeof reason === 'string' && reason !== '' ? reason : 'resource alarm';
         onBlocked?.(blocked);
       });
-      conn.on('unblocked', () => {
-        blocked = null;
+      m.on('unblocked', () => {
+        if (current()) blocked = null;
       });
-      const c = await conn.createConfirmChannel();
+      const c = await m.createConfirmChannel();
       c.on('error', (err: Error) => {
-        broken = err;
+        if (current()) broken = err;
       });
       c.on('close', () => {
-        broken ??= new Error('channel closed');
+        if (current()) broken ??= new Error('channel closed');
       });
       c.on('return', (msg: amqp.ConsumeMessage) => {
-        if (msg.properties.messageId) returned.add(String(msg.properties.messageId));
+        if (current() && msg.properties.messageId) returned.add(String(msg.properties.messageId));
       });
       broken = null;
       declared.clear();
@@ -202,7 +207,7 @@ export function createRabbitMqSink(options: RabbitMqSinkOptions): Sink {
       }
       await c.waitForConfirms();
     } catch (err) {
-      broken ??= err as Error;
+      if (ch === c) broken ??= err as Error;
       throw new SinkError(`RabbitMQ did not confirm the batch (${(err as Error).message ?? 'nack'})`, {
         retriable: true,
         cause: err,
