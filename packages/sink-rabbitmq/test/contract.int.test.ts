@@ -1,4 +1,8 @@
-/** The sink contract of @walstream/core/testing, with real faults: the broker unreachable at open. */
+/**
+ * The sink contract of @walstream/core/testing, with real faults through a proxy: a connection cut in the middle of
+ * a batch's publishes (the broker keeps the messages it received whole, the write fails, the retry publishes the
+ * batch again), and the broker unreachable at open.
+ */
 import { describeSinkContract } from '@walstream/core/testing';
 import amqp from 'amqplib';
 import { afterAll, beforeAll } from 'vitest';
@@ -23,6 +27,10 @@ describeSinkContract(
       sink: createRabbitMqSink({ url: proxy.url, exchange }),
       readBack: q.drain,
       faults: {
+        failNextWritePartway() {
+          // The suite's batches are a few messages of ~450 bytes each: the cut falls in the second publish.
+          proxy.cutAfterClientBytes(700);
+        },
         async breakOpen() {
           proxy.refuse(true);
           return () => proxy.refuse(false);

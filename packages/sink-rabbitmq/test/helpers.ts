@@ -35,12 +35,15 @@ export async function holdingProxy(): Promise<{
   hold(on: boolean): void;
   /** While on, new connections are cut at once (the broker looks unreachable). */
   refuse(on: boolean): void;
+  /** Forwards only the next `bytes` bytes the client sends, then cuts that connection (a publish torn midway). */
+  cutAfterClientBytes(bytes: number): void;
   /** Has the broker close (connection-forced) the connections that came through this proxy, and only those. */
   brokerCloses(): void;
   close(): Promise<void>;
 }> {
   let held = false;
   let refusing = false;
+  let budget: number | null = null;
   const pairs: { client: Socket; broker: Socket; queued: Buffer[] }[] = [];
   const server: Server = createServer((client) => {
     if (refusing) {
@@ -50,10 +53,23 @@ export async function holdingProxy(): Promise<{
     const broker = createConnection(5672, '127.0.0.1');
     const pair = { client, broker, queued: [] as Buffer[] };
     pairs.push(pair);
-    client.on('data', (d) => broker.write(d));
+    client.on('data', (d: Buffer) => {
+      if (budget === null) {
+        broker.write(d);
+        return;
+      }
+      const n = Math.min(budget, d.length);
+      budget -= n;
+      broker.write(d.subarray(0, n));
+      if (budget > 0) return;
+      budget = null;
+      client.destroy();
+      broker.end(); // what was forwarded reaches the broker, then the connection ends
+    });
     broker.on('data', (d) => (held ? pair.queued.push(d) : client.write(d)));
     const end = () => {
       client.destroy();
+      if (broker.writableEnded) return; // a cut: let the forwarded bytes drain first
       broker.destroy();
     };
     client.on('error', end).on('close', end);
@@ -69,6 +85,9 @@ export async function holdingProxy(): Promise<{
     },
     refuse(on) {
       refusing = on;
+    },
+    cutAfterClientBytes(bytes) {
+      budget = bytes;
     },
     brokerCloses() {
       const ports = new Set(pairs.map((p) => String(p.broker.localPort)));
