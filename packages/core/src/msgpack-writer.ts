@@ -11,15 +11,11 @@ const MAX_DEPTH = 100;
 const utf8 = new TextEncoder();
 
 class Writer {
-  private buf = new Uint8Array(2048);
-  private view = new DataView(this.buf.buffer);
+  buf = new Uint8Array(4096);
+  view = new DataView(this.buf.buffer);
   pos = 0;
 
-  bytes(): Uint8Array {
-    return this.buf.slice(0, this.pos);
-  }
-
-  private room(n: number): void {
+  room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
     next.set(this.buf.subarray(0, this.pos));
@@ -33,7 +29,7 @@ class Writer {
   head(tag: number, size: 1 | 2 | 4, v: number): void {
     this.room(1 + size);
     this.buf[this.pos++] = tag;
-    if (size === 1) this.view.setUint8(this.pos, v);
+    if (size === 1) this.buf[this.pos] = v;
     else if (size === 2) this.view.setUint16(this.pos, v);
     else this.view.setUint32(this.pos, v);
     this.pos += size;
@@ -68,6 +64,47 @@ class Writer {
     this.buf.set(data, this.pos);
     this.pos += data.length;
   }
+  /** A str value: header then UTF-8, written in place (no intermediate buffer). */
+  str(s: string): void {
+    const len = s.length;
+    if (len < 32) {
+      // Short strings (keys, most values): count and write UTF-8 by hand, as the header depends on the count.
+      let bytes = 0;
+      let ascii = true;
+      for (let i = 0; i < len; i++) {
+        if (s.charCodeAt(i) >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.room(1 + len);
+        this.buf[this.pos++] = 0xa0 + len;
+        for (let i = 0; i < len; i++) this.buf[this.pos++] = s.charCodeAt(i);
+        return;
+      }
+      bytes = utf8.encode(s).length;
+      this.strHeader(bytes);
+      this.room(bytes);
+      utf8.encodeInto(s, this.buf.subarray(this.pos));
+      this.pos += bytes;
+      return;
+    }
+    // Longer: reserve the largest header, encode in place, then close the gap if the header is shorter.
+    this.room(5 + len * 3);
+    const start = this.pos;
+    const { written } = utf8.encodeInto(s, this.buf.subarray(start + 5));
+    const h = written < 32 ? 1 : written < 0x100 ? 2 : written < 0x10000 ? 3 : 5;
+    if (h < 5) this.buf.copyWithin(start + h, start + 5, start + 5 + written);
+    this.strHeader(written);
+    this.pos = start + h + written;
+  }
+  private strHeader(n: number): void {
+    if (n < 32) this.u8(0xa0 + n);
+    else if (n < 0x100) this.head(0xd9, 1, n);
+    else if (n < 0x10000) this.head(0xda, 2, n);
+    else this.head(0xdb, 4, n);
+  }
 }
 
 function number(w: Writer, n: number) {
@@ -87,26 +124,16 @@ function number(w: Writer, n: number) {
   else w.f64(n);
 }
 
-function sized(
-  w: Writer,
-  size: number,
-  fix: number | null,
-  fixMax: number,
-  t8: number | null,
-  t16: number,
-  t32: number,
-) {
-  if (fix !== null && size < fixMax) w.u8(fix + size);
-  else if (t8 !== null && size < 0x100) w.head(t8, 1, size);
-  else if (size < 0x10000) w.head(t16, 2, size);
-  else w.head(t32, 4, size);
-}
-
 function ext(w: Writer, type: number, data: Uint8Array): void {
-  const fixed: Record<number, number> = { 1: 0xd4, 2: 0xd5, 4: 0xd6, 8: 0xd7, 16: 0xd8 };
-  const tag = fixed[data.length];
-  if (tag !== undefined) w.u8(tag);
-  else sized(w, data.length, null, 0, 0xc7, 0xc8, 0xc9);
+  const n = data.length;
+  if (n === 1) w.u8(0xd4);
+  else if (n === 2) w.u8(0xd5);
+  else if (n === 4) w.u8(0xd6);
+  else if (n === 8) w.u8(0xd7);
+  else if (n === 16) w.u8(0xd8);
+  else if (n < 0x100) w.head(0xc7, 1, n);
+  else if (n < 0x10000) w.head(0xc8, 2, n);
+  else w.head(0xc9, 4, n);
   w.u8(type & 0xff);
   w.raw(data);
 }
@@ -121,41 +148,61 @@ function value(w: Writer, v: unknown, depth: number) {
       return number(w, v);
     case 'bigint':
       return w.big(v);
-    case 'string': {
-      const b = utf8.encode(v);
-      sized(w, b.length, 0xa0, 32, 0xd9, 0xda, 0xdb);
-      return w.raw(b);
-    }
+    case 'string':
+      return w.str(v);
     case 'object':
       break;
     default:
       throw new TypeError(`cannot encode a ${typeof v} as MessagePack`);
   }
-  if (v instanceof RawJson) return ext(w, RAW_JSON_EXT, utf8.encode(v.text));
   if (Array.isArray(v)) {
-    sized(w, v.length, 0x90, 16, null, 0xdc, 0xdd);
-    for (const x of v) value(w, x, depth + 1);
+    const n = v.length;
+    if (n < 16) w.u8(0x90 + n);
+    else if (n < 0x10000) w.head(0xdc, 2, n);
+    else w.head(0xdd, 4, n);
+    for (let i = 0; i < n; i++) value(w, v[i], depth + 1);
     return;
   }
+  if (v instanceof RawJson) return ext(w, RAW_JSON_EXT, utf8.encode(v.text));
   if (ArrayBuffer.isView(v)) {
     const b = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-    sized(w, b.length, null, 0, 0xc4, 0xc5, 0xc6);
+    const n = b.length;
+    if (n < 0x100) w.head(0xc4, 1, n);
+    else if (n < 0x10000) w.head(0xc5, 2, n);
+    else w.head(0xc6, 4, n);
     return w.raw(b);
   }
   const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).filter((k) => o[k] !== undefined);
-  sized(w, keys.length, 0x80, 16, null, 0xde, 0xdf);
+  const keys = Object.keys(o);
+  let n = 0;
+  for (const k of keys) if (o[k] !== undefined) n++;
+  if (n < 16) w.u8(0x80 + n);
+  else if (n < 0x10000) w.head(0xde, 2, n);
+  else w.head(0xdf, 4, n);
   for (const k of keys) {
-    value(w, k, depth + 1);
-    value(w, o[k], depth + 1);
+    const x = o[k];
+    if (x === undefined) continue;
+    w.str(k);
+    value(w, x, depth + 1);
   }
 }
 
+// One writer reused by every call (encoding never re-enters itself); each call returns a copy of its bytes.
+const shared = new Writer();
+
 /** Encodes a value: maps, arrays, strings, numbers (-0 kept), bigint as int64/uint64, bytes as bin, RawJson as ext 1. */
 export function writeMsgpack(v: unknown): Uint8Array {
-  const w = new Writer();
-  value(w, v, 0);
-  return w.bytes();
+  shared.pos = 0;
+  try {
+    value(shared, v, 0);
+    return shared.buf.slice(0, shared.pos);
+  } finally {
+    // A huge value must not keep its buffer alive for the life of the process.
+    if (shared.buf.length > 1 << 20) {
+      shared.buf = new Uint8Array(4096);
+      shared.view = new DataView(shared.buf.buffer);
+    }
+  }
 }
 
 /**

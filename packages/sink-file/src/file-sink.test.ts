@@ -214,6 +214,35 @@ describe('file sink', () => {
     });
   }
 
+  for (const format of ['jsonl', 'msgpack'] as const) {
+    it(`when even the cut back fails, the next write re-opens, trims the torn tail and writes the batch whole (${format})`, async () => {
+      const path = join(dir, `changes.${format}`);
+      let broken = false;
+      // Half of the batch reaches the file, then the handle dies: the sink's truncate on it fails too (EBADF).
+      const append: Append = async (fh, data) => {
+        if (!broken) {
+          broken = true;
+          await fh.write(data, 0, Math.floor(data.length / 2));
+          await fh.close();
+          throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+        }
+        for (let off = 0; off < data.length; ) off += (await fh.write(data, off)).bytesWritten;
+      };
+      const a = [0, 1].map((i) => makeEvent({ lsn: 0x100n, index: i }));
+      const b = [0, 1, 2].map((i) => makeEvent({ lsn: 0x200n, index: i }));
+      const first = createFileSink({ path, format });
+      await first.write(batchOf(1, a), opts);
+      await first.close?.();
+      const sink = createFileSinkWithAppend({ path, format }, append);
+      await expect(sink.write(batchOf(2, b), opts)).rejects.toMatchObject({ code: 'SINK', retriable: true });
+      await sink.write(batchOf(2, b), opts);
+      await sink.close?.();
+      expect(readEvents(format, 'events', await readFile(path)).map((e) => e.id)).toEqual(
+        [...a, ...b].map((e) => e.id),
+      );
+    });
+  }
+
   it('runs under a pipeline and a restart appends nothing twice', async () => {
     const path = join(dir, 'changes.jsonl');
     const items = makeTransactions({ transactions: 20, eventsPerTransaction: 5 });
