@@ -11,6 +11,7 @@ import {
   encodeValueJson,
   formatLsn,
   type Row,
+  SinkError,
   type TableSchema,
 } from '@walstream/core';
 
@@ -103,10 +104,18 @@ export class MessageBuilder {
 
   private event(e: ChangeEvent, out: OutMessage[]): void {
     const topic = this.o.topicOf(e);
-    const names = this.keyNames(e);
+    // TRUNCATE and MESSAGE carry no row, so no key.
+    const names = e.after === null && e.before === null ? null : this.keyNames(e);
     const row = e.operation === 'DELETE' ? e.before : (e.after ?? e.before);
     // Key columns missing from `after` are unchanged TOAST values: the old row (or the event key) has them.
     const keyRow = names === null ? null : (pick(row ?? {}, names) ?? pick({ ...e.before, ...e.key, ...row }, names));
+    if (names !== null && keyRow === null) {
+      // Only configured columns can be missing; a silent null key would scatter the table over the partitions.
+      throw new SinkError(
+        `Kafka message key: event ${e.id} of ${e.schema}.${e.table} lacks key column(s) ${names.join(', ')} (keyColumns must name columns every change carries, e.g. of a REPLICA IDENTITY FULL table)`,
+        { retriable: false },
+      );
+    }
     const key = names === null ? null : stableKey(keyRow);
     if (e.operation === 'UPDATE' && names !== null && e.before !== null) {
       const oldKey = stableKey(pick(e.before, names));

@@ -362,6 +362,20 @@ describe('kafka sink', () => {
     expect(warnings.filter((w) => !/Broker 0 not found|Failed to send|Connection/i.test(w))).toEqual([]);
   });
 
+  it('refuses (not retriable, naming the column, no values) an event that lacks a configured key column', async () => {
+    const topic = unique();
+    await mock.createTopic(topic, 1);
+    const sink = createKafkaSink({ brokers: mock.brokers, topic, keyColumns: { 'public.items': ['sku'] } });
+    const event = makeEvent({ lsn: 0x100n, after: { id: 1, note: 'secret value' } });
+    const err = await sink.write(batchOf(1, [event]), { signal: new AbortController().signal }).catch((e) => e);
+    await sink.close?.();
+    expect(err).toBeInstanceOf(SinkError);
+    expect(err).toMatchObject({ retriable: false });
+    expect((err as Error).message).toContain('sku');
+    expect((err as Error).message).not.toContain('secret value');
+    expect(await readTopic(topic)).toEqual([]);
+  });
+
   it('rejects bad options', () => {
     expect(() => createKafkaSink({ brokers: [] })).toThrow(/kafka.brokers/);
     expect(() => createKafkaSink({ brokers: ['x:1'], topic: '{nope}' })).toThrow(/unknown placeholder/);
