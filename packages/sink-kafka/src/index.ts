@@ -8,4 +8,5 @@
  */
 
 export type { KafkaSinkOptions } from './kafka-sink.js';
-export { createKafkaSink, mapKafkaError, stableKey, topicPart } from './kafka-sink.js';
+export { createKafkaSink, mapKafkaError, topicPart } from './kafka-sink.js';
+export { stableKey } from './messages.js';

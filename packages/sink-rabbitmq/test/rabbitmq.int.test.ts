@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { type ChangeEvent, createPipeline, decodeEventJson } from '@walstream/core';
-import { batchOf, createArrayReader, describeSinkContract, makeEvent, makeTransactions } from '@walstream/core/testing';
+import { type ChangeEvent, createPipeline, SinkError } from '@walstream/core';
+import { batchOf, createArrayReader, makeEvent, makeTransactions } from '@walstream/core/testing';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRabbitMqSink } from '../src/index.js';
+import { boundQueue, holdingProxy, rabbitmqctl, unique, within } from './helpers.js';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';
 let conn: amqp.ChannelModel;
@@ -15,45 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => conn.close());
 
-const unique = () => `t${randomBytes(4).toString('hex')}`;
-
-/** An exchange with a queue bound to every key; returns a reader of what the queue holds. */
-async function bound(
-  exchange: string,
-): Promise<{ queue: string; drain: () => Promise<ChangeEvent[]>; seen: ChangeEvent[] }> {
-  await admin.assertExchange(exchange, 'topic', { durable: true });
-  const q = await admin.assertQueue('', { exclusive: true });
-  await admin.bindQueue(q.queue, exchange, '#');
-  const seen: ChangeEvent[] = [];
-  return {
-    queue: q.queue,
-    seen,
-    async drain() {
-      for (;;) {
-        const m = await admin.get(q.queue, { noAck: true });
-        if (m === false) return seen;
-        expect(m.properties.messageId).toBeTruthy();
-        seen.push(decodeEventJson(m.content.toString('utf8')));
-      }
-    },
-  };
-}
-
-describeSinkContract(
-  'rabbitmq',
-  async () => {
-    const exchange = unique();
-    const b = await bound(exchange);
-    return {
-      sink: createRabbitMqSink({ url: URL, exchange }),
-      readBack: b.drain,
-      cleanup: async () => {
-        await admin.deleteExchange(exchange);
-      },
-    };
-  },
-  { idempotent: false },
-);
+const bound = (exchange: string) => boundQueue(admin, exchange);
 
 describe('rabbitmq sink', () => {
   const opts = { signal: new AbortController().signal };
@@ -98,10 +59,11 @@ describe('rabbitmq sink', () => {
     await admin.bindQueue(queue, exchange, '#');
     const items = makeTransactions({ transactions: 300, eventsPerTransaction: 4 });
     const reader = createArrayReader(items);
+    const proxy = await holdingProxy(); // only to tell the sink's connections from other users of the shared broker
     const p = createPipeline({
       name: 'r',
       reader,
-      sinks: [createRabbitMqSink({ url: URL, exchange })],
+      sinks: [createRabbitMqSink({ url: proxy.url, exchange })],
       batch: { maxEvents: 8, maxWaitMs: 1 },
       retry: { maxAttempts: 100, initialDelayMs: 20, maxDelayMs: 200 },
     });
@@ -109,11 +71,9 @@ describe('rabbitmq sink', () => {
     p.on('retrying', () => retries++);
     await p.start();
     while (reader.pulled < 200) await new Promise((r) => setTimeout(r, 2));
-    conn.on('error', () => {}); // the test's own connection is closed too
-    execFileSync('rabbitmqctl', ['close_all_connections', 'walstream fault test'], { stdio: 'ignore' });
+    proxy.brokerCloses();
     await p.done;
-    conn = await amqp.connect(URL);
-    admin = await conn.createChannel();
+    await proxy.close();
     expect(retries).toBeGreaterThan(0);
     expect(reader.acks.at(-1)?.lsn).toBe(0x1000n + 299n * 0x100n);
     // Every event reached the queue at least once (a batch cut by the close may be published twice).
@@ -126,6 +86,91 @@ describe('rabbitmq sink', () => {
     const all = items.filter((i): i is ChangeEvent => (i as { kind?: string }).kind === undefined).map((e) => e.id);
     expect(all.filter((id) => !ids.has(id))).toEqual([]);
     await admin.deleteQueue(queue);
+    await admin.deleteExchange(exchange);
+  });
+
+  it('waiting for confirms has a timeout: confirms that never come fail the write as retriable, and it recovers', async () => {
+    const exchange = unique();
+    const b = await bound(exchange);
+    const proxy = await holdingProxy();
+    const sink = createRabbitMqSink({ url: proxy.url, exchange, confirmTimeoutMs: 1000 });
+    try {
+      await sink.write(batchOf(1, [makeEvent({ lsn: 0x100n })]), opts);
+      proxy.hold(true);
+      const err = await within(
+        sink.write(batchOf(2, [makeEvent({ lsn: 0x200n })]), opts).catch((e: unknown) => e),
+        15_000,
+      );
+      expect(err).toBeInstanceOf(SinkError);
+      expect((err as SinkError).retriable).toBe(true);
+      expect((err as SinkError).message).toMatch(/confirm/);
+      proxy.hold(false);
+      await sink.write(batchOf(3, [makeEvent({ lsn: 0x300n })]), opts); // the retry, on a new connection
+      expect((await b.drain()).map((e) => e.id)).toContain('0/300:0');
+    } finally {
+      await sink.close?.();
+      await proxy.close();
+      await admin.deleteExchange(exchange);
+    }
+  });
+
+  it('an abort ends a write that waits for confirms', async () => {
+    const exchange = unique();
+    const b = await bound(exchange);
+    const proxy = await holdingProxy();
+    const sink = createRabbitMqSink({ url: proxy.url, exchange }); // default confirm timeout: long
+    try {
+      await sink.write(batchOf(1, [makeEvent({ lsn: 0x100n })]), opts);
+      proxy.hold(true);
+      const ac = new AbortController();
+      const writing = sink.write(batchOf(2, [makeEvent({ lsn: 0x200n })]), { signal: ac.signal }).catch((e) => e);
+      setTimeout(() => ac.abort(), 300);
+      const err = await within(writing, 10_000);
+      expect(err).toBeInstanceOf(SinkError);
+      expect((err as SinkError).message).toMatch(/abort/);
+      proxy.hold(false);
+      await sink.write(batchOf(3, [makeEvent({ lsn: 0x300n })]), opts);
+      expect((await b.drain()).map((e) => e.id)).toContain('0/300:0');
+    } finally {
+      await sink.close?.();
+      await proxy.close();
+      await admin.deleteExchange(exchange);
+    }
+  });
+
+  it('a connection blocked by a memory alarm fails the write as retriable instead of hanging', async () => {
+    const exchange = unique();
+    const b = await bound(exchange);
+    const sink = createRabbitMqSink({ url: URL, exchange }); // default confirm timeout (30 s) is not what ends it
+    await sink.write(batchOf(1, [makeEvent({ lsn: 0x100n })]), opts);
+    // The machine's broker is shared: remember the watermark, keep the alarm short, always restore it.
+    const watermark = rabbitmqctl('eval', 'vm_memory_monitor:get_vm_memory_high_watermark().').trim();
+    const restore = /^\{absolute,\s*(\d+)\}$/.exec(watermark);
+    let err: unknown;
+    try {
+      rabbitmqctl('set_vm_memory_high_watermark', '0.0000001');
+      err = await within(
+        sink.write(batchOf(2, [makeEvent({ lsn: 0x200n })]), opts).catch((e: unknown) => e),
+        15_000,
+      );
+    } finally {
+      rabbitmqctl('set_vm_memory_high_watermark', ...(restore ? ['absolute', restore[1] as string] : [watermark]));
+    }
+    expect(err).toBeInstanceOf(SinkError);
+    expect((err as SinkError).retriable).toBe(true);
+    expect((err as SinkError).message).toMatch(/blocked/);
+    // Once the alarm is gone the retry goes through.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await sink.write(batchOf(3, [makeEvent({ lsn: 0x300n })]), opts);
+        break;
+      } catch (e) {
+        if (attempt > 20) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    expect((await b.drain()).map((e) => e.id)).toContain('0/300:0');
+    await sink.close?.();
     await admin.deleteExchange(exchange);
   });
 

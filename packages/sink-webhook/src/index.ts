@@ -8,7 +8,7 @@
  * ```
  */
 
-export type { VerifyOptions } from './signature.js';
+export type { VerifyOptions, WebhookSecret } from './signature.js';
 export { secretBytes, sign, signatureHeader, verifyWebhook, WebhookVerificationError } from './signature.js';
 export type { WebhookSinkOptions } from './webhook-sink.js';
 export { batchId, createWebhookSink, parseRetryAfter } from './webhook-sink.js';

@@ -1,21 +1,47 @@
 /**
  * Standard Webhooks (standardwebhooks.com): `webhook-signature` is `v1,<base64 HMAC-SHA256(secret,
  * "<webhook-id>.<webhook-timestamp>.<body>")>`, one per secret, space separated (for key rotation).
- * Secrets in `whsec_<base64>` form are base64-decoded; any other string is used as UTF-8 bytes.
+ * A secret string is base64, with or without the `whsec_` prefix, as the reference libraries read it; raw key bytes
+ * come as a Uint8Array (their `format: "raw"`).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ErrorCode, WalstreamError } from '@walstream/core';
+import { ConfigError, ErrorCode, WalstreamError } from '@walstream/core';
 
-export function secretBytes(secret: string): Buffer {
-  return secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64') : Buffer.from(secret, 'utf8');
+/** A signing secret: `whsec_<base64>`, bare base64, or the raw key bytes. */
+export type WebhookSecret = string | Uint8Array;
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Why a secret string is unusable, or null. Never includes the secret. */
+export function secretProblem(secret: WebhookSecret): string | null {
+  if (typeof secret !== 'string') return secret.length === 0 ? 'is empty' : null;
+  const b64 = secret.startsWith('whsec_') ? secret.slice(6) : secret;
+  if (b64 === '') return 'is empty';
+  if (!BASE64.test(b64)) {
+    return 'must be base64 (optionally prefixed whsec_), as Standard Webhooks libraries read it; pass raw key bytes as a Uint8Array';
+  }
+  return null;
 }
 
-export function sign(secret: string, id: string, timestamp: number, body: string): string {
+/** The key bytes of a secret. Throws ConfigError for a string that is not (whsec_-prefixed) base64. */
+export function secretBytes(secret: WebhookSecret): Buffer {
+  const problem = secretProblem(secret);
+  if (problem !== null) throw new ConfigError('webhook.secret', problem);
+  if (typeof secret !== 'string') return Buffer.from(secret);
+  return Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+}
+
+export function sign(secret: WebhookSecret, id: string, timestamp: number, body: string): string {
   const mac = createHmac('sha256', secretBytes(secret)).update(`${id}.${timestamp}.${body}`).digest('base64');
   return `v1,${mac}`;
 }
 
-export function signatureHeader(secrets: readonly string[], id: string, timestamp: number, body: string): string {
+export function signatureHeader(
+  secrets: readonly WebhookSecret[],
+  id: string,
+  timestamp: number,
+  body: string,
+): string {
   return secrets.map((s) => sign(s, id, timestamp, body)).join(' ');
 }
 
@@ -39,7 +65,7 @@ export interface VerifyOptions {
 export function verifyWebhook(
   body: string,
   headers: Record<string, string | string[] | undefined> | Headers,
-  secrets: string | readonly string[],
+  secrets: WebhookSecret | readonly WebhookSecret[],
   options: VerifyOptions = {},
 ): unknown {
   const get = (name: string): string | undefined => {
@@ -58,7 +84,9 @@ export function verifyWebhook(
     throw new WebhookVerificationError('timestamp outside the tolerance');
   }
   const offered = sig.split(' ').map((s) => s.trim());
-  for (const secret of typeof secrets === 'string' ? [secrets] : secrets) {
+  const list: readonly WebhookSecret[] =
+    typeof secrets === 'string' || secrets instanceof Uint8Array ? [secrets] : (secrets as readonly WebhookSecret[]);
+  for (const secret of list) {
     const expected = Buffer.from(sign(secret, id, timestamp, body));
     for (const o of offered) {
       const got = Buffer.from(o);

@@ -1,20 +1,41 @@
 /**
- * POSTs events (one per request, or a batch per request) to an HTTP endpoint with Standard Webhooks headers.
- * The webhook-id is derived from the event ids, so every retry of the same batch carries the same id.
- * Requests go one at a time, in order. 2xx is success; 408, 429 and 5xx are retriable (Retry-After honoured);
- * other 4xx are permanent (the pipeline then stops, or hands the batch to a dead-letter sink).
+ * POSTs events to an HTTP endpoint with Standard Webhooks headers. In `batch` mode a request holds one source
+ * transaction, or a fixed slice of a large one (event indexes `k*N .. k*N+N-1`), and its webhook-id names its first
+ * and last event: what a request holds, and so its id, follows the source, not how the pipeline grouped transactions
+ * into batches, so a restart re-sends the same requests under the same ids (except where a batch boundary fell inside
+ * a slice: that slice goes as two requests). Requests go one at a time, in order. 2xx is success; 408, 425, 429 and 5xx are
+ * retriable (Retry-After honoured); other 4xx are permanent (the pipeline then stops, or hands the batch to a
+ * dead-letter sink).
  */
-import { type Batch, type ChangeEvent, encodeEventJson, parseOptions, type Sink, SinkError } from '@walstream/core';
+import {
+  type Batch,
+  type ChangeEvent,
+  ErrorCode,
+  encodeEventJson,
+  parseOptions,
+  type Sink,
+  SinkError,
+  WalstreamError,
+} from '@walstream/core';
 import { z } from 'zod';
-import { signatureHeader } from './signature.js';
+import { secretProblem, signatureHeader, type WebhookSecret } from './signature.js';
+import { requestsOf } from './transactions.js';
 
 export interface WebhookSinkOptions {
   /** http(s) URL receiving the POSTs. */
   url: string;
-  /** Signing secret(s), `whsec_<base64>` or plain text; several sign with each (key rotation). */
-  secret: string | string[];
-  /** `batch`: one request per batch, body `{"id","events":[...]}`; `event`: one request per event. @default 'batch' */
+  /**
+   * Signing secret(s): `whsec_<base64>` or bare base64 (read as the Standard Webhooks libraries read it), or the raw
+   * key bytes as a Uint8Array; several sign with each (key rotation).
+   */
+  secret: WebhookSecret | WebhookSecret[];
+  /**
+   * `batch`: one request per source transaction (large ones split every `maxEventsPerRequest` events), body
+   * `{"id","events":[...]}`; `event`: one request per event, body = the event. @default 'batch'
+   */
   mode?: 'batch' | 'event';
+  /** Batch mode: a transaction with more events is split into requests of events `k*N .. k*N+N-1` by index. @default 500 */
+  maxEventsPerRequest?: number;
   /** Per-request timeout. @default 10000 */
   timeoutMs?: number;
   /** Extra request headers (e.g. authorization). @default {} */
@@ -25,14 +46,20 @@ export interface WebhookSinkOptions {
   fetch?: typeof fetch;
 }
 
+const secret = z.union([z.string(), z.instanceof(Uint8Array)]).superRefine((s, ctx) => {
+  const problem = secretProblem(s);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const schema = z
   .object({
     url: z
       .string()
       .url()
       .refine((u) => /^https?:/.test(u), 'must be http or https'),
-    secret: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    secret: z.union([secret, z.array(secret).min(1)]),
     mode: z.enum(['batch', 'event']).optional(),
+    maxEventsPerRequest: z.number().int().positive().optional(),
     timeoutMs: z.number().int().positive().optional(),
     headers: z.record(z.string(), z.string()).optional(),
     name: z.string().min(1).optional(),
@@ -44,12 +71,16 @@ const RETRIABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 export function createWebhookSink(options: WebhookSinkOptions): Sink {
   const o = parseOptions(schema, options, 'webhook');
-  const secrets = typeof o.secret === 'string' ? [o.secret] : o.secret;
+  const secrets: WebhookSecret[] = Array.isArray(o.secret) ? o.secret : [o.secret as WebhookSecret];
   const mode = o.mode ?? 'batch';
+  const perRequest = o.maxEventsPerRequest ?? 500;
   const timeoutMs = o.timeoutMs ?? 10_000;
   const doFetch = o.fetch ?? globalThis.fetch;
   const host = new URL(o.url).host;
   const name = o.name ?? `webhook:${host}`;
+  let closed = false;
+  /** Requests accepted during a write that then failed: its retry does not send them again. */
+  const accepted = new Set<string>();
 
   async function post(id: string, body: string, signal: AbortSignal): Promise<void> {
     const timestamp = Math.floor(Date.now() / 1000);
@@ -81,16 +112,30 @@ export function createWebhookSink(options: WebhookSinkOptions): Sink {
     });
   }
 
+  async function send(id: string, body: () => string, signal: AbortSignal): Promise<void> {
+    if (accepted.has(id)) return;
+    await post(id, body(), signal);
+    accepted.add(id);
+  }
+
   return {
     name,
     async write(batch: Batch, { signal }) {
-      if (batch.events.length === 0) return;
+      if (closed) throw new WalstreamError(ErrorCode.SinkClosed, `sink ${name} is closed`);
       if (mode === 'event') {
-        for (const e of batch.events) await post(e.id, encodeEventJson(e), signal);
+        for (const e of batch.events) await send(e.id, () => encodeEventJson(e), signal);
+        accepted.clear();
         return;
       }
-      const id = batchId(batch.events);
-      await post(id, `{"id":${JSON.stringify(id)},"events":[${batch.events.map(encodeEventJson).join(',')}]}`, signal);
+      for (const r of requestsOf(batch.events, perRequest)) {
+        const id = batchId(r);
+        await send(id, () => `{"id":${JSON.stringify(id)},"events":[${r.map(encodeEventJson).join(',')}]}`, signal);
+      }
+      accepted.clear();
+    },
+    async close() {
+      closed = true;
+      accepted.clear();
     },
   };
 }

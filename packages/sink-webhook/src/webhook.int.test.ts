@@ -7,7 +7,7 @@ import {
   RetriesExhaustedError,
   SinkError,
 } from '@walstream/core';
-import { createArrayReader, createMemorySink, describeSinkContract, makeTransactions } from '@walstream/core/testing';
+import { commitOf, createArrayReader, createMemorySink, makeEvent, makeTransactions } from '@walstream/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from './signature.js';
 import { createWebhookSink } from './webhook-sink.js';
@@ -57,17 +57,6 @@ const rx = receiver();
 beforeAll(() => new Promise<void>((r) => rx.server.listen(0, '127.0.0.1', r)));
 afterAll(() => new Promise<void>((r) => rx.server.close(() => r())));
 
-for (const mode of ['batch', 'event'] as const) {
-  describeSinkContract(
-    `webhook ${mode}`,
-    async () => {
-      rx.received.length = 0;
-      return { sink: createWebhookSink({ url: rx.url(), secret: SECRET, mode }), readBack: async () => rx.accepted() };
-    },
-    { idempotent: false },
-  );
-}
-
 describe('webhook sink', () => {
   const fast = { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 20 };
 
@@ -84,8 +73,9 @@ describe('webhook sink', () => {
     await p.start();
     await p.done;
     const ids = rx.received.map((r) => r.headers['webhook-id']);
-    expect(rx.received.map((r) => r.status)).toEqual([500, 503, 200]);
-    expect(new Set(ids).size).toBe(1);
+    // One request per transaction: the first is refused twice and retried under the same id.
+    expect(rx.received.map((r) => r.status)).toEqual([500, 503, 200, 200]);
+    expect(ids).toEqual(['0/1000:0..0/1000:1', '0/1000:0..0/1000:1', '0/1000:0..0/1000:1', '0/1100:0..0/1100:1']);
     expect(rx.accepted()).toHaveLength(4);
     expect(reader.acks.at(-1)?.lsn).toBe(0x1100n);
   });
@@ -187,6 +177,72 @@ describe('webhook sink', () => {
     expect(() => verifyWebhook(body, headers(other), SECRET, { now })).toThrow(/no signature/);
     expect(verifyWebhook(body, headers(other), [SECRET, other], { now })).toEqual({ a: 1 });
     expect(() => verifyWebhook(body, headers(SECRET, now - 1000), SECRET, { now })).toThrow(/tolerance/);
+  });
+
+  it('the webhook-id of a delivery follows the source transactions, not how batches grouped them (a restart)', async () => {
+    const txn = (lsn: bigint, n: number) =>
+      Array.from({ length: n }, (_, i) => makeEvent({ lsn, index: i, transactionId: String(lsn) }));
+    const [t1, t2, t3] = [txn(0x100n, 3), txn(0x200n, 12), txn(0x300n, 1)] as [
+      ChangeEvent[],
+      ChangeEvent[],
+      ChangeEvent[],
+    ];
+    const count = new Map([
+      [0x100n, 3],
+      [0x200n, 12],
+      [0x300n, 1],
+    ]);
+    /** A batch with the commits of the listed transactions. */
+    const batch = (seq: number, events: ChangeEvent[], ends: bigint[]) => ({
+      seq,
+      events,
+      commits: ends.map((l) => commitOf(l, count.get(l) as number, String(l))),
+      schemaChanges: [],
+      bytes: 0,
+    });
+    /** webhook-id -> the event ids its request held, for every request, the batches written to a fresh sink. */
+    const deliveries = async (batches: ReturnType<typeof batch>[], extra: { maxEventsPerRequest?: number } = {}) => {
+      rx.received.length = 0;
+      const sink = createWebhookSink({ url: rx.url(), secret: SECRET, ...extra });
+      for (const b of batches) await sink.write(b, { signal: new AbortController().signal });
+      await sink.close?.();
+      return Object.fromEntries(
+        rx.received.map((r) => [
+          String(r.headers['webhook-id']),
+          (JSON.parse(r.body).events as { id: string }[]).map((e) => e.id),
+        ]),
+      );
+    };
+    const ids = (evs: ChangeEvent[]) => evs.map((e) => e.id);
+    // One request per source transaction, named after its first and last event, however transactions were batched.
+    const whole = { '0/100:0..0/100:2': ids(t1), '0/200:0..0/200:11': ids(t2), '0/300:0': ids(t3) };
+    expect(await deliveries([batch(1, [...t1, ...t2], [0x100n, 0x200n]), batch(2, t3, [0x300n])])).toEqual(whole);
+    expect(await deliveries([batch(1, t1, [0x100n]), batch(2, [...t2, ...t3], [0x200n, 0x300n])])).toEqual(whole);
+    // A large transaction is split at fixed event indexes (k*N), whatever else shares its batches.
+    const sliced = {
+      '0/100:0..0/100:2': ids(t1),
+      '0/200:0..0/200:4': ids(t2.slice(0, 5)),
+      '0/200:5..0/200:9': ids(t2.slice(5, 10)),
+      '0/200:10..0/200:11': ids(t2.slice(10)),
+      '0/300:0': ids(t3),
+    };
+    const five = { maxEventsPerRequest: 5 };
+    expect(await deliveries([batch(1, [...t1, ...t2], [0x100n, 0x200n]), batch(2, t3, [0x300n])], five)).toEqual(
+      sliced,
+    );
+    expect(
+      await deliveries(
+        [batch(1, [...t1, ...t2.slice(0, 5)], [0x100n]), batch(2, [...t2.slice(5), ...t3], [0x200n, 0x300n])],
+        five,
+      ),
+    ).toEqual(sliced);
+    // Nothing is held back across writes: a batch boundary inside a slice sends each part, named after itself.
+    expect(await deliveries([batch(1, t2.slice(0, 7), []), batch(2, t2.slice(7), [0x200n])], five)).toEqual({
+      '0/200:0..0/200:4': ids(t2.slice(0, 5)),
+      '0/200:5..0/200:6': ids(t2.slice(5, 7)),
+      '0/200:7..0/200:9': ids(t2.slice(7, 10)),
+      '0/200:10..0/200:11': ids(t2.slice(10)),
+    });
   });
 
   it('rejects bad options', () => {

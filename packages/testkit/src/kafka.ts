@@ -1,7 +1,9 @@
 /**
  * A Kafka cluster for tests: librdkafka's mock cluster (it speaks the real Kafka protocol), started by a small
  * C helper compiled at first use. The helper takes commands on stdin: `down N` / `up N` (broker N unreachable or
- * back), `topic NAME PARTITIONS`, `quit`. librdkafka-dev is installed with apt-get when missing (as root).
+ * back), `topic NAME PARTITIONS`, `leader TOPIC PARTITION BROKER`, `errors BROKER API_KEY ERROR_CODE COUNT` (the
+ * broker's next COUNT requests of that type fail), `quit`. librdkafka-dev is installed with apt-get when missing
+ * (as root).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,11 +28,16 @@ int main(int argc, char **argv) {
   printf("%s\\n", rd_kafka_mock_cluster_bootstraps(mc));
   fflush(stdout);
   char line[512], topic[256];
-  int id, parts;
+  int id, parts, leader, api, err, cnt;
   while (fgets(line, sizeof line, stdin)) {
     if (sscanf(line, "down %d", &id) == 1) rd_kafka_mock_broker_set_down(mc, id);
     else if (sscanf(line, "up %d", &id) == 1) rd_kafka_mock_broker_set_up(mc, id);
     else if (sscanf(line, "topic %255s %d", topic, &parts) == 2) rd_kafka_mock_topic_create(mc, topic, parts, 1);
+    else if (sscanf(line, "leader %255s %d %d", topic, &parts, &leader) == 3)
+      rd_kafka_mock_partition_set_leader(mc, topic, parts, leader);
+    else if (sscanf(line, "errors %d %d %d %d", &id, &api, &err, &cnt) == 4)
+      for (int i = 0; i < cnt; i++)
+        rd_kafka_mock_broker_push_request_error_rtts(mc, id, (int16_t)api, 1, (rd_kafka_resp_err_t)err, 0);
     else if (strncmp(line, "quit", 4) == 0) break;
     printf("ok\\n");
     fflush(stdout);
@@ -89,6 +96,13 @@ export interface KafkaMock {
   brokerDown(id: number): Promise<void>;
   brokerUp(id: number): Promise<void>;
   createTopic(name: string, partitions: number): Promise<void>;
+  /** Moves the leadership of one partition to broker `broker` (clients see it on their next metadata refresh). */
+  setLeader(topic: string, partition: number, broker: number): Promise<void>;
+  /**
+   * The next `count` requests of type `apiKey` (0 = Produce) that broker `broker` receives fail with Kafka error
+   * `errorCode` (e.g. 7 REQUEST_TIMED_OUT) and are not applied: a deterministic partial failure of a produce.
+   */
+  failRequests(broker: number, apiKey: number, errorCode: number, count: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -117,6 +131,8 @@ export async function startKafkaMock(brokers = 3): Promise<KafkaMock> {
     brokerDown: (id) => command(`down ${id}`),
     brokerUp: (id) => command(`up ${id}`),
     createTopic: (name, partitions) => command(`topic ${name} ${partitions}`),
+    setLeader: (topic, partition, broker) => command(`leader ${topic} ${partition} ${broker}`),
+    failRequests: (broker, apiKey, errorCode, count) => command(`errors ${broker} ${apiKey} ${errorCode} ${count}`),
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
