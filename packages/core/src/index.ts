@@ -75,7 +75,7 @@ export { silentLogger } from './logger.js';
 export type { Lsn } from './lsn.js';
 export { formatLsn, lsnFromParts, parseLsn, ZERO_LSN } from './lsn.js';
 export type { MaskOptions, MaskStrategy } from './mask.js';
-export { DEFAULT_MASK_COLUMNS, mask, maskSink, REDACTED } from './mask.js';
+export { DEFAULT_MASK_COLUMNS, EMAIL_NAMES, mask, maskSink, PHONE_NAMES, REDACTED } from './mask.js';
 export { parseOptions } from './options.js';
 export { createPipeline, NewPipeline } from './pipeline.js';
 export type { BatchOptions, PipelineConfig, PipelineOptions, SinkBinding } from './pipeline-config.js';

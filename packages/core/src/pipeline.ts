@@ -2,13 +2,18 @@
  * The Pipeline: pulls items from a LogReader, cuts batches (events, bytes, time), hands every batch to every
  * sink in order, and tells the reader the position every sink durably holds (see commit-tracker.ts).
  *
+ * Roles: batcher.ts cuts batches and marks transaction ends, sink-worker.ts drives each sink, commit-tracker.ts
+ * decides what is confirmed, acker.ts tells the reader. This file owns the life cycle: start, read loop, stop.
+ *
  * Backpressure is pull-based: when the in-flight byte budget is full the read loop stops calling `next()`,
  * so the reader stops pulling from its source; it keeps its own connection alive (status updates).
  */
+import { Acker } from './acker.js';
+import { Batcher } from './batcher.js';
 import { CommitTracker } from './commit-tracker.js';
 import { Emitter } from './emitter.js';
-import { describe, ErrorCode, toWalstreamError, WalstreamError } from './errors.js';
-import type { ChangeEvent, ReaderItem, SchemaChange, TransactionCommit } from './event.js';
+import { describe, ErrorCode, SinkError, toWalstreamError, WalstreamError } from './errors.js';
+import type { Batch } from './event.js';
 import type { Sink, SinkContext } from './interfaces.js';
 import { type Logger, silentLogger } from './logger.js';
 import {
@@ -18,9 +23,7 @@ import {
   resolvePipelineOptions,
 } from './pipeline-config.js';
 import type { Pipeline, PipelineEventType, PipelineListener, PipelineState, PipelineStatus } from './pipeline-types.js';
-import { comparePositions, type Position } from './position.js';
 import { SinkWorker } from './sink-worker.js';
-import { estimateEventBytes } from './size.js';
 
 /** Creates a pipeline; validates options (ConfigError names the bad field). Call `start()` to run it. */
 export function createPipeline(options: PipelineOptions): Pipeline {
@@ -45,6 +48,8 @@ class PipelineImpl implements Pipeline {
   private readonly log: Logger;
   private readonly emitter: Emitter;
   private readonly tracker: CommitTracker;
+  private readonly batcher: Batcher;
+  private readonly acker: Acker;
   private readonly workers: SinkWorker[];
   /** Aborts sink writes and retry sleeps: only on failure or after the drain timeout. */
   private readonly hardAbort = new AbortController();
@@ -55,38 +60,16 @@ class PipelineImpl implements Pipeline {
   private shutdown: Promise<void> | null = null;
   private starting: Promise<void> | null = null;
   private readLoop: Promise<void> = Promise.resolve();
-
-  // The open batch.
-  private events: ChangeEvent[] = [];
-  private commits: TransactionCommit[] = [];
-  private schemaChanges: SchemaChange[] = [];
-  private openBytes = 0;
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private seq = 0;
-
-  // The source transaction being read, to close it when the next one starts without a commit marker.
-  private txnLsn: bigint | null = null;
-  private txnCount = 0;
-  private received: Position | null = null;
-  private receivedTxid = '';
-  private receivedTs = '';
-  private lastCheckpoint: Position | null = null;
-
   private inFlightBytes = 0;
   private roomWaiter: (() => void) | null = null;
-  private eventsIn = 0;
-  private eventsDropped = 0;
-  private lastHeartbeatAt: string | null = null;
-
-  private acked: Position | null = null;
-  private ackRun: Promise<void> | null = null;
-  private ackPending = false;
 
   constructor(private readonly o: ResolvedPipelineOptions) {
     this.name = o.name;
     this.log = o.logger ?? silentLogger;
     this.emitter = new Emitter((err) => this.log.error('pipeline listener threw', { error: describe(err) }));
     this.tracker = new CommitTracker(o.sinks.length);
+    this.batcher = new Batcher(o, (batch) => this.dispatch(batch));
+    this.acker = new Acker(o.reader, () => this.tracker.committed, this.log);
     const hooks = {
       written: (w: SinkWorker, batch: { seq: number }) => this.onWritten(w.index, batch.seq),
       retrying: (w: SinkWorker, attempt: number, delayMs: number, error: WalstreamError) => {
@@ -142,7 +125,11 @@ class PipelineImpl implements Pipeline {
       const err = toWalstreamError(thrown);
       this.error = err;
       this.state = 'failed';
-      await Promise.allSettled([...opened.map((s) => s.close?.()), this.o.reader.close()]);
+      const bound = this.o.drainTimeoutMs;
+      await Promise.all([
+        ...opened.map((s) => settleWithin(() => s.close?.(), bound)),
+        settleWithin(() => this.o.reader.close(), bound),
+      ]);
       this.settle.reject(err);
       throw err;
     }
@@ -176,20 +163,20 @@ class PipelineImpl implements Pipeline {
   status(): PipelineStatus {
     const now = Date.now();
     const committed = this.tracker.committed;
-    const lag =
-      this.received && committed && this.received.lsn > committed.lsn ? this.received.lsn - committed.lsn : 0n;
+    const received = this.batcher.received;
+    const lag = received && committed && received.lsn > committed.lsn ? received.lsn - committed.lsn : 0n;
     return {
       name: this.name,
       state: this.state,
-      eventsIn: this.eventsIn,
-      eventsDropped: this.eventsDropped,
-      batches: this.seq,
+      eventsIn: this.batcher.eventsIn,
+      eventsDropped: this.batcher.eventsDropped,
+      batches: this.batcher.seq,
       inFlightBytes: this.inFlightBytes,
       backpressure: this.roomWaiter !== null,
       committed,
-      received: this.received,
+      received,
       lagBytes: Number(lag),
-      lastHeartbeatAt: this.lastHeartbeatAt,
+      lastHeartbeatAt: this.batcher.lastHeartbeatAt,
       error: this.error,
       sinks: this.workers.map((w) => ({
         name: w.sink.name,
@@ -206,120 +193,29 @@ class PipelineImpl implements Pipeline {
   }
 
   private async runReadLoop(): Promise<void> {
-    const iter = this.o.reader.read({ signal: this.readAbort.signal })[Symbol.asyncIterator]();
+    let iter: AsyncIterator<unknown> | undefined;
     try {
+      // Inside the try: a reader whose read() throws synchronously fails the pipeline like any read error.
+      iter = this.o.reader.read({ signal: this.readAbort.signal })[Symbol.asyncIterator]();
       while (!this.stopping) {
         const r = await iter.next();
         if (r.done) break;
-        this.accept(r.value);
+        this.inFlightBytes += this.batcher.accept(r.value as Parameters<Batcher['accept']>[0]);
         if (this.inFlightBytes >= this.o.maxInFlightBytes) await this.waitForRoom();
       }
     } catch (thrown) {
       if (!this.stopping) this.fail(toWalstreamError(thrown, ErrorCode.Reader));
-    } finally {
-      if (this.stopping) await iter.return?.()?.catch(() => {});
     }
-    // The reader ended on its own: drain and stop cleanly.
-    if (!this.stopping) void this.beginShutdown();
-  }
-
-  private accept(item: ReaderItem): void {
-    switch ((item as { kind?: string }).kind) {
-      case undefined:
-        this.acceptEvent(item as ChangeEvent);
-        return;
-      case 'commit':
-        this.acceptCommit(item as TransactionCommit);
-        return;
-      case 'schema':
-        this.schemaChanges.push(item as SchemaChange);
-        this.armTimer();
-        return;
-      case 'heartbeat':
-        this.lastHeartbeatAt = (item as { timestamp: string }).timestamp;
-        return;
-      default:
-        this.fail(new WalstreamError(ErrorCode.Reader, 'reader yielded an item of unknown kind'));
-    }
-  }
-
-  private acceptEvent(e: ChangeEvent): void {
-    const lsn = e.position.lsn;
-    if (this.txnLsn !== lsn) {
-      // A new transaction started without a commit marker for the previous one: that one is complete.
-      if (this.txnLsn !== null) this.closeTransaction();
-      this.txnLsn = lsn;
-      this.txnCount = 0;
-    }
-    this.txnCount++;
-    this.received = e.position;
-    this.receivedTxid = e.transactionId;
-    this.receivedTs = e.timestamp;
-    this.eventsIn++;
-    const t = this.o.transform === undefined ? e : this.o.transform(e);
-    if (t === null) {
-      this.eventsDropped++;
+    if (this.stopping) {
+      const it = iter;
+      if (it?.return) await settleWithin(() => it.return?.(), this.o.drainTimeoutMs);
       return;
     }
-    const size = estimateEventBytes(t);
-    this.events.push(t);
-    this.openBytes += size;
-    this.inFlightBytes += size;
-    if (this.events.length >= this.o.batch.maxEvents || this.openBytes >= this.o.batch.maxBytes) this.flush();
-    else if (this.timer === null) this.armTimer();
+    // The reader ended on its own: drain and stop cleanly.
+    void this.beginShutdown();
   }
 
-  private acceptCommit(c: TransactionCommit): void {
-    if (this.txnLsn !== null && this.txnLsn <= c.position.lsn) this.txnLsn = null;
-    if (this.received === null || comparePositions(c.position, this.received) > 0) this.received = c.position;
-    this.addCommit(c);
-  }
-
-  private closeTransaction(): void {
-    const last = this.received as Position;
-    this.txnLsn = null;
-    this.addCommit({
-      kind: 'commit',
-      position: last,
-      transactionId: this.receivedTxid,
-      timestamp: this.receivedTs,
-      eventCount: this.txnCount,
-    });
-  }
-
-  private addCommit(c: TransactionCommit): void {
-    // A replayed transaction (reader reconnect) is delivered again but is no new checkpoint.
-    if (this.lastCheckpoint !== null && comparePositions(c.position, this.lastCheckpoint) <= 0) return;
-    this.lastCheckpoint = c.position;
-    this.commits.push(c);
-    this.armTimer();
-  }
-
-  private armTimer(): void {
-    if (this.timer !== null) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.flush();
-    }, this.o.batch.maxWaitMs);
-  }
-
-  private flush(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.events.length === 0 && this.commits.length === 0 && this.schemaChanges.length === 0) return;
-    const batch = {
-      seq: ++this.seq,
-      events: this.events,
-      commits: this.commits,
-      schemaChanges: this.schemaChanges,
-      bytes: this.openBytes,
-    };
-    this.events = [];
-    this.commits = [];
-    this.schemaChanges = [];
-    this.openBytes = 0;
+  private dispatch(batch: Batch): void {
     this.tracker.addBatch(batch.seq, batch.bytes);
     for (const c of batch.commits) this.tracker.addCheckpoint(c.position, batch.seq);
     for (const w of this.workers) w.enqueue(batch);
@@ -327,7 +223,7 @@ class PipelineImpl implements Pipeline {
 
   private waitForRoom(): Promise<void> {
     // The open batch must reach the sinks, or the room we wait for never comes.
-    this.flush();
+    this.batcher.flush();
     if (this.inFlightBytes < this.o.maxInFlightBytes || this.stopping) return Promise.resolve();
     this.log.debug('backpressure on', { inFlightBytes: this.inFlightBytes });
     this.emitter.emit({ type: 'backpressure', active: true, inFlightBytes: this.inFlightBytes });
@@ -346,34 +242,10 @@ class PipelineImpl implements Pipeline {
     this.inFlightBytes -= released;
     if (this.roomWaiter !== null && this.inFlightBytes < this.o.maxInFlightBytes) this.roomWaiter();
     const committed = this.tracker.committed;
-    if (committed !== null && committed !== this.acked) {
+    if (committed !== null && committed !== this.acker.acked) {
       this.emitter.emit({ type: 'committed', position: committed });
-      this.scheduleAck();
+      void this.acker.schedule();
     }
-  }
-
-  /** Tells the reader the committed position; calls are serialised and coalesced. */
-  private scheduleAck(): Promise<void> {
-    if (this.ackRun !== null) {
-      this.ackPending = true;
-      return this.ackRun;
-    }
-    this.ackRun = (async () => {
-      do {
-        this.ackPending = false;
-        const p = this.tracker.committed;
-        if (p === null || p === this.acked) continue;
-        try {
-          await this.o.reader.ack(p);
-          this.acked = p;
-        } catch (err) {
-          // The reader sends its latest ack again on its next status update; nothing is lost.
-          this.log.warn('reader ack failed', { error: describe(err) });
-        }
-      } while (this.ackPending);
-      this.ackRun = null;
-    })();
-    return this.ackRun;
   }
 
   private fail(error: WalstreamError): void {
@@ -391,41 +263,70 @@ class PipelineImpl implements Pipeline {
     return this.shutdown;
   }
 
+  /**
+   * Every wait here is bounded by drainTimeoutMs: a reader or sink that ignores its signal, or whose close
+   * hangs or throws, still lets `done` settle (with a typed error), and the reader is always closed.
+   */
   private async runShutdown(): Promise<void> {
     this.stopping = true;
     this.state = 'stopping';
     this.readAbort.abort();
     this.roomWaiter?.();
-    const deadline = Date.now() + this.o.drainTimeoutMs;
+    const bound = this.o.drainTimeoutMs;
+    const deadline = Date.now() + bound;
     const timeLeft = () => Math.max(0, deadline - Date.now());
-    await withTimeout(this.readLoop, timeLeft());
-    if (this.error === null) this.flush();
+    if (!(await withTimeout(this.readLoop, timeLeft()))) {
+      this.log.warn('reader did not end its iteration after abort', { pipeline: this.name });
+    }
+    if (this.error === null) this.batcher.flush();
+    this.batcher.clearTimer();
     const drained = await withTimeout(Promise.all(this.workers.map((w) => w.idle())), timeLeft());
     if (!drained) {
-      this.log.warn('drain timed out; aborting sink writes', {
-        pipeline: this.name,
-        drainTimeoutMs: this.o.drainTimeoutMs,
-      });
+      this.log.warn('drain timed out; aborting sink writes', { pipeline: this.name, drainTimeoutMs: bound });
       this.hardAbort.abort();
-      await Promise.all(this.workers.map((w) => w.idle()));
+      const stuck: string[] = [];
+      await Promise.all(
+        this.workers.map(async (w) => {
+          if (!(await withTimeout(w.idle(), bound))) stuck.push(w.sink.name);
+        }),
+      );
+      if (stuck.length > 0) {
+        this.recordError(
+          new SinkError(
+            `sink ${stuck.join(', ')} ignored its abort signal: a write was still running ${bound} ms after the abort`,
+          ),
+        );
+      }
     }
-    if (this.timer !== null) clearTimeout(this.timer);
-    while (this.ackRun !== null) await this.ackRun;
-    await this.scheduleAck();
+    if (!(await withTimeout(this.acker.flush(), bound))) {
+      this.log.warn('reader ack did not settle', { pipeline: this.name });
+    }
     const closing = this.workers.flatMap((w) => (w.deadLetter ? [w.sink, w.deadLetter] : [w.sink]));
-    for (const r of await Promise.allSettled(closing.map((s) => s.close?.()))) {
-      if (r.status === 'rejected') this.log.warn('sink close failed', { error: describe(r.reason) });
-    }
-    try {
-      await this.o.reader.close();
-    } catch (err) {
-      this.log.warn('reader close failed', { error: describe(err) });
+    const closed = await Promise.all(closing.map((s) => settleWithin(() => s.close?.(), bound)));
+    closed.forEach((r, i) => {
+      if (r === true) return;
+      const name = (closing[i] as Sink).name;
+      const why = r === 'timeout' ? `did not finish within ${bound} ms` : `failed: ${describe(r.error)}`;
+      this.log.warn('sink close failed', { sink: name, error: why });
+      this.recordError(new SinkError(`sink ${name} close ${why}`, { cause: r === 'timeout' ? undefined : r.error }));
+    });
+    const readerClosed = await settleWithin(() => this.o.reader.close(), bound);
+    if (readerClosed !== true) {
+      const why = readerClosed === 'timeout' ? `did not finish within ${bound} ms` : describe(readerClosed.error);
+      this.log.warn('reader close failed', { error: why });
     }
     this.state = this.error === null ? 'stopped' : 'failed';
     this.log.info('pipeline stopped', { pipeline: this.name, failed: this.error !== null });
     this.emitter.emit({ type: 'stopped', error: this.error });
     if (this.error === null) this.settle.resolve();
     else this.settle.reject(this.error);
+  }
+
+  /** Keeps the first error as the pipeline's error (a later one is only logged above). */
+  private recordError(error: WalstreamError): void {
+    if (this.error !== null) return;
+    this.error = error;
+    this.emitter.emit({ type: 'error', error });
   }
 }
 
@@ -436,7 +337,35 @@ async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
     t = setTimeout(() => r(false), ms);
   });
   try {
-    return await Promise.race([p.then(() => true), timeout]);
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+/** Runs `fn` (which may throw synchronously, reject or hang): true, the error, or 'timeout' after `ms`. */
+async function settleWithin(fn: () => unknown, ms: number): Promise<true | { error: unknown } | 'timeout'> {
+  let outcome: Promise<true | { error: unknown }>;
+  try {
+    outcome = Promise.resolve(fn()).then(
+      () => true as const,
+      (error: unknown) => ({ error }),
+    );
+  } catch (error) {
+    return { error };
+  }
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<'timeout'>((r) => {
+    t = setTimeout(() => r('timeout'), ms);
+  });
+  try {
+    return await Promise.race([outcome, timeout]);
   } finally {
     clearTimeout(t);
   }

@@ -113,18 +113,40 @@ export class SinkWorker {
     }
   }
 
+  /** The dead-letter write gets the same retries as a sink write; a dead-lettered batch counts as delivered. */
   private async toDeadLetter(batch: Batch, error: WalstreamError): Promise<boolean> {
-    try {
-      await (this.deadLetter as Sink).write(batch, { signal: this.signal });
-    } catch (dlqErr) {
-      this.fail(
-        new WalstreamError(
-          error.code,
-          `${error.message}; dead-letter sink ${(this.deadLetter as Sink).name} failed too: ${describe(dlqErr)}`,
-          { cause: error },
-        ),
-      );
-      return false;
+    const dlq = this.deadLetter as Sink;
+    for (let attempt = 1; ; attempt++) {
+      if (this.signal.aborted) return false;
+      try {
+        await dlq.write(batch, { signal: this.signal });
+        break;
+      } catch (dlqErr) {
+        if (this.signal.aborted) return false;
+        const err = toWalstreamError(dlqErr);
+        if (isRetriable(err) && attempt < this.retry.maxAttempts) {
+          const delay = Math.max(
+            backoffDelay(this.retry, attempt),
+            Math.min(err.retryAfterMs ?? 0, this.retry.maxDelayMs),
+          );
+          this.retries++;
+          this.hooks.retrying(this, attempt, delay, err);
+          try {
+            await sleep(delay, this.signal);
+          } catch {
+            return false;
+          }
+          continue;
+        }
+        this.fail(
+          new WalstreamError(
+            error.code,
+            `${error.message}; dead-letter sink ${dlq.name} failed too after ${attempt} attempts: ${describe(dlqErr)}`,
+            { cause: error },
+          ),
+        );
+        return false;
+      }
     }
     this.deadLettered += batch.events.length;
     this.hooks.deadLettered(this, batch, error);

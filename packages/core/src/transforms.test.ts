@@ -1,64 +1,10 @@
-import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
 import { filter, filterSink } from './filter.js';
 import { formatLsn, parseLsn } from './lsn.js';
-import { mask, REDACTED } from './mask.js';
 import { compileRoute, rename } from './route.js';
 import { batchOf } from './testing/contract.js';
 import { createMemorySink, makeEvent } from './testing/index.js';
-
-describe('mask', () => {
-  const e = makeEvent({
-    key: { id: 1, api_key: 'k-123' },
-    before: { email: 'old@example.com' },
-    after: {
-      id: 1,
-      email: 'user@example.com',
-      fullName: 'Ada Lovelace',
-      phone: '+44 1234',
-      password: 'hunter2',
-      monkey: 'ok',
-      note: null,
-    },
-  });
-
-  it('masks the default columns partially in key, before and after, and leaves the rest', () => {
-    const m = mask()(e);
-    expect(m?.after).toEqual({
-      id: 1,
-      email: 'u***@example.com',
-      fullName: 'A***',
-      phone: '+***',
-      password: 'h***',
-      monkey: 'ok',
-      note: null,
-    });
-    expect(m?.before).toEqual({ email: 'o***@example.com' });
-    expect(m?.key).toEqual({ id: 1, api_key: 'k***' });
-    expect(e.after?.email).toBe('user@example.com'); // the input is not mutated
-  });
-
-  it('redacts and hashes with a key', () => {
-    expect(mask({ strategy: 'redact' })(e)?.after?.email).toBe(REDACTED);
-    const hashed = mask({ strategy: 'hash', hashKey: 'k' })(e)?.after?.email;
-    expect(hashed).toBe(createHmac('sha256', 'k').update('user@example.com').digest('hex'));
-    expect(() => mask({ strategy: 'hash' })).toThrow(ConfigError);
-  });
-
-  it('fails closed: masks every column not allowed', () => {
-    const m = mask({ allow: ['id'], strategy: 'redact' })(e);
-    expect(m?.after).toEqual({
-      id: 1,
-      email: REDACTED,
-      fullName: REDACTED,
-      phone: REDACTED,
-      password: REDACTED,
-      monkey: REDACTED,
-      note: null,
-    });
-  });
-});
 
 describe('filter', () => {
   it('keeps by table pattern, excludes, operations and predicate', () => {

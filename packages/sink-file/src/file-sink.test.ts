@@ -3,11 +3,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, createPipeline, encodeEventJson, type SinkWriteOptions } from '@walstream/core';
 import { batchOf, createArrayReader, describeSinkContract, makeEvent, makeTransactions } from '@walstream/core/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFileSink } from './file-sink.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type Append, createFileSink, createFileSinkWithAppend } from './file-sink.js';
 import { readEvents } from './records.js';
 
 const opts: SinkWriteOptions = { signal: new AbortController().signal };
+
+/** Appends through a real file handle; when armed, the next append writes only part of its data, then fails. */
+function faultyAppend() {
+  let armed = false;
+  const append: Append = async (fh, data) => {
+    if (armed) {
+      armed = false;
+      // Half of the data reaches the file (a torn record at its end), then the disk reports an error.
+      await fh.write(data, 0, Math.max(1, Math.floor(data.length / 2)));
+      throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    }
+    for (let off = 0; off < data.length; ) off += (await fh.write(data, off)).bytesWritten;
+  };
+  const arm = () => {
+    armed = true;
+  };
+  return { append, arm };
+}
 
 for (const format of ['jsonl', 'msgpack'] as const) {
   for (const mode of ['events', 'transactions'] as const) {
@@ -15,12 +33,22 @@ for (const format of ['jsonl', 'msgpack'] as const) {
       `file ${format} ${mode}`,
       async () => {
         const dir = await mkdtemp(join(tmpdir(), 'walstream-file-'));
-        const path = join(dir, `changes.${format}`);
+        const sub = join(dir, 'out');
+        const path = join(sub, `changes.${format}`);
+        const fault = faultyAppend();
         return {
-          sink: createFileSink({ path, format, mode }),
+          sink: createFileSinkWithAppend({ path, format, mode }, fault.append),
           readBack: async () => readEvents(format, mode, await readFile(path)),
           reopen: async () => createFileSink({ path, format, mode }),
           cleanup: () => rm(dir, { recursive: true, force: true }),
+          faults: {
+            failNextWritePartway: fault.arm,
+            // A plain file where the sink's folder should be: mkdir fails until it is removed.
+            breakOpen: async () => {
+              await writeFile(sub, 'not a directory');
+              return () => rm(sub);
+            },
+          },
         };
       },
       { idempotent: true },
@@ -99,12 +127,25 @@ describe('file sink', () => {
 
   it('rotates by age', async () => {
     const path = join(dir, 'changes.jsonl');
-    const sink = createFileSink({ path, rotateIntervalMs: 1 });
-    await sink.write(batchOf(1, [makeEvent({ lsn: 0x100n })]), opts);
-    await new Promise((r) => setTimeout(r, 5));
-    await sink.write(batchOf(2, [makeEvent({ lsn: 0x200n })]), opts);
-    await sink.close?.();
+    // Only Date is simulated: file I/O keeps its real timers.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
+      const sink = createFileSink({ path, rotateIntervalMs: 60_000 });
+      await sink.write(batchOf(1, [makeEvent({ lsn: 0x100n })]), opts);
+      vi.setSystemTime(new Date('2026-01-01T00:00:59Z'));
+      await sink.write(batchOf(2, [makeEvent({ lsn: 0x200n })]), opts); // younger than a minute: same file
+      vi.setSystemTime(new Date('2026-01-01T00:01:00Z'));
+      await sink.write(batchOf(3, [makeEvent({ lsn: 0x300n })]), opts);
+      await sink.close?.();
+    } finally {
+      vi.useRealTimers();
+    }
     expect((await readdir(dir)).sort()).toEqual(['changes.000001.jsonl', 'changes.jsonl']);
+    expect(readEvents('jsonl', 'events', await readFile(join(dir, 'changes.000001.jsonl'))).map((e) => e.id)).toEqual([
+      '0/100:0',
+      '0/200:0',
+    ]);
   });
 
   it('writes one record per transaction, only once the transaction has ended', async () => {
@@ -143,6 +184,35 @@ describe('file sink', () => {
     await sink.close?.();
     await expect(sink.write(batchOf(1, [makeEvent()]), opts)).rejects.toMatchObject({ code: 'SINK_CLOSED' });
   });
+
+  for (const mode of ['events', 'transactions'] as const) {
+    it(`a disk error mid-append under a pipeline loses nothing and leaves no torn record (${mode})`, async () => {
+      const path = join(dir, 'changes.jsonl');
+      const fault = faultyAppend();
+      let appends = 0;
+      // Every third append fails halfway: transactions span batches (maxEvents 4 < 5 events each).
+      const append: Append = async (fh, data) => {
+        if (++appends % 3 === 0) fault.arm();
+        await fault.append(fh, data);
+      };
+      const reader = createArrayReader(makeTransactions({ transactions: 12, eventsPerTransaction: 5 }));
+      const p = createPipeline({
+        name: 'file-faults',
+        reader,
+        sinks: [createFileSinkWithAppend({ path, mode }, append)],
+        batch: { maxEvents: 4, maxWaitMs: 0 },
+        retry: { maxAttempts: 10, initialDelayMs: 1, maxDelayMs: 5 },
+      });
+      await p.start();
+      await p.done;
+      expect(appends).toBeGreaterThan(3);
+      const held = readEvents('jsonl', mode, await readFile(path)).map((e) => e.id);
+      const want = makeTransactions({ transactions: 12, eventsPerTransaction: 5 }).flatMap((i) =>
+        'kind' in i ? [] : [i.id],
+      );
+      expect(held).toEqual(want);
+    });
+  }
 
   it('runs under a pipeline and a restart appends nothing twice', async () => {
     const path = join(dir, 'changes.jsonl');

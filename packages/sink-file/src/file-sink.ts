@@ -28,6 +28,17 @@ interface OpenTransaction {
   bytes: number;
 }
 
+/** What one write appends, and the state the sink takes on once it is synced. */
+interface Plan {
+  records: (string | Uint8Array)[];
+  last: Position | null;
+  txn: OpenTransaction | null;
+  /** Undoes in-place changes to the held transaction. */
+  rollback(): void;
+}
+
+const lastEvent = (t: OpenTransaction): ChangeEvent => t.events[t.events.length - 1] as ChangeEvent;
+
 export interface FileSink extends Sink {
   /** The file currently appended to. */
   readonly path: string;
@@ -37,7 +48,19 @@ export interface FileSink extends Sink {
 
 /** A Sink writing JSON Lines (default) or MessagePack to `options.path`. */
 export function createFileSink(options: FileSinkOptions): FileSink {
-  return new FileSinkImpl(resolveFileSinkOptions(options));
+  return new FileSinkImpl(resolveFileSinkOptions(options), appendAll);
+}
+
+/** Appends `data` at the end of the file. A seam for tests that inject disk faults; not exported by the package. */
+export type Append = (fh: FileHandle, data: Uint8Array) => Promise<void>;
+
+async function appendAll(fh: FileHandle, data: Uint8Array): Promise<void> {
+  for (let off = 0; off < data.length; ) off += (await fh.write(data, off)).bytesWritten;
+}
+
+/** A file sink whose appends go through `append` (tests: fail after N bytes). Not exported by the package. */
+export function createFileSinkWithAppend(options: FileSinkOptions, append: Append): FileSink {
+  return new FileSinkImpl(resolveFileSinkOptions(options), append);
 }
 
 class FileSinkImpl implements FileSink {
@@ -51,7 +74,10 @@ class FileSinkImpl implements FileSink {
   private closed = false;
   private txn: OpenTransaction | null = null;
 
-  constructor(private readonly o: ResolvedFileSinkOptions) {
+  constructor(
+    private readonly o: ResolvedFileSinkOptions,
+    private readonly append: Append,
+  ) {
     this.name = o.name;
     this.path = o.path;
   }
@@ -84,22 +110,26 @@ class FileSinkImpl implements FileSink {
     if (this.closed) throw new WalstreamError(ErrorCode.SinkClosed, `sink ${this.name} is closed`);
     await this.open();
     await this.rotateIfDue();
-    const chunks = this.o.mode === 'events' ? this.eventRecords(batch) : this.transactionRecords(batch);
-    if (chunks.records.length === 0) return;
-    const data =
-      this.o.format === 'jsonl'
-        ? Buffer.from((chunks.records as string[]).join(''), 'utf8')
-        : Buffer.concat(chunks.records as Uint8Array[]);
-    try {
-      const fh = this.fh as FileHandle;
-      for (let off = 0; off < data.length; ) off += (await fh.write(data, off)).bytesWritten;
-      if (this.o.fsync) await fh.datasync();
-    } catch (err) {
-      // A disk error may leave part of the batch written; open() trims a torn record on the next start.
-      throw new SinkError(`cannot append to ${this.path}`, { cause: err, retriable: true });
+    // Plans the records without touching the sink's state: state moves only once the data is synced.
+    const plan = this.o.mode === 'events' ? this.eventRecords(batch) : this.transactionRecords(batch);
+    if (plan.records.length > 0) {
+      const data =
+        this.o.format === 'jsonl'
+          ? Buffer.from((plan.records as string[]).join(''), 'utf8')
+          : Buffer.concat(plan.records as Uint8Array[]);
+      try {
+        const fh = this.fh as FileHandle;
+        await this.append(fh, data);
+        if (this.o.fsync) await fh.datasync();
+      } catch (err) {
+        plan.rollback();
+        await this.truncateBack();
+        throw new SinkError(`cannot append to ${this.path}`, { cause: err, retriable: true });
+      }
+      this.size += data.length;
+      this.lastPosition = plan.last;
     }
-    this.size += data.length;
-    this.lastPosition = chunks.last;
+    this.txn = plan.txn;
   }
 
   async close(): Promise<void> {
@@ -109,48 +139,71 @@ class FileSinkImpl implements FileSink {
     this.fh = null;
   }
 
+  /**
+   * After a failed append: cut the file back to its last synced size, so no torn or unconfirmed record stays
+   * mid-file. If even that fails, drop the handle: the next write re-opens, which re-reads the tail and cuts it.
+   */
+  private async truncateBack(): Promise<void> {
+    const fh = this.fh as FileHandle;
+    try {
+      await fh.truncate(this.size);
+      if (this.o.fsync) await fh.datasync();
+    } catch {
+      this.fh = null;
+      this.lastPosition = null;
+      await fh.close().catch(() => undefined);
+    }
+  }
+
   private isWritten(e: ChangeEvent): boolean {
     return this.lastPosition !== null && comparePositions(e.position, this.lastPosition) <= 0;
   }
 
-  private eventRecords(batch: Batch): { records: (string | Uint8Array)[]; last: Position | null } {
+  private eventRecords(batch: Batch): Plan {
     const records: (string | Uint8Array)[] = [];
     let last = this.lastPosition;
     for (const e of batch.events) {
-      if (this.isWritten(e)) continue;
+      if (last !== null && comparePositions(e.position, last) <= 0) continue;
       records.push(encodeEventRecord(this.o.format, e));
       last = e.position;
     }
-    return { records, last };
+    return { records, last, txn: this.txn, rollback: () => undefined };
   }
 
-  private transactionRecords(batch: Batch): { records: (string | Uint8Array)[]; last: Position | null } {
+  private transactionRecords(batch: Batch): Plan {
     const records: (string | Uint8Array)[] = [];
     let last = this.lastPosition;
+    // The held transaction is extended in place (no copy per batch); a failed write rolls it back by length.
+    let held = this.txn;
+    if (held !== null && held.events.length > 0 && this.isWritten(lastEvent(held))) held = null; // its record reached the file already
+    const saved = held && { t: held, length: held.events.length, bytes: held.bytes };
+    const rollback = () => {
+      if (saved) {
+        saved.t.events.length = saved.length;
+        saved.t.bytes = saved.bytes;
+      }
+    };
+    let t = held;
     const finish = () => {
-      const t = this.txn as OpenTransaction;
-      this.txn = null;
-      if (t.events.length === 0) return;
-      records.push(encodeTransactionRecord(this.o.format, t));
-      last = (t.events[t.events.length - 1] as ChangeEvent).position;
+      const done = t as OpenTransaction;
+      t = null;
+      if (done.events.length === 0) return;
+      records.push(encodeTransactionRecord(this.o.format, done));
+      last = lastEvent(done).position;
     };
     for (const e of batch.events) {
-      if (this.isWritten(e)) continue;
-      if (this.txn !== null && this.txn.lsn !== e.position.lsn) finish();
-      if (this.txn === null) {
-        this.txn = {
-          lsn: e.position.lsn,
-          transactionId: e.transactionId,
-          timestamp: e.timestamp,
-          events: [],
-          bytes: 0,
-        };
+      if (last !== null && comparePositions(e.position, last) <= 0) continue;
+      // A replayed or retried batch repeats events the held transaction already has.
+      if (t !== null && t.events.length > 0 && comparePositions(e.position, lastEvent(t).position) <= 0) continue;
+      if (t !== null && t.lsn !== e.position.lsn) finish();
+      if (t === null) {
+        t = { lsn: e.position.lsn, transactionId: e.transactionId, timestamp: e.timestamp, events: [], bytes: 0 };
       }
-      this.txn.events.push(e);
-      this.txn.bytes += estimateEventBytes(e);
-      if (this.txn.bytes > this.o.maxTransactionBytes) {
-        const lsn = this.txn.lsn;
-        this.txn = null;
+      t.events.push(e);
+      t.bytes += estimateEventBytes(e);
+      if (t.bytes > this.o.maxTransactionBytes) {
+        const lsn = t.lsn;
+        rollback();
         throw new SinkError(
           `transaction at LSN ${lsn.toString(16)} exceeds maxTransactionBytes (${this.o.maxTransactionBytes}); raise it or use mode 'events'`,
         );
@@ -158,8 +211,8 @@ class FileSinkImpl implements FileSink {
     }
     // The transaction's end may arrive in this batch or a later one; until then it stays unwritten and
     // unconfirmed (the pipeline confirms a transaction only with the batch that carries its commit).
-    if (this.txn !== null && batch.commits.some((c) => c.position.lsn >= (this.txn as OpenTransaction).lsn)) finish();
-    return { records, last };
+    if (t !== null && batch.commits.some((c) => c.position.lsn >= (t as OpenTransaction).lsn)) finish();
+    return { records, last, txn: t, rollback };
   }
 
   private async rotateIfDue(): Promise<void> {

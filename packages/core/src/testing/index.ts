@@ -13,8 +13,8 @@
 
 export type { ArrayReader, ArrayReaderOptions } from './array-reader.js';
 export { createArrayReader } from './array-reader.js';
-export type { SinkContractHarness, SinkContractOptions } from './contract.js';
-export { batchOf, describeSinkContract, valueZoo } from './contract.js';
+export type { SinkContractHarness, SinkContractOptions, SinkFaults } from './contract.js';
+export { batchOf, describeSinkContract, expectDelivered, valueZoo } from './contract.js';
 export type { MakeEventInput, MakeTransactionsInput } from './fixtures.js';
 export { commitOf, makeEvent, makeTransactions } from './fixtures.js';
 export type {

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, SinkError, WalstreamError } from './errors.js';
+import type { ReaderItem } from './event.js';
+import type { LogReader, Sink } from './interfaces.js';
+import { createPipeline } from './pipeline.js';
+import type { Position } from './position.js';
+import { commitOf, createArrayReader, createMemorySink, makeEvent, makeTransactions } from './testing/index.js';
+
+/** Settles with the outcome of `done`, or 'hung' if it did not settle within `ms`. */
+async function outcome(done: Promise<void>, ms = 15_000): Promise<'resolved' | 'hung' | { error: unknown }> {
+  let t: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((r) => {
+    t = setTimeout(() => r('hung'), ms);
+  });
+  try {
+    return await Promise.race([
+      done.then(
+        () => 'resolved' as const,
+        (error: unknown) => ({ error }),
+      ),
+      hung,
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+describe('the pipeline never hangs', { timeout: 30_000 }, () => {
+  it('a reader whose read() throws synchronously fails the pipeline with a READER error and is closed', async () => {
+    let closed = false;
+    const reader: LogReader = {
+      read() {
+        throw new Error('read exploded');
+      },
+      async ack() {},
+      async close() {
+        closed = true;
+      },
+    };
+    const sink = createMemorySink();
+    const p = createPipeline({ name: 't', reader, sinks: [sink], drainTimeoutMs: 200 });
+    await p.start();
+    const r = await outcome(p.done);
+    expect(r).toMatchObject({ error: { code: ErrorCode.Reader } });
+    expect((r as { error: unknown }).error).toBeInstanceOf(WalstreamError);
+    expect(closed).toBe(true);
+    expect(sink.closed).toBe(true);
+  });
+
+  it('a sink whose close() throws synchronously still lets done settle, with a typed error, and closes the reader', async () => {
+    const reader = createArrayReader(makeTransactions({ transactions: 2, eventsPerTransaction: 2 }));
+    const inner = createMemorySink('bad-close');
+    const sink: Sink = {
+      name: 'bad-close',
+      write: (b, o) => inner.write(b, o),
+      close() {
+        throw new Error('close exploded');
+      },
+    };
+    const p = createPipeline({ name: 't', reader, sinks: [sink], batch: { maxWaitMs: 0 }, drainTimeoutMs: 200 });
+    await p.start();
+    const r = await outcome(p.done);
+    expect(r).toMatchObject({ error: { code: ErrorCode.Sink } });
+    expect((r as { error: Error }).error.message).toMatch(/bad-close close failed/);
+    expect(reader.closed).toBe(true);
+    expect(inner.events).toHaveLength(4);
+  });
+
+  it('a sink that ignores its abort signal after the drain timeout still lets stop() and done settle', async () => {
+    const reader = createArrayReader(makeTransactions({ transactions: 1, eventsPerTransaction: 2 }), { live: true });
+    let writing!: () => void;
+    const started = new Promise<void>((r) => {
+      writing = r;
+    });
+    const sink: Sink = {
+      name: 'deaf',
+      write() {
+        writing();
+        return new Promise<void>(() => {}); // never settles, ignores the signal
+      },
+    };
+    const p = createPipeline({ name: 't', reader, sinks: [sink], batch: { maxWaitMs: 0 }, drainTimeoutMs: 100 });
+    await p.start();
+    await started;
+    const stopped = await outcome(p.stop());
+    expect(stopped).toBe('resolved');
+    const r = await outcome(p.done);
+    expect(r).toMatchObject({ error: { code: ErrorCode.Sink } });
+    expect((r as { error: Error }).error.message).toMatch(/deaf ignored its abort signal/);
+    expect(reader.closed).toBe(true);
+    expect(reader.acks).toEqual([]);
+  });
+
+  it('a reader whose close() hangs does not keep done from settling', async () => {
+    const inner = createArrayReader(makeTransactions({ transactions: 1, eventsPerTransaction: 1 }));
+    const reader: LogReader = {
+      read: (o) => inner.read(o),
+      ack: (pos) => inner.ack(pos),
+      close: () => new Promise<void>(() => {}),
+    };
+    const p = createPipeline({ name: 't', reader, sinks: [createMemorySink()], drainTimeoutMs: 100 });
+    await p.start();
+    expect(await outcome(p.done)).toBe('resolved');
+  });
+});
+
+describe('implicit transaction ends', () => {
+  it('an event at a lower LSN (a replaying reader) never ends the open transaction', async () => {
+    const at = (lsn: number, index: number) => makeEvent({ lsn: BigInt(lsn), index, transactionId: String(lsn) });
+    // No commit markers: 0x300 is open when the reader replays 0x200, then 0x300 continues, then 0x400 starts.
+    const items: ReaderItem[] = [
+      at(0x200, 0),
+      at(0x300, 0),
+      at(0x300, 1),
+      at(0x200, 0),
+      at(0x300, 0),
+      at(0x300, 1),
+      at(0x300, 2),
+      at(0x400, 0),
+    ];
+    const reader = createArrayReader(items);
+    const p = createPipeline({
+      name: 't',
+      reader,
+      sinks: [createMemorySink()],
+      batch: { maxEvents: 1, maxWaitMs: 0 },
+    });
+    await p.start();
+    await p.done;
+    const confirmed: Position[] = reader.acks;
+    expect(confirmed.length).toBeGreaterThan(0);
+    // Only whole transactions: 0x200:0, or 0x300 up to its last event (index 2).
+    for (const a of confirmed) expect(['200:0', '300:2']).toContain(`${a.lsn.toString(16)}:${a.index}`);
+    expect(confirmed.at(-1)).toEqual({ lsn: 0x300n, index: 2 });
+  });
+});
+
+describe('dead letters', () => {
+  it('retries the dead-letter write like a sink write, counts dead-lettered events and moves past the batch', async () => {
+    const reader = createArrayReader([
+      ...makeTransactions({ transactions: 2, eventsPerTransaction: 2 }),
+      makeEvent({ lsn: 0x1200n, index: 0 }),
+      commitOf(0x1200n, 1),
+    ]);
+    const bad: Sink = {
+      name: 'bad',
+      async write() {
+        throw new SinkError('rejected', { retriable: false });
+      },
+    };
+    const dlq = createMemorySink('dlq');
+    let dlqAttempts = 0;
+    const flakyDlq: Sink = {
+      name: 'dlq',
+      async write(b, o) {
+        // The dead-letter destination has a blip of its own: two failures per batch, then it takes it.
+        if (dlqAttempts++ % 3 < 2) throw new SinkError('dlq blip', { retriable: true });
+        await dlq.write(b, o);
+      },
+    };
+    const p = createPipeline({
+      name: 't',
+      reader,
+      sinks: [{ sink: bad, deadLetter: flakyDlq, retry: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 2 } }],
+      batch: { maxWaitMs: 0 },
+    });
+    await p.start();
+    await p.done;
+    expect(dlq.events).toHaveLength(5);
+    expect(p.status().sinks[0]?.deadLettered).toBe(5);
+    // A dead-lettered batch counts as delivered: the position moves past it.
+    expect(reader.acks.at(-1)).toEqual({ lsn: 0x1200n, index: 0 });
+  });
+});
