@@ -15,11 +15,25 @@
  * await pipeline.start();
  * ```
  */
+import type { ApplyCommonOptions, ColumnFilter, TableName } from '@walstream/sink-postgres/internal';
+import { ApplyError, ApplyErrorReason } from '@walstream/sink-postgres/internal';
+import { MYSQL_MAX_IDENTIFIER } from './dialect.js';
+import type { ApplySink, MySqlSinkOptions, MySqlTableMapping } from './mysql-sink.js';
+import { createMySqlSink } from './mysql-sink.js';
+import { mysqlColumnType } from './types.js';
+import type { VerifyOptions, VerifyResult, VerifyTableResult, VerifyTableSpec } from './verify.js';
+import { verifyTables } from './verify.js';
 
-export type { ApplyCommonOptions, ColumnFilter } from '@walstream/sink-postgres/internal';
-export { ApplyError, ApplyErrorReason } from '@walstream/sink-postgres/internal';
-export { MYSQL_MAX_IDENTIFIER } from './dialect.js';
-export type { ApplySink, MySqlSinkOptions, MySqlTableMapping } from './mysql-sink.js';
-export { createMySqlSink } from './mysql-sink.js';
-export type { VerifyOptions, VerifyResult, VerifyTableResult } from './verify.js';
-export { verifyTables } from './verify.js';
+export type {
+  ApplyCommonOptions,
+  ApplySink,
+  ColumnFilter,
+  MySqlSinkOptions,
+  MySqlTableMapping,
+  TableName,
+  VerifyOptions,
+  VerifyResult,
+  VerifyTableResult,
+  VerifyTableSpec,
+};
+export { ApplyError, ApplyErrorReason, createMySqlSink, MYSQL_MAX_IDENTIFIER, mysqlColumnType, verifyTables };

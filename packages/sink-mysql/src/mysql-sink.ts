@@ -1,9 +1,10 @@
-import { ConfigError, type Position, type Sink } from '@walstream/core';
+import type { Position, Sink } from '@walstream/core';
 import {
   type ApplyCommonOptions,
   ApplyEngine,
   type ColumnFilter,
   resolveCommon,
+  validateApplyOptions,
 } from '@walstream/sink-postgres/internal';
 import type mysql from 'mysql2/promise';
 import { MySqlDialect } from './dialect.js';
@@ -40,13 +41,7 @@ export interface ApplySink extends Sink {
  * checkpoint table `walstream_checkpoints` written in the same transaction.
  */
 export function createMySqlSink(options: MySqlSinkOptions): ApplySink {
-  if (typeof options?.connectionString !== 'string' || options.connectionString === '') {
-    throw new ConfigError('connectionString', 'a mysql:// connection string is required');
-  }
-  for (const f of ['transactionsPerCommit', 'maxRowsPerStatement', 'maxPendingBytes'] as const) {
-    const v = options[f];
-    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new ConfigError(f, 'must be a positive integer');
-  }
+  validateApplyOptions(options, 'mysql://');
   const common = resolveCommon(options, 'mysql');
   const dialect = new MySqlDialect({ connectionString: options.connectionString, connection: options.connection });
   const tables: Record<string, { namespace?: string; table?: string; columns?: ColumnFilter } | false> = {};

@@ -9,6 +9,7 @@ export type { ApplyCommonOptions, ColumnFilter, ResolvedCommonOptions } from './
 export { resolveCommon } from './apply/options.js';
 export { isWidening, lengthTypmod, numericTypmod } from './apply/schema.js';
 export type { MappingOptions, NormalizedMapping } from './apply/tables.js';
+export { validateApplyOptions } from './postgres-sink.js';
 export type { ComparedRow, CompareResult, CompareSide } from './verify/compare.js';
 export { compareTable, rowHash } from './verify/compare.js';
 export type { Family } from './verify/normalize.js';
