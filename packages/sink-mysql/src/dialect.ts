@@ -214,7 +214,13 @@ export class MySqlDialect implements Dialect {
         scale: c.s === null ? null : Number(c.s),
       });
     }
-    return { namespace: ns, name, columns, key: (keys as { name: string }[]).map((k) => k.name) };
+    const [unique] = await this.c.execute(
+      `SELECT COUNT(DISTINCT INDEX_NAME) AS n FROM information_schema.STATISTICS
+       WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'`,
+      [ns, name],
+    );
+    const ordered = Number((unique as { n: number | string }[])[0]?.n ?? 0) > 0;
+    return { namespace: ns, name, columns, key: (keys as { name: string }[]).map((k) => k.name), ordered };
   }
 
   columnType(col: ColumnSchema, inKey: boolean): string {
@@ -262,9 +268,14 @@ export class MySqlDialect implements Dialect {
     rows: readonly unknown[][],
   ): Promise<void> {
     const tuple = `(${columns.map(() => '?').join(',')})`;
-    const set = (update.length > 0 ? update : [t.key[0] as string])
-      .map((c) => `${quoteMysql(c)}=VALUES(${quoteMysql(c)})`)
-      .join(',');
+    // ON DUPLICATE KEY fires for ANY unique index. If the clash is not on the primary key, setting the first key
+    // column to NULL fails the statement loudly instead of overwriting a different row.
+    const k0 = quoteMysql(t.key[0] as string);
+    const samePk = t.key.map((k) => `${quoteMysql(k)} <=> VALUES(${quoteMysql(k)})`).join(' AND ');
+    const set = [
+      `${k0}=IF(${samePk},${k0},NULL)`,
+      ...update.map((c) => `${quoteMysql(c)}=VALUES(${quoteMysql(c)})`),
+    ].join(',');
     const sql = `INSERT INTO ${this.table(t.namespace, t.name)} (${columns.map(quoteMysql).join(',')}) VALUES ${Array(rows.length).fill(tuple).join(',')} ON DUPLICATE KEY UPDATE ${set}`;
     await this.c.execute(sql, rows.flat() as never[]);
   }

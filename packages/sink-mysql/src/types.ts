@@ -195,6 +195,8 @@ export function toMysqlValue(col: TargetColumn, v: Value, site: ValueSite, opts:
     if (!Number.isFinite(v)) return unrepresentable(site, opts, `float ${v}`);
     if (type === 'decimal') return exactDecimal(Number.isInteger(v) ? v.toFixed(0) : String(v), col, site);
     if (/char|text|json/.test(type)) return String(v);
+    // The float4 value itself: its shortest decimal text can lie just past FLT_MAX, which MySQL rejects.
+    if (type === 'float') return Math.fround(v);
     return v;
   }
   if (typeof v === 'bigint') return v.toString();

@@ -64,7 +64,10 @@ function mysqlSide(
 ): CompareSide {
   const from = `${quoteMysql(t.schema)}.${quoteMysql(t.table)}`;
   const keyList = key.map((k) => quoteMysql(k.name)).join(', ');
-  const select = [...key, ...compare].map((x) => quoteMysql(x.name)).join(', ');
+  // FLOAT as its exact float32 value (the text protocol prints it with 6 digits).
+  const select = [...key, ...compare]
+    .map((x) => (x.family === 'real' ? `CAST(${quoteMysql(x.name)} AS DOUBLE)` : quoteMysql(x.name)))
+    .join(', ');
   const param = (k: DescribedColumn, v: string): unknown =>
     k.family === 'bytea' ? Buffer.from(v, 'hex') : k.family === 'bool' ? (v === 'true' ? 1 : 0) : v;
   const toRows = (rows: unknown[][], withHash: boolean): ComparedRow[] =>
@@ -110,8 +113,8 @@ export async function verifyTables(options: VerifyOptions): Promise<VerifyResult
       bigNumberStrings: true,
       dateStrings: true,
       timezone: 'Z',
-      // JSON columns as their text (MySQL 8 would parse them, losing big numbers before we normalize).
-      typeCast: (field, next) => (field.type === 'JSON' ? field.string('utf8') : next()),
+      // JSON columns as their text (parsed, big numbers would lose digits before we normalize).
+      jsonStrings: true,
     });
     await dst.query("SET SESSION time_zone = '+00:00'");
     const [dbRows] = await dst.query('SELECT DATABASE() AS db');

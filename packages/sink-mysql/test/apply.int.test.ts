@@ -255,3 +255,25 @@ describe('MySQL apply', () => {
     await sink.close?.();
   });
 });
+
+describe('MySQL errors', () => {
+  it('a clash on a secondary unique index fails loudly instead of overwriting another row, with no value in the message', async () => {
+    await db.query('CREATE TABLE uniq (id INT PRIMARY KEY, email VARCHAR(100), UNIQUE KEY (email))');
+    const sink = createMySqlSink({ connectionString: db.url });
+    await sink.open?.(ctx('uniq'));
+    const err = await sink
+      .write(
+        batch([
+          ev('uniq', 0x100n, 0, 'INSERT', { id: 1, email: 'secret-value@example.test' }),
+          ev('uniq', 0x100n, 1, 'INSERT', { id: 2, email: 'secret-value@example.test' }),
+        ]),
+        opts,
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(String((err as Error).message)).not.toContain('secret-value');
+    expect(String((err as Error).message)).toMatch(/ER_BAD_NULL_ERROR|ER_DUP_ENTRY/);
+    expect(await db.query('SELECT id, email FROM uniq')).toEqual([]);
+    await sink.close?.();
+  });
+});

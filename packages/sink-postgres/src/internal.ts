@@ -3,7 +3,7 @@
  */
 export type { ConvertOptions, Dialect, TargetColumn, TargetTable, ValueSite } from './apply/dialect.js';
 export { chunkSizes } from './apply/dialect.js';
-export { ApplyEngine } from './apply/engine.js';
+export { ApplyEngine, redactValues } from './apply/engine.js';
 export { ApplyError, ApplyErrorReason } from './apply/errors.js';
 export type { ApplyCommonOptions, ColumnFilter, ResolvedCommonOptions } from './apply/options.js';
 export { resolveCommon } from './apply/options.js';

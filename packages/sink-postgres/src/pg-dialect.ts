@@ -193,7 +193,13 @@ export class PostgresDialect implements Dialect {
       .filter((c) => c.key !== null)
       .sort((a, b) => (a.key as number) - (b.key as number))
       .map((c) => c.name);
-    return { namespace: ns, name, columns, key };
+    const unique = await this.c.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_index i JOIN pg_class r ON r.oid = i.indrelid
+       JOIN pg_namespace s ON s.oid = r.relnamespace
+       WHERE s.nspname = $1 AND r.relname = $2 AND i.indisunique AND NOT i.indisprimary`,
+      [ns, name],
+    );
+    return { namespace: ns, name, columns, key, ordered: (unique.rows[0]?.n ?? 0) > 0 };
   }
 
   columnType(col: ColumnSchema): string {

@@ -19,6 +19,11 @@ export interface TargetTable {
   readonly columns: ReadonlyMap<string, TargetColumn>;
   /** Primary key column names in key order; empty when the table has none. */
   readonly key: readonly string[];
+  /**
+   * The table has unique indexes besides the primary key: changes are then applied one by one in source order
+   * (folding per key could reorder them into a transient duplicate the source never had).
+   */
+  readonly ordered: boolean;
 }
 
 /** Where a value is going, for error messages (never the value itself). */

@@ -25,6 +25,18 @@ import type { ResolvedCommonOptions } from './options.js';
 import { keyString, type PlannedRow, TablePlan } from './planner.js';
 import { type MappingOptions, type ResolvedTable, TableResolver } from './tables.js';
 
+const NAME_BEFORE = /(column|table|relation|key|constraint|database|schema|index|type|function)\s*$/i;
+
+/**
+ * Database error messages quote values (`Duplicate entry 'x@y' for key`, `invalid input syntax for type integer:
+ * "abc"`); names of columns, tables and keys stay, every other quoted part becomes `'?'`.
+ */
+export function redactValues(message: string): string {
+  return message.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"/g, (m, offset: number) =>
+    NAME_BEFORE.test(message.slice(Math.max(0, offset - 20), offset)) ? m : "'?'",
+  );
+}
+
 interface Unit {
   events: ChangeEvent[];
   commit: TransactionCommit;
@@ -134,8 +146,10 @@ export class ApplyEngine {
       );
     }
     if (err instanceof WalstreamError) return err;
-    const msg = err instanceof Error ? err.message : String(err);
-    return new SinkError(`sink ${this.o.name} (${this.d.kind}): ${msg}`, { cause: err, retriable });
+    const e = err as { code?: unknown; message?: unknown };
+    const code = typeof e?.code === 'string' ? ` [${e.code}]` : '';
+    const msg = redactValues(typeof e?.message === 'string' ? e.message : 'non-error value thrown');
+    return new SinkError(`sink ${this.o.name} (${this.d.kind})${code}: ${msg}`, { cause: err, retriable });
   }
 
   private async applyGroup(units: Unit[]): Promise<void> {
@@ -214,6 +228,7 @@ export class ApplyEngine {
           plan.write(keyString(kv), kv, row);
         }
       }
+      if (t.target.ordered) await plan.flush(this.d, maxRows);
     }
     for (const plan of plans.values()) await plan.flush(this.d, maxRows);
   }

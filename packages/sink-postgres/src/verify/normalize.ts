@@ -88,17 +88,21 @@ export function canonTimestamp(s: string): string {
 
 /** A source value read as `to_json(col)::text` (or a Postgres target's, read the same way). */
 export function normalizeJsonText(f: Family, json: string | null): string | null {
-  if (json === null) return null;
-  const v = JSON.parse(json) as unknown;
-  if (v === null) return null;
+  if (json === null || json === 'null') return null;
+  // Numbers straight from the JSON text: JSON.parse would round int8 and numeric.
+  const raw = json.startsWith('"') ? (JSON.parse(json) as string) : json;
   switch (f) {
     case 'int':
     case 'numeric':
-      return canonDecimal(String(v));
+      return canonDecimal(raw);
     case 'real':
-      return String(Math.fround(Number(v)));
+      return String(Math.fround(Number(raw)));
     case 'double':
-      return String(Number(v));
+      return String(Number(raw));
+  }
+  const v = JSON.parse(json) as unknown;
+  if (v === null) return null;
+  switch (f) {
     case 'bool':
       return v ? 'true' : 'false';
     case 'bytea':
