@@ -277,3 +277,29 @@ describe('MySQL errors', () => {
     await sink.close?.();
   });
 });
+
+describe('MySQL apply, snapshot chunks', () => {
+  it('several commits at one LSN (snapshot chunks) each checkpoint only their own rows', async () => {
+    const cols = [col('id', 'integer', true), col('name', 'text')];
+    const sink = createMySqlSink({ connectionString: db.url, createTables: true });
+    await sink.open?.(ctx('chunks'));
+    const read = (i: number) => ev('chunks', 0x900n, i, 'READ' as never, { id: i, name: 'r' });
+    // Chunk 1 (rows 0-1) commits, chunk 2 (rows 2-3) arrives in the same batch without its commit yet.
+    await sink.write(
+      {
+        seq: ++seq,
+        events: [0, 1, 2, 3].map(read),
+        commits: [commitOf(0x900n, 2)],
+        schemaChanges: [schemaOf('chunks', cols)],
+        bytes: 0,
+      },
+      opts,
+    );
+    expect(sink.position).toEqual({ lsn: 0x900n, index: 1 });
+    expect(await db.query('SELECT id FROM chunks ORDER BY id')).toEqual([{ id: 0 }, { id: 1 }]);
+    await sink.write({ seq: ++seq, events: [], commits: [commitOf(0x900n, 4)], schemaChanges: [], bytes: 0 }, opts);
+    expect(await db.query('SELECT id FROM chunks ORDER BY id')).toEqual([{ id: 0 }, { id: 1 }, { id: 2 }, { id: 3 }]);
+    expect(sink.position).toEqual({ lsn: 0x900n, index: 3 });
+    await sink.close?.();
+  });
+});

@@ -109,7 +109,8 @@ export class ApplyEngine {
       let start = 0;
       for (const c of commits) {
         let end = start;
-        while (end < work.length && (work[end] as ChangeEvent).position.lsn <= c.position.lsn) end++;
+        // By position, not LSN: snapshot chunks are several commits at one LSN.
+        while (end < work.length && comparePositions((work[end] as ChangeEvent).position, c.position) <= 0) end++;
         if (end > start) units.push({ events: work.slice(start, end), commit: c });
         start = end;
       }
