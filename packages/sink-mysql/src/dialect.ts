@@ -1,5 +1,5 @@
 /** The MySQL/MariaDB side of the apply engine: one mysql2 connection, prepared multi-row statements. */
-import type { ColumnSchema, Value } from '@walstream/core';
+import { type ColumnSchema, SinkError, type Value } from '@walstream/core';
 import {
   ApplyError,
   ApplyErrorReason,
@@ -68,7 +68,8 @@ export class MySqlDialect implements Dialect {
   constructor(private readonly s: MySqlConnectionSettings) {}
 
   private get c(): mysql.Connection {
-    if (this.conn === null) throw new ApplyError(ApplyErrorReason.Target, 'not connected');
+    // The connection dropped (its 'error' event cleared it): retriable, the next attempt reconnects.
+    if (this.conn === null) throw new SinkError('the connection to the target was lost', { retriable: true });
     return this.conn;
   }
 

@@ -1,6 +1,6 @@
 /** The Postgres side of the apply engine: one node-postgres client, named prepared multi-row statements. */
 import { createHash } from 'node:crypto';
-import { type ColumnSchema, RawJson, type Value } from '@walstream/core';
+import { type ColumnSchema, RawJson, SinkError, type Value } from '@walstream/core';
 import pg from 'pg';
 import type { ConvertOptions, Dialect, TargetColumn, TargetTable, ValueSite } from './apply/dialect.js';
 import { ApplyError, ApplyErrorReason } from './apply/errors.js';
@@ -76,7 +76,8 @@ export class PostgresDialect implements Dialect {
   constructor(private readonly s: PgConnectionSettings) {}
 
   private get c(): pg.Client {
-    if (this.client === null) throw new ApplyError(ApplyErrorReason.Target, 'not connected');
+    // The connection dropped (its 'error' event cleared it): retriable, the next attempt reconnects.
+    if (this.client === null) throw new SinkError('the connection to the target was lost', { retriable: true });
     return this.client;
   }
 

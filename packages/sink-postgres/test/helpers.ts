@@ -24,3 +24,21 @@ export async function sql<T extends pg.QueryResultRow = Record<string, unknown>>
     await c.end();
   }
 }
+
+/** Creates the publication and slot (as a first reader run would), so changes made afterwards are captured. */
+export async function prepareSlot(url: string, slot: string, tables: string[]): Promise<void> {
+  const { createPostgresReader } = await import('@walstream/reader-postgres');
+  const r = createPostgresReader({ connectionString: url, slot, publication: slot, tables });
+  await r.open();
+  await r.close();
+}
+
+/** Polls `check` until it is true (or fails after `ms`). */
+export async function waitFor(check: () => Promise<boolean>, ms = 60_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
