@@ -36,7 +36,12 @@ describe('verifyTables (Postgres -> MySQL)', () => {
     await db.query("INSERT INTO kv VALUES (9999, 'secret-key', 1, '2026-01-01', 0)");
     await db.query("UPDATE kv SET v = 123.45 WHERE a = 700 AND b = 'k700'");
     await db.query("UPDATE kv SET ts = '2026-01-01 00:00:00' WHERE a = 2500 AND b = 'k2500'");
-    const r = await verifyTables({ source: src, target: db.url, tables: [{ source: 'kv', target: 'kv' }], chunkSize: 700 });
+    const r = await verifyTables({
+      source: src,
+      target: db.url,
+      tables: [{ source: 'kv', target: 'kv' }],
+      chunkSize: 700,
+    });
     expect(r).toEqual({
       equal: false,
       tables: [
