@@ -1,6 +1,6 @@
 // Runs every benchmark in this folder in turn; each prints its figure next to its in-run reference.
 // BENCH=pipeline,catchup picks some.
-const all = ['pipeline', 'nats', 'catchup'];
+const all = ['pipeline', 'nats', 'catchup', 'apply'];
 const picked = process.env.BENCH ? process.env.BENCH.split(',') : all;
 for (const name of picked) {
   const mod = await import(`./${name}.mjs`);

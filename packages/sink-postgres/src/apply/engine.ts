@@ -14,6 +14,7 @@ import {
   type Position,
   parsePositionId,
   positionId,
+  type Row,
   type SinkContext,
   SinkError,
   type TransactionCommit,
@@ -22,7 +23,7 @@ import {
 import type { Dialect } from './dialect.js';
 import { ApplyError, ApplyErrorReason } from './errors.js';
 import type { ResolvedCommonOptions } from './options.js';
-import { keyString, type PlannedRow, TablePlan } from './planner.js';
+import { keyString, mergeRows, type PlannedRow, plannedRow, TablePlan } from './planner.js';
 import { type MappingOptions, type ResolvedTable, TableResolver } from './tables.js';
 
 const NAME_BEFORE = /(column|table|relation|key|constraint|database|schema|index|type|function)\s*$/i;
@@ -178,15 +179,15 @@ export class ApplyEngine {
           plan.truncateAll();
           break;
         case 'DELETE': {
-          const kv = this.keyValues(t, e.key ?? e.before, e);
+          const kv = this.keyValues(t, e.key, e.before, e);
           plan.delete(keyString(kv), kv);
           break;
         }
         case 'UPDATE': {
           const row = this.convertRow(t, e);
-          const kv = this.keyValues(t, { ...e.key, ...e.after }, e);
+          const kv = this.keyValues(t, e.after, e.key, e);
           const ks = keyString(kv);
-          const old = e.before ? this.keyValues(t, { ...e.key, ...e.before }, e) : kv;
+          const old = e.before ? this.keyValues(t, e.before, e.key, e) : kv;
           const oldKs = keyString(old);
           if (oldKs === ks) {
             plan.write(ks, kv, row);
@@ -196,19 +197,11 @@ export class ApplyEngine {
           if (!row.full) {
             const prev = plan.rowFor(oldKs);
             if (prev?.full) {
-              const values = new Map(prev.values);
-              for (const [c, v] of row.values) values.set(c, v);
-              moved = { values, full: true };
+              moved = mergeRows(prev, row, true);
             } else {
               // The unchanged columns live only in the target's old row: move that row in place.
               await plan.flush(this.d, maxRows);
-              const cols = [...row.values.keys()];
-              const n = await this.d.updateByKey(
-                t.target,
-                old,
-                cols,
-                cols.map((c) => row.values.get(c)),
-              );
+              const n = await this.d.updateByKey(t.target, old, row.columns, row.values);
               if (n !== 1) {
                 throw new ApplyError(
                   ApplyErrorReason.Target,
@@ -225,7 +218,7 @@ export class ApplyEngine {
         default: {
           // INSERT and READ (snapshot rows): an upsert, so a snapshot overlapping live changes converges.
           const row = this.convertRow(t, e);
-          const kv = this.keyValues(t, { ...e.key, ...e.after }, e);
+          const kv = this.keyValues(t, e.after, e.key, e);
           plan.write(keyString(kv), kv, row);
         }
       }
@@ -234,9 +227,11 @@ export class ApplyEngine {
     for (const plan of plans.values()) await plan.flush(this.d, maxRows);
   }
 
-  private keyValues(t: ResolvedTable, row: Record<string, unknown> | null, e: ChangeEvent): unknown[] {
+  /** Key values from `row`, else from `fallback` (the event's key), converted for the target. */
+  private keyValues(t: ResolvedTable, row: Row | null, fallback: Row | null, e: ChangeEvent): unknown[] {
     return t.target.key.map((k) => {
-      const v = row?.[k];
+      let v = row?.[k];
+      if (v === undefined) v = fallback?.[k];
       if (v === undefined) {
         throw new ApplyError(
           ApplyErrorReason.Target,
@@ -245,12 +240,13 @@ export class ApplyEngine {
       }
       const col = t.target.columns.get(k);
       if (col === undefined) throw new ApplyError(ApplyErrorReason.Target, `${t.label}: key column ${k} not described`);
-      return this.d.convert(col, v as never, { table: t.label, column: k }, this.o);
+      return this.d.convert(col, v, { table: t.label, column: k }, this.o);
     });
   }
 
   private convertRow(t: ResolvedTable, e: ChangeEvent): PlannedRow {
-    const values = new Map<string, unknown>();
+    const columns: string[] = [];
+    const values: unknown[] = [];
     const after = e.after ?? {};
     for (const name in after) {
       if (!t.included(name)) continue;
@@ -262,10 +258,11 @@ export class ApplyEngine {
           `source column ${t.source}.${name} has no column in target ${t.label} (add it, exclude it, or let onSchemaChange 'apply' add it)`,
         );
       }
-      values.set(name, this.d.convert(col, after[name] ?? null, { table: t.label, column: name }, this.o));
+      columns.push(name);
+      values.push(this.d.convert(col, after[name] ?? null, { table: t.label, column: name }, this.o));
     }
-    const full = !e.unchanged.some((c) => t.included(c) && t.target.columns.has(c));
-    return { values, full };
+    const full = e.unchanged.length === 0 || !e.unchanged.some((c) => t.included(c) && t.target.columns.has(c));
+    return plannedRow(columns, values, full);
   }
 
   async close(): Promise<void> {

@@ -8,10 +8,26 @@ import type { Dialect, TargetTable } from './dialect.js';
 import { chunkSizes } from './dialect.js';
 
 export interface PlannedRow {
-  /** Target column -> converted value; absent columns are left as the target holds them. */
-  readonly values: Map<string, unknown>;
+  /** Target columns written; absent columns are left as the target holds them. */
+  readonly columns: readonly string[];
+  /** Converted values, in `columns` order. */
+  readonly values: readonly unknown[];
+  /** `columns` joined: rows with the same signature share a statement. */
+  readonly sig: string;
   /** True when every mapped column is present (no unchanged TOAST column is missing). */
   readonly full: boolean;
+}
+
+export function plannedRow(columns: readonly string[], values: readonly unknown[], full: boolean): PlannedRow {
+  return { columns, values, sig: columns.join('\u0000'), full };
+}
+
+/** `b` over `a`: the columns of both, b's values winning. */
+export function mergeRows(a: PlannedRow, b: PlannedRow, full: boolean): PlannedRow {
+  const m = new Map<string, unknown>();
+  a.columns.forEach((c, i) => m.set(c, a.values[i]));
+  b.columns.forEach((c, i) => m.set(c, b.values[i]));
+  return plannedRow([...m.keys()], [...m.values()], full);
 }
 
 interface KeyOp {
@@ -50,13 +66,7 @@ export class TablePlan {
       this.ops.set(key, { keyValues, deleteFirst: false, row });
       return;
     }
-    if (op.row === null || row.full) {
-      op.row = row;
-    } else {
-      const values = new Map(op.row.values);
-      for (const [c, v] of row.values) values.set(c, v);
-      op.row = { values, full: op.row.full };
-    }
+    op.row = op.row === null || row.full ? row : mergeRows(op.row, row, op.row.full);
   }
 
   async flush(d: Dialect, maxRows: number): Promise<void> {
@@ -67,23 +77,20 @@ export class TablePlan {
     for (const op of this.ops.values()) {
       if (op.deleteFirst && !this.truncate) deletes.push(op.keyValues);
       if (op.row === null) continue;
-      const columns = [...op.row.values.keys()].sort();
-      const sig = columns.join('\u0000');
-      let g = bySignature.get(sig);
+      let g = bySignature.get(op.row.sig);
       if (g === undefined) {
-        g = { columns, rows: [] };
-        bySignature.set(sig, g);
+        g = { columns: op.row.columns as string[], rows: [] };
+        bySignature.set(op.row.sig, g);
       }
-      const values = op.row.values;
-      g.rows.push(columns.map((c) => values.get(c)));
+      g.rows.push(op.row.values as unknown[]);
     }
     let i = 0;
     for (const n of chunkSizes(deletes.length, maxRows)) {
       await d.deleteKeys(t, deletes.slice(i, i + n));
       i += n;
     }
+    const keySet = new Set(t.key);
     for (const g of bySignature.values()) {
-      const keySet = new Set(t.key);
       const update = g.columns.filter((c) => !keySet.has(c));
       const perStatement = Math.max(1, Math.min(maxRows, 2 ** Math.floor(Math.log2(60_000 / g.columns.length))));
       let j = 0;
