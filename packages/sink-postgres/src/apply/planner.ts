@@ -25,8 +25,7 @@ export function plannedRow(columns: readonly string[], values: readonly unknown[
 /** `b` over `a`: the columns of both, b's values winning. */
 export function mergeRows(a: PlannedRow, b: PlannedRow, full: boolean): PlannedRow {
   const m = new Map<string, unknown>();
-  a.columns.forEach((c, i) => m.set(c, a.values[i]));
-  b.columns.forEach((c, i) => m.set(c, b.values[i]));
+  for (const r of [a, b]) for (let i = 0; i < r.columns.length; i++) m.set(r.columns[i] as string, r.values[i]);
   return plannedRow([...m.keys()], [...m.values()], full);
 }
 
