@@ -303,3 +303,97 @@ describe('MySQL apply, snapshot chunks', () => {
     await sink.close?.();
   });
 });
+
+describe('MySQL apply, mapping and large transactions', () => {
+  it('maps table names, schemas to databases, and includes or excludes columns', async () => {
+    const other = `${db.name}_other`;
+    const sink = createMySqlSink({
+      connectionString: db.url,
+      createTables: true,
+      databases: { sales: other },
+      tables: {
+        'public.people': { table: 'persons', columns: { exclude: ['ssn'] } },
+        'sales.orders': { columns: { include: ['id', 'total'] } },
+        skipped: false,
+      },
+    });
+    await sink.open?.(ctx('mapping'));
+    const people = schemaOf('people', [col('id', 'integer', true), col('name', 'text'), col('ssn', 'text')]);
+    const orders = {
+      ...schemaOf('orders', [col('id', 'integer', true), col('total', 'numeric'), col('secret', 'text')]),
+    };
+    const ordersSchema: SchemaChange = { ...orders, schema: { ...orders.schema, schema: 'sales' } };
+    try {
+      await sink.write(
+        batch(
+          [
+            ev('people', 0x100n, 0, 'INSERT', { id: 1, name: 'ann', ssn: '123' }),
+            ev('orders', 0x100n, 1, 'INSERT', { id: 7, total: '9.50', secret: 'x' }, { schema: 'sales' }),
+            ev('skipped', 0x100n, 2, 'INSERT', { id: 1 }),
+          ],
+          { schema: [people, ordersSchema] },
+        ),
+        opts,
+      );
+      expect(await db.query('SELECT * FROM persons')).toEqual([{ id: 1, name: 'ann' }]);
+      expect(await db.query(`SELECT * FROM \`${other}\`.orders`)).toEqual([
+        { id: 7, total: '9.500000000000000000000000000000' },
+      ]);
+      expect(await db.query("SHOW TABLES LIKE 'skipped'")).toEqual([]);
+    } finally {
+      await sink.close?.();
+      await db.query(`DROP DATABASE IF EXISTS \`${other}\``);
+    }
+  });
+
+  it('a transaction larger than maxPendingBytes streams into a target transaction that commits only with it', async () => {
+    const cols = [col('id', 'integer', true), col('pad', 'text')];
+    const sink = createMySqlSink({ connectionString: db.url, createTables: true, maxPendingBytes: 4096 });
+    await sink.open?.(ctx('big'));
+    const rows = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        ev('big', 0x100n, from + i, 'INSERT', { id: from + i, pad: 'p'.repeat(200) }),
+      );
+    await sink.write(
+      batch([ev('big', 0x50n, 0, 'INSERT', { id: -1, pad: '' })], { schema: [schemaOf('big', cols)] }),
+      opts,
+    );
+    await sink.write(batch(rows(0, 40), { commit: false }), opts);
+    await sink.write(batch(rows(40, 40), { commit: false }), opts);
+    // Applied into an open MySQL transaction: another session sees the rows only when reading uncommitted data.
+    expect(await db.query('SELECT COUNT(*) AS n FROM big')).toEqual([{ n: '1' }]);
+    await db.query('SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED');
+    expect(await db.query('SELECT COUNT(*) AS n FROM big')).toEqual([{ n: '81' }]);
+    await db.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    await sink.write(batch(rows(80, 5)), opts);
+    expect(await db.query('SELECT COUNT(*) AS n FROM big')).toEqual([{ n: '86' }]);
+    expect(sink.position).toEqual({ lsn: 0x100n, index: 84 });
+    await sink.close?.();
+  });
+
+  it('a large transaction whose target connection is lost half-way stops with a TRANSACTION error and leaves nothing', async () => {
+    const cols = [col('id', 'integer', true), col('pad', 'text')];
+    const sink = createMySqlSink({ connectionString: db.url, createTables: true, maxPendingBytes: 4096 });
+    await sink.open?.(ctx('big-lost'));
+    const rows = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        ev('big2', 0x100n, from + i, 'INSERT', { id: from + i, pad: 'p'.repeat(200) }),
+      );
+    await sink.write(
+      batch([ev('big2', 0x50n, 0, 'INSERT', { id: -1, pad: '' })], { schema: [schemaOf('big2', cols)] }),
+      opts,
+    );
+    await sink.write(batch(rows(0, 40), { commit: false }), opts);
+    const [me] = await db.query<{ id: number }>('SELECT CONNECTION_ID() AS id');
+    for (const s of await db.query<{ id: number }>(
+      'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> ?',
+      [db.name, me?.id],
+    )) {
+      await db.query(`KILL ${Number(s.id)}`);
+    }
+    const err = await sink.write(batch(rows(40, 5)), opts).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'TRANSACTION', retriable: false });
+    expect(await db.query('SELECT COUNT(*) AS n FROM big2')).toEqual([{ n: '1' }]);
+    await sink.close?.();
+  });
+});
