@@ -50,6 +50,13 @@ export function checkMysqlIdentifier(name: string, what: string): void {
   if (name.includes('\u0000') || name.endsWith(' ')) {
     throw new ApplyError(ApplyErrorReason.Identifier, `${what}: MySQL names cannot contain NUL or end with a space`);
   }
+  // MySQL identifiers hold only the Basic Multilingual Plane (no emoji): map such names with `tables`.
+  if (/[\u{10000}-\u{10FFFF}]/u.test(name)) {
+    throw new ApplyError(
+      ApplyErrorReason.Identifier,
+      `${what}: MySQL names cannot hold characters beyond U+FFFF (emoji); map it to another name with \`tables\``,
+    );
+  }
 }
 
 export interface MySqlConnectionSettings {

@@ -252,6 +252,14 @@ describe('MySQL apply', () => {
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: 'IDENTIFIER' });
     expect(String((err as Error).message)).toMatch(/65 characters; MySQL allows 1 to 64/);
+    const emoji = await sink
+      .write(
+        batch([ev('t😀', 0x500n, 0, 'INSERT', { id: 1 })], { schema: [schemaOf('t😀', [col('id', 'integer', true)])] }),
+        opts,
+      )
+      .catch((e: unknown) => e);
+    expect(emoji).toMatchObject({ reason: 'IDENTIFIER' });
+    expect(String((emoji as Error).message)).toMatch(/beyond U\+FFFF/);
     await sink.close?.();
   });
 });
