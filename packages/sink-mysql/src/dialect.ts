@@ -66,6 +66,7 @@ export interface MySqlConnectionSettings {
 
 export class MySqlDialect implements Dialect {
   readonly kind = 'mysql';
+  readonly transactionalDdl = false;
   readonly maxIdentifierLength = MYSQL_MAX_IDENTIFIER;
   private conn: mysql.Connection | null = null;
   private database = '';

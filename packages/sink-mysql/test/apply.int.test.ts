@@ -405,3 +405,54 @@ describe('MySQL apply, mapping and large transactions', () => {
     await sink.close?.();
   });
 });
+
+describe('MySQL apply, DDL never inside a target transaction', () => {
+  it('a table created for a transaction is created before it begins (MySQL DDL would commit it half-way)', async () => {
+    const sink = createMySqlSink({ connectionString: db.url, createTables: true });
+    await sink.open?.(ctx('ddl'));
+    const a = schemaOf('ddl_a', [col('id', 'integer', true)]);
+    await sink.write(batch([ev('ddl_a', 0x100n, 0, 'INSERT', { id: 1 })], { schema: [a] }), opts);
+    const b = schemaOf('ddl_b', [col('id', 'integer', true), col('v', 'character varying', false, 14)]);
+    // One source transaction: a row for ddl_a, then a row for the new table ddl_b that MySQL refuses (too long).
+    const err = await sink
+      .write(
+        batch(
+          [ev('ddl_a', 0x200n, 0, 'INSERT', { id: 2 }), ev('ddl_b', 0x200n, 1, 'INSERT', { id: 1, v: 'x'.repeat(20) })],
+          { schema: [b] },
+        ),
+        opts,
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(await db.query('SELECT id FROM ddl_a ORDER BY id')).toEqual([{ id: 1 }]);
+    await sink.close?.();
+  });
+});
+
+describe('MySQL apply, schema items while a large transaction is open', () => {
+  it('passes schema items that need no DDL and refuses ones that would (MySQL DDL commits implicitly)', async () => {
+    const cols = [col('id', 'integer', true), col('pad', 'text')];
+    const sink = createMySqlSink({ connectionString: db.url, createTables: true, maxPendingBytes: 4096 });
+    await sink.open?.(ctx('big-ddl'));
+    const s1 = schemaOf('big3', cols);
+    const rows = (lsn: bigint, from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ev('big3', lsn, from + i, 'INSERT', { id: from + i, pad: 'p'.repeat(200) }));
+    await sink.write(batch([ev('big3', 0x50n, 0, 'INSERT', { id: -1, pad: '' })], { schema: [s1] }), opts);
+    await sink.write(batch(rows(0x100n, 0, 40), { commit: false }), opts);
+    // The same shape again (a reconnecting reader repeats Relation messages): no DDL, the transaction goes on.
+    await sink.write(batch(rows(0x100n, 40, 2), { schema: [schemaOf('big3', cols, null, 0x100n)] }), opts);
+    expect(await db.query('SELECT COUNT(*) AS n FROM big3')).toEqual([{ n: '43' }]);
+    await sink.write(
+      batch(
+        rows(0x200n, 0, 40).map((e) => ({ ...e, after: { ...e.after, id: 1000 + Number(e.after?.id) } })),
+        { commit: false },
+      ),
+      opts,
+    );
+    const added = schemaOf('big3', [...cols, col('more', 'text')], s1.schema, 0x200n);
+    const err = await sink.write(batch([], { commit: false, schema: [added] }), opts).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'TRANSACTION', retriable: false });
+    expect(await db.query('SELECT COUNT(*) AS n FROM big3')).toEqual([{ n: '43' }]);
+    await sink.close?.();
+  });
+});

@@ -69,6 +69,7 @@ export interface PgConnectionSettings {
 
 export class PostgresDialect implements Dialect {
   readonly kind = 'postgres';
+  readonly transactionalDdl = true;
   readonly maxIdentifierLength = POSTGRES_MAX_IDENTIFIER;
   private client: pg.Client | null = null;
   private inTransaction = false;

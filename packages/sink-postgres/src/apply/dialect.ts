@@ -40,6 +40,8 @@ export interface Dialect {
   /** `postgres` or `mysql`, for messages. */
   readonly kind: string;
   readonly maxIdentifierLength: number;
+  /** DDL runs inside a transaction (Postgres) rather than committing it implicitly (MySQL). */
+  readonly transactionalDdl: boolean;
   /** Connects if not connected (again after a failure); sets the session up. */
   connect(): Promise<void>;
   /** Drops the connection (after a failure; the next connect() makes a new one). */

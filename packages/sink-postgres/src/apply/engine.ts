@@ -89,13 +89,17 @@ export class ApplyEngine {
     if (this.closed) throw new WalstreamError(ErrorCode.SinkClosed, `sink ${this.o.name} is closed`);
     try {
       if (this.needsResync) await this.resync();
-      for (const sc of batch.schemaChanges) await this.tables.onSchemaChange(sc);
+      // With a transaction open across batches, MySQL DDL would commit it half-way: only DDL-free changes pass.
+      const ddl = this.overflow === null || this.d.transactionalDdl;
+      for (const sc of batch.schemaChanges) await this.tables.onSchemaChange(sc, ddl);
       let events = batch.events.filter((e) => e.operation !== 'MESSAGE' && this.after(e.position));
       let commits = batch.commits.filter((c) => this.after(c.position));
       if (this.overflow !== null) {
         const lsn = this.overflow;
         const mine = events.filter((e) => e.position.lsn === lsn);
         events = events.filter((e) => e.position.lsn !== lsn);
+        // Tables are described (never created) here: MySQL DDL would commit the open transaction half-way.
+        for (const e of mine) await this.tables.forTable(e.schema, e.table, this.d.transactionalDdl);
         await this.applyEvents(mine);
         const end = commits.find((c) => c.position.lsn === lsn);
         if (end === undefined) return;
@@ -115,6 +119,7 @@ export class ApplyEngine {
         if (end > start) units.push({ events: work.slice(start, end), commit: c });
         start = end;
       }
+      await this.prepareTables(work);
       for (let i = 0; i < units.length; i += this.o.transactionsPerCommit) {
         await this.applyGroup(units.slice(i, i + this.o.transactionsPerCommit));
       }
@@ -124,12 +129,27 @@ export class ApplyEngine {
       if (bytes > this.o.maxPendingBytes) {
         // Only the last source transaction can be open; stream it into a target transaction kept open.
         this.overflow = (this.pending[0] as ChangeEvent).position.lsn;
+        await this.prepareTables(this.pending);
         await this.d.begin();
         await this.applyEvents(this.pending);
         this.pending = [];
       }
     } catch (err) {
       throw await this.fail(err);
+    }
+  }
+
+  /**
+   * Describes (and creates) every table these events touch before a target transaction begins: DDL in MySQL
+   * commits the open transaction implicitly, which would split a source transaction.
+   */
+  private async prepareTables(events: readonly ChangeEvent[]): Promise<void> {
+    let last = '';
+    for (const e of events) {
+      const k = `${e.schema}.${e.table}`;
+      if (k === last) continue;
+      last = k;
+      await this.tables.forTable(e.schema, e.table);
     }
   }
 

@@ -67,7 +67,8 @@ export class TableResolver {
     return { namespace, name, included: (c) => (include === null || include.has(c)) && !exclude.has(c) };
   }
 
-  async forTable(schema: string, table: string): Promise<ResolvedTable | null> {
+  /** `allowDdl` false: a missing table is an error rather than created (a MySQL transaction is open). */
+  async forTable(schema: string, table: string, allowDdl = true): Promise<ResolvedTable | null> {
     const key = `${schema}.${table}`;
     if (this.resolved.has(key)) return this.resolved.get(key) ?? null;
     const p = this.place(schema, table);
@@ -89,6 +90,12 @@ export class TableResolver {
         throw new ApplyError(
           ApplyErrorReason.Target,
           `target table ${label} is missing and the schema of ${key} is unknown`,
+        );
+      }
+      if (!allowDdl) {
+        throw new ApplyError(
+          ApplyErrorReason.Transaction,
+          `target table ${label} must be created while a source transaction larger than maxPendingBytes is open (MySQL DDL would commit it half-way); raise maxPendingBytes`,
         );
       }
       target = await this.create(p, s);
@@ -123,7 +130,7 @@ export class TableResolver {
   }
 
   /** A schema item from the reader: remember it; bring an existing target table in line (or refuse). */
-  async onSchemaChange(sc: SchemaChange): Promise<void> {
+  async onSchemaChange(sc: SchemaChange, allowDdl = true): Promise<void> {
     const s = sc.schema;
     const key = `${s.schema}.${s.table}`;
     this.schemas.set(key, s);
@@ -131,7 +138,16 @@ export class TableResolver {
     const p = this.place(s.schema, s.table);
     if (p === null) return;
     const target = await this.d.describeTable(p.namespace, p.name);
-    if (target === null) return; // created (or refused) on its first row
+    const refuse = () => {
+      throw new ApplyError(
+        ApplyErrorReason.Transaction,
+        `${key} needs DDL in the target while a source transaction larger than maxPendingBytes is open (MySQL DDL would commit it half-way); raise maxPendingBytes`,
+      );
+    };
+    if (target === null) {
+      if (!allowDdl && this.o.createTables) refuse();
+      return; // created (or refused) on its first row
+    }
     const label = `${p.namespace}.${p.name}`;
     const now = s.columns.filter((c) => p.included(c.name));
     const before = (sc.previous?.columns ?? []).filter((c) => p.included(c.name));
@@ -155,6 +171,7 @@ export class TableResolver {
         `source table ${key} differs from target ${label} (${parts.join('; ')}) and onSchemaChange is 'error'`,
       );
     }
+    if (!allowDdl && missing.length + dropped.length + changed.length > 0) refuse();
     for (const c of changed) {
       if (!isWidening(c.old, c.now)) {
         throw new ApplyError(
