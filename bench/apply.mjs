@@ -13,7 +13,7 @@ import pg from 'pg';
 
 const ROWS = Number(process.env.BENCH_APPLY_ROWS ?? 51_200);
 const TXN = 512;
-const ROUNDS = Number(process.env.BENCH_APPLY_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_APPLY_ROUNDS ?? 5);
 const MYSQL = process.env.WALSTREAM_BENCH_MYSQL ?? 'mysql://root@127.0.0.1:3306/test';
 const PG = process.env.WALSTREAM_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -123,11 +123,15 @@ export async function run() {
     const side = await make(batches, tag);
     const rounds = [];
     try {
+      // Alternate which goes first, so neither always meets the server after the other's purge work.
       for (let r = 0; r < ROUNDS; r++) {
-        await side.reset();
-        const b = await side.bare();
-        await side.reset();
-        const s = await timeSink(side, batches, r);
+        let b = 0;
+        let s = 0;
+        for (const which of r % 2 === 0 ? ['bare', 'sink'] : ['sink', 'bare']) {
+          await side.reset();
+          if (which === 'bare') b = await side.bare();
+          else s = await timeSink(side, batches, r);
+        }
         rounds.push({ b, s, ratio: b / s });
       }
     } finally {
