@@ -55,7 +55,7 @@ export function createMySqlSink(options: MySqlSinkOptions): ApplySink {
       return engine.position;
     },
     open: (ctx) => engine.open(ctx),
-    write: (batch) => engine.write(batch),
+    write: (batch, opts) => engine.write(batch, opts?.signal),
     close: () => engine.close(),
   };
 }

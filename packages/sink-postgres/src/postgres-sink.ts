@@ -67,7 +67,7 @@ export function createPostgresSink(options: PostgresSinkOptions): ApplySink {
       return engine.position;
     },
     open: (ctx) => engine.open(ctx),
-    write: (batch) => engine.write(batch),
+    write: (batch, opts) => engine.write(batch, opts?.signal),
     close: () => engine.close(),
   };
 }

@@ -122,3 +122,27 @@ describe('Postgres -> Postgres', () => {
     expect(v.equal, JSON.stringify(v)).toBe(true);
   }, 120_000);
 });
+
+describe('verifyTables (Postgres -> Postgres)', () => {
+  it('reports missing, extra and different keys, never values', async () => {
+    const src = await freshDatabase('v_src');
+    const dst = await freshDatabase('v_dst');
+    for (const u of [src, dst]) {
+      await sql(u, 'CREATE TABLE t (id bigint PRIMARY KEY, v text, n numeric)');
+      await sql(u, "INSERT INTO t SELECT i, 'v' || i, i / 7.0 FROM generate_series(1, 1500) i");
+    }
+    expect((await verifyTables({ source: src, target: dst, tables: ['t'], chunkSize: 400 })).equal).toBe(true);
+    await sql(dst, 'DELETE FROM t WHERE id = 3');
+    await sql(dst, "INSERT INTO t VALUES (9223372036854775807, 'x', 1)");
+    await sql(dst, "UPDATE t SET v = 'changed-secret' WHERE id = 1200");
+    await sql(dst, 'UPDATE t SET n = n + 0.000000000000000000001 WHERE id = 401');
+    const r = await verifyTables({ source: src, target: dst, tables: ['public.t'], chunkSize: 400 });
+    expect(r).toEqual({
+      equal: false,
+      tables: [
+        { table: 'public.t', missing: [['3']], extra: [['9223372036854775807']], different: [['401'], ['1200']] },
+      ],
+    });
+    expect(JSON.stringify(r)).not.toContain('changed-secret');
+  }, 60_000);
+});

@@ -69,6 +69,7 @@ export class ApplyEngine {
 
   async open(ctx: SinkContext): Promise<void> {
     this.pipeline = ctx.pipeline;
+    this.tables.logger = ctx.logger;
     await this.resync();
   }
 
@@ -77,6 +78,7 @@ export class ApplyEngine {
     await this.d.ensureCheckpointTable(this.o.checkpointTable);
     const p = await this.d.readCheckpoint(this.o.checkpointTable, this.pipeline, this.o.name);
     this.checkpoint = p === null ? null : parsePositionId(p);
+    this.tables.logger.debug('apply sink checkpoint read', { sink: this.o.name, position: p });
     this.tables.reset();
     this.needsResync = false;
   }
@@ -85,7 +87,7 @@ export class ApplyEngine {
     return this.checkpoint === null || comparePositions(p, this.checkpoint) > 0;
   }
 
-  async write(batch: Batch): Promise<void> {
+  async write(batch: Batch, signal?: AbortSignal): Promise<void> {
     if (this.closed) throw new WalstreamError(ErrorCode.SinkClosed, `sink ${this.o.name} is closed`);
     try {
       if (this.needsResync) await this.resync();
@@ -121,6 +123,8 @@ export class ApplyEngine {
       }
       await this.prepareTables(work);
       for (let i = 0; i < units.length; i += this.o.transactionsPerCommit) {
+        // Between target transactions an abort stops the write; what is committed stays (the checkpoint says so).
+        if (signal?.aborted) throw new SinkError(`sink ${this.o.name}: write aborted`, { retriable: true });
         await this.applyGroup(units.slice(i, i + this.o.transactionsPerCommit));
       }
       this.pending = work.slice(start);

@@ -3,7 +3,7 @@
  * schema changes. Every DDL here is idempotent (it compares with what the target has), so a replay after a
  * crash finds the target already altered and does nothing.
  */
-import type { SchemaChange, TableSchema } from '@walstream/core';
+import { type Logger, type SchemaChange, silentLogger, type TableSchema } from '@walstream/core';
 import type { Dialect, TargetTable } from './dialect.js';
 import { ApplyError, ApplyErrorReason } from './errors.js';
 import type { ColumnFilter, ResolvedCommonOptions } from './options.js';
@@ -43,6 +43,8 @@ export class TableResolver {
   private readonly schemas = new Map<string, TableSchema>();
   private readonly resolved = new Map<string, ResolvedTable | null>();
   private readonly dropped = new Map<string, Set<string>>();
+  /** Where DDL the sink runs is reported (names only). */
+  logger: Logger = silentLogger;
 
   constructor(
     private readonly d: Dialect,
@@ -124,6 +126,10 @@ export class TableResolver {
       );
     }
     await this.d.createTable(p.namespace, p.name, cols, key);
+    this.logger.info('apply sink created a target table', {
+      source: `${s.schema}.${s.table}`,
+      target: `${p.namespace}.${p.name}`,
+    });
     const t = await this.d.describeTable(p.namespace, p.name);
     if (t === null) throw new ApplyError(ApplyErrorReason.Target, `created ${p.namespace}.${p.name} but cannot see it`);
     return t;
@@ -183,8 +189,17 @@ export class TableResolver {
     for (const c of missing) {
       this.d.checkIdentifier(c.name, `column of ${key}`);
       await this.d.addColumn(p.namespace, p.name, c);
+      this.logger.info('apply sink added a column', { target: label, column: c.name, type: c.type });
     }
-    for (const c of changed) await this.d.alterColumnType(p.namespace, p.name, c.now);
+    for (const c of changed) {
+      await this.d.alterColumnType(p.namespace, p.name, c.now);
+      this.logger.info('apply sink widened a column', {
+        target: label,
+        column: c.now.name,
+        from: c.old.type,
+        to: c.now.type,
+      });
+    }
     let gone = this.dropped.get(key);
     if (gone === undefined) {
       gone = new Set();
@@ -192,6 +207,7 @@ export class TableResolver {
     }
     for (const c of dropped) {
       await this.d.dropColumn(p.namespace, p.name, c.name);
+      this.logger.info('apply sink dropped a column the source dropped', { target: label, column: c.name });
       gone.add(c.name);
     }
     for (const c of now) gone.delete(c.name);
