@@ -144,11 +144,6 @@ export class PostgresDialect implements Dialect {
     this.inTransaction = true;
   }
 
-  async commit(): Promise<void> {
-    await this.c.query('COMMIT');
-    this.inTransaction = false;
-  }
-
   async rollback(): Promise<void> {
     if (!this.inTransaction || this.client === null) return;
     this.inTransaction = false;
@@ -170,12 +165,15 @@ export class PostgresDialect implements Dialect {
     return (r.rows[0] as { position: string } | undefined)?.position ?? null;
   }
 
-  async writeCheckpoint(table: string, pipeline: string, sink: string, position: string): Promise<void> {
-    await this.run(
-      `INSERT INTO ${quotePg(table)} (pipeline, sink, position, updated_at) VALUES ($1, $2, $3, now())
-       ON CONFLICT (pipeline, sink) DO UPDATE SET position = EXCLUDED.position, updated_at = EXCLUDED.updated_at`,
-      [pipeline, sink, position],
+  async commitWithCheckpoint(table: string, pipeline: string, sink: string, position: string): Promise<void> {
+    // One simple-protocol round trip for the checkpoint and the COMMIT (literals escaped by node-postgres).
+    const c = this.c;
+    const lit = (v: string) => c.escapeLiteral(v);
+    await c.query(
+      `INSERT INTO ${quotePg(table)} (pipeline, sink, position, updated_at) VALUES (${lit(pipeline)}, ${lit(sink)}, ${lit(position)}, now())
+       ON CONFLICT (pipeline, sink) DO UPDATE SET position = EXCLUDED.position, updated_at = EXCLUDED.updated_at; COMMIT`,
     );
+    this.inTransaction = false;
   }
 
   async describeTable(ns: string, name: string): Promise<TargetTable | null> {

@@ -54,12 +54,12 @@ export interface Dialect {
   quote(name: string): string;
 
   begin(): Promise<void>;
-  commit(): Promise<void>;
   rollback(): Promise<void>;
 
   ensureCheckpointTable(table: string): Promise<void>;
   readCheckpoint(table: string, pipeline: string, sink: string): Promise<string | null>;
-  writeCheckpoint(table: string, pipeline: string, sink: string, position: string): Promise<void>;
+  /** Writes the checkpoint row and commits, in one round trip where the driver allows. */
+  commitWithCheckpoint(table: string, pipeline: string, sink: string, position: string): Promise<void>;
 
   describeTable(namespace: string, name: string): Promise<TargetTable | null>;
   /** Target type for a source column (createTables, ADD COLUMN, widening). */

@@ -106,8 +106,7 @@ export class ApplyEngine {
         const end = commits.find((c) => c.position.lsn === lsn);
         if (end === undefined) return;
         commits = commits.filter((c) => c !== end);
-        await this.d.writeCheckpoint(this.o.checkpointTable, this.pipeline, this.o.name, positionId(end.position));
-        await this.d.commit();
+        await this.d.commitWithCheckpoint(this.o.checkpointTable, this.pipeline, this.o.name, positionId(end.position));
         this.overflow = null;
         this.checkpoint = end.position;
       }
@@ -182,8 +181,7 @@ export class ApplyEngine {
     const last = (units[units.length - 1] as Unit).commit;
     await this.d.begin();
     for (const u of units) await this.applyEvents(u.events);
-    await this.d.writeCheckpoint(this.o.checkpointTable, this.pipeline, this.o.name, positionId(last.position));
-    await this.d.commit();
+    await this.d.commitWithCheckpoint(this.o.checkpointTable, this.pipeline, this.o.name, positionId(last.position));
     this.checkpoint = last.position;
   }
 
