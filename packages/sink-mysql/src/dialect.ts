@@ -205,7 +205,8 @@ export class MySqlDialect implements Dialect {
       );
     }
     const [cols] = await this.c.execute(
-      `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, NUMERIC_PRECISION AS p, NUMERIC_SCALE AS s
+      `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, NUMERIC_PRECISION AS p,
+         COALESCE(NUMERIC_SCALE, DATETIME_PRECISION) AS s
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [ns, name],
     );

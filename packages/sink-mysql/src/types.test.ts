@@ -64,6 +64,19 @@ describe('Postgres -> MySQL values', () => {
     expect(toMysqlDatetime('9999-12-31T23:59:59.999999-01:00', site, lenient)).toBeNull(); // year 10000 in UTC
   });
 
+  it('never rounds fractional seconds into a DATETIME or TIME of lower precision', () => {
+    expect(toMysqlValue(col('datetime', null, 3), '2026-01-01T00:00:00.123+00:00', site, strict)).toBe(
+      '2026-01-01 00:00:00.123',
+    );
+    expect(toMysqlValue(col('datetime', null, 0), '2026-01-01T00:00:00.000000', site, strict)).toBe(
+      '2026-01-01 00:00:00.000000',
+    );
+    expect(() => toMysqlValue(col('datetime', null, 3), '2026-01-01T00:00:00.1234+00:00', site, strict)).toThrow(
+      /beyond DATETIME\(3\) would be rounded/,
+    );
+    expect(() => toMysqlValue(col('time', null, 0), '12:00:00.5', site, strict)).toThrow(/TIME\(0\)/);
+  });
+
   it('keeps integers, bytes, JSON and arrays exact', () => {
     expect(toMysqlValue(col('bigint'), -9223372036854775808n, site, strict)).toBe('-9223372036854775808');
     expect(toMysqlValue(col('longblob'), new Uint8Array([0, 255]), site, strict)).toEqual(Buffer.from([0, 255]));

@@ -146,6 +146,17 @@ function toMysqlDate(s: string, site: ValueSite, opts: ConvertOptions): string |
   return s;
 }
 
+/** MySQL rounds fractional seconds past the column's precision silently: refuse instead. */
+function exactFraction(v: string | null, col: TargetColumn, site: ValueSite): string | null {
+  if (v === null || col.scale === null) return v;
+  const m = /\.(\d+)$/.exec(v);
+  const digits = m ? (m[1] as string).replace(/0+$/, '').length : 0;
+  if (digits > col.scale) {
+    throw bad(site, `fractional seconds beyond ${col.dataType.toUpperCase()}(${col.scale}) would be rounded`);
+  }
+  return v;
+}
+
 /** A JSON text for an array (arrays -> JSON): exact numbers, bytea as base64, NaN/infinities per option. */
 export function arrayJson(v: readonly Value[], site: ValueSite, opts: ConvertOptions): string {
   const el = (x: Value): string => {
@@ -177,7 +188,9 @@ export function toMysqlValue(col: TargetColumn, v: Value, site: ValueSite, opts:
         return exactDecimal(v, col, site);
       case 'datetime':
       case 'timestamp':
-        return toMysqlDatetime(v, site, opts);
+        return exactFraction(toMysqlDatetime(v, site, opts), col, site);
+      case 'time':
+        return exactFraction(v, col, site);
       case 'date':
         return toMysqlDate(v, site, opts);
       case 'blob':
