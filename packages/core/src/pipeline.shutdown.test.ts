@@ -1,10 +1,18 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, SinkError, WalstreamError } from './errors.js';
 import type { ReaderItem } from './event.js';
 import type { LogReader, Sink } from './interfaces.js';
 import { createPipeline } from './pipeline.js';
 import type { Position } from './position.js';
-import { commitOf, createArrayReader, createMemorySink, makeEvent, makeTransactions } from './testing/index.js';
+import {
+  commitOf,
+  createArrayReader,
+  createMemorySink,
+  createSlowSink,
+  makeEvent,
+  makeTransactions,
+} from './testing/index.js';
 
 /** Settles with the outcome of `done`, or 'hung' if it did not settle within `ms`. */
 async function outcome(done: Promise<void>, ms = 15_000): Promise<'resolved' | 'hung' | { error: unknown }> {
@@ -170,5 +178,64 @@ describe('dead letters', () => {
     expect(p.status().sinks[0]?.deadLettered).toBe(5);
     // A dead-lettered batch counts as delivered: the position moves past it.
     expect(reader.acks.at(-1)).toEqual({ lsn: 0x1200n, index: 0 });
+  });
+});
+
+describe('abort listeners do not pile up (no MaxListenersExceededWarning)', () => {
+  it('a slow sink over many writes and pipelines sharing one user signal leave no listeners behind', async () => {
+    const shared = new AbortController();
+    let maxOnWriteSignal = 0;
+    for (let run = 0; run < 12; run++) {
+      const inner = createSlowSink(1);
+      const sink: Sink = {
+        name: 'slow',
+        async write(b, o) {
+          await inner.write(b, o);
+          maxOnWriteSignal = Math.max(maxOnWriteSignal, getEventListeners(o.signal, 'abort').length);
+        },
+      };
+      const p = createPipeline({
+        name: `t${run}`,
+        reader: createArrayReader(makeTransactions({ transactions: 15, eventsPerTransaction: 1 })),
+        sinks: [sink],
+        batch: { maxEvents: 1, maxWaitMs: 0 },
+        signal: shared.signal,
+      });
+      await p.start();
+      await p.done;
+    }
+    expect(maxOnWriteSignal).toBeLessThanOrEqual(1);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('a sink that leaves a listener on every write signal (as fetch can) does not pile them onto the pipeline signal', async () => {
+    let pipelineSignal: AbortSignal | undefined;
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const sink: Sink = {
+      name: 'leaky',
+      async open(ctx) {
+        pipelineSignal = ctx.signal;
+      },
+      async write(_b, o) {
+        o.signal.addEventListener('abort', () => {}); // never removed
+      },
+    };
+    try {
+      const p = createPipeline({
+        name: 't',
+        reader: createArrayReader(makeTransactions({ transactions: 30, eventsPerTransaction: 1 })),
+        sinks: [sink],
+        batch: { maxEvents: 1, maxWaitMs: 0 },
+      });
+      await p.start();
+      await p.done;
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(getEventListeners(pipelineSignal as AbortSignal, 'abort').length).toBeLessThanOrEqual(1);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
 });

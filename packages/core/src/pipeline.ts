@@ -10,6 +10,7 @@
  */
 import { Acker } from './acker.js';
 import { Batcher } from './batcher.js';
+import { settleWithin, withTimeout } from './bounded.js';
 import { CommitTracker } from './commit-tracker.js';
 import { Emitter } from './emitter.js';
 import { describe, ErrorCode, SinkError, toWalstreamError, WalstreamError } from './errors.js';
@@ -90,8 +91,11 @@ class PipelineImpl implements Pipeline {
     });
     // Callers that only use stop() and status() must not see an unhandled rejection.
     this.done.catch(() => {});
-    o.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    o.signal?.addEventListener('abort', this.onUserAbort, { once: true });
   }
+
+  /** The caller's signal may outlive this pipeline (one signal for many): the listener goes when it stops. */
+  private readonly onUserAbort = () => void this.stop();
 
   on<T extends PipelineEventType>(type: T, listener: PipelineListener<T>): () => void {
     return this.emitter.on(type, listener);
@@ -130,6 +134,7 @@ class PipelineImpl implements Pipeline {
         ...opened.map((s) => settleWithin(() => s.close?.(), bound)),
         settleWithin(() => this.o.reader.close(), bound),
       ]);
+      this.o.signal?.removeEventListener('abort', this.onUserAbort);
       this.settle.reject(err);
       throw err;
     }
@@ -315,6 +320,7 @@ class PipelineImpl implements Pipeline {
       const why = readerClosed === 'timeout' ? `did not finish within ${bound} ms` : describe(readerClosed.error);
       this.log.warn('reader close failed', { error: why });
     }
+    this.o.signal?.removeEventListener('abort', this.onUserAbort);
     this.state = this.error === null ? 'stopped' : 'failed';
     this.log.info('pipeline stopped', { pipeline: this.name, failed: this.error !== null });
     this.emitter.emit({ type: 'stopped', error: this.error });
@@ -327,46 +333,5 @@ class PipelineImpl implements Pipeline {
     if (this.error !== null) return;
     this.error = error;
     this.emitter.emit({ type: 'error', error });
-  }
-}
-
-/** True when `p` settled within `ms`. */
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((r) => {
-    t = setTimeout(() => r(false), ms);
-  });
-  try {
-    return await Promise.race([
-      p.then(
-        () => true,
-        () => true,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(t);
-  }
-}
-
-/** Runs `fn` (which may throw synchronously, reject or hang): true, the error, or 'timeout' after `ms`. */
-async function settleWithin(fn: () => unknown, ms: number): Promise<true | { error: unknown } | 'timeout'> {
-  let outcome: Promise<true | { error: unknown }>;
-  try {
-    outcome = Promise.resolve(fn()).then(
-      () => true as const,
-      (error: unknown) => ({ error }),
-    );
-  } catch (error) {
-    return { error };
-  }
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<'timeout'>((r) => {
-    t = setTimeout(() => r('timeout'), ms);
-  });
-  try {
-    return await Promise.race([outcome, timeout]);
-  } finally {
-    clearTimeout(t);
   }
 }

@@ -7,6 +7,7 @@ import { describe, isRetriable, RetriesExhaustedError, toWalstreamError, Walstre
 import type { Batch } from './event.js';
 import type { Sink } from './interfaces.js';
 import { backoffDelay, type ResolvedRetry, sleep } from './retry.js';
+import { withWriteSignal } from './write-signal.js';
 
 export type SinkState = 'idle' | 'writing' | 'retrying' | 'failed' | 'closed';
 
@@ -82,7 +83,7 @@ export class SinkWorker {
       if (this.signal.aborted) return false;
       this.state = 'writing';
       try {
-        await this.sink.write(batch, { signal: this.signal });
+        await withWriteSignal(this.signal, (signal) => this.sink.write(batch, { signal }));
         return true;
       } catch (thrown) {
         if (this.signal.aborted) return false;
@@ -119,7 +120,7 @@ export class SinkWorker {
     for (let attempt = 1; ; attempt++) {
       if (this.signal.aborted) return false;
       try {
-        await dlq.write(batch, { signal: this.signal });
+        await withWriteSignal(this.signal, (signal) => dlq.write(batch, { signal }));
         break;
       } catch (dlqErr) {
         if (this.signal.aborted) return false;

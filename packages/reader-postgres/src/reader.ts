@@ -4,7 +4,6 @@
  * pauses the socket when its queue is full, and reconnects from the slot after a lost connection.
  */
 import {
-  backoffDelay,
   ErrorCode,
   formatLsn,
   isRetriable,
@@ -14,10 +13,10 @@ import {
   type ReaderItem,
   type ReadOptions,
   silentLogger,
-  sleep,
   toWalstreamError,
   WalstreamError,
 } from '@walstream/core';
+import { backoffDelay, sleep } from '@walstream/core/internal';
 import pg from 'pg';
 import { ChangeDecoder, type TransactionEnd } from './change-decoder.js';
 import { ConnectionError } from './errors.js';

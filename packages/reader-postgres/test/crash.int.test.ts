@@ -4,9 +4,9 @@
  * stored twice (the file sink is idempotent, so O2 holds trivially), per-key order follows commit order (O3),
  * and the slot never confirmed past what the file held at any kill (O5).
  */
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type ChangeEvent, parseLsn } from '@walstream/core';
 import { readEvents } from '@walstream/sink-file';
 import pg from 'pg';
@@ -114,6 +114,6 @@ describe.each(servers())('Postgres $version crash test', ({ url: adminUrl }) => 
       const missing = all.filter((e) => e.position.lsn < s.confirmed && !s.held.has(e.id));
       expect(missing.map((e) => e.id)).toEqual([]);
     }
-    console.log(`crash test: ${KILLS} kills, ${all.length} events, ${expected.size} versions, no loss, no duplicate`);
+    await rm(dirname(path), { recursive: true, force: true }); // kept only when a check above failed, to look at
   }, 240_000);
 });

@@ -27,9 +27,6 @@ describe.each(servers().filter((s) => s.version === 18))('Postgres $version larg
       expect(r.maxRssMb).toBeLessThan(200);
       if (proto === 2) expect(r.streamed).toBe(1);
       else expect(r.streamed).toBe(0);
-      console.log(
-        `protocol ${proto}: ${ROWS} rows, peak RSS ${r.maxRssMb} MB, streamed ${r.streamed}, spilled ${r.spilled}`,
-      );
     }, 300_000);
   }
 });

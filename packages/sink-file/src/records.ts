@@ -5,16 +5,14 @@
 import {
   type ChangeEvent,
   decodeEventJson,
-  decodeMsgpackRecords,
   encodeEventJson,
-  encodeMsgpack,
   eventFromJsonObject,
   formatLsn,
   fromMsgpackObject,
   type Position,
   parseLsn,
-  toMsgpackObject,
 } from '@walstream/core';
+import { decodeMsgpackRecords, encodeMsgpack, toMsgpackObject } from '@walstream/core/internal';
 
 export type Format = 'jsonl' | 'msgpack';
 

@@ -11,13 +11,13 @@ import {
   encodeEventMsgpack,
   encodeValueJson,
   formatLsn,
-  groupBy,
   parseOptions,
   type Route,
   type Row,
   type Sink,
   SinkError,
 } from '@walstream/core';
+import { groupBy } from '@walstream/core/internal';
 import { CompressionTypes, Kafka, type KafkaConfig, logLevel, type Message, type Producer } from 'kafkajs';
 import { z } from 'zod';
 

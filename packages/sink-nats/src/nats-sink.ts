@@ -7,7 +7,8 @@
 import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { type Batch, type ChangeEvent, compileRoute, groupBy, type SchemaChange, type Sink } from '@walstream/core';
+import { type Batch, type ChangeEvent, compileRoute, type SchemaChange, type Sink } from '@walstream/core';
+import { groupBy } from '@walstream/core/internal';
 import { mapNatsError } from './errors.js';
 import { type NatsSinkOptions, type ResolvedNatsOptions, resolveNatsOptions } from './options.js';
 import { type Compressor, encodeMany, encodeOne, loadZstd } from './payload.js';

