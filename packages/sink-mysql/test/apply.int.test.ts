@@ -165,20 +165,32 @@ describe('MySQL apply', () => {
       batch([ev('evolve', 0x100n, 0, 'INSERT', { id: 1, small: 7, gone: 'bye' })], { schema: [v1] }),
       opts,
     );
+    // DROP COLUMN with a widening, then (a later relation message) ADD COLUMN.
+    const v1b = schemaOf('evolve', [col('id', 'integer', true), col('small', 'bigint')], v1.schema, 0x200n);
     const v2 = schemaOf(
       'evolve',
       [col('id', 'integer', true), col('small', 'bigint'), col('extra', 'text')],
-      v1.schema,
+      v1b.schema,
       0x200n,
     );
     await sink.write(
-      batch([ev('evolve', 0x200n, 0, 'INSERT', { id: 2, small: 9007199254740993n, extra: 'new' })], { schema: [v2] }),
+      batch([ev('evolve', 0x200n, 0, 'INSERT', { id: 2, small: 9007199254740993n, extra: 'new' })], {
+        schema: [v1b, v2],
+      }),
       opts,
     );
     expect(await db.query('SELECT id, small, extra FROM evolve ORDER BY id')).toEqual([
       { id: 1, small: '7', extra: null },
       { id: 2, small: '9007199254740993', extra: 'new' },
     ]);
+    const renamed = schemaOf(
+      'evolve',
+      [col('id', 'integer', true), col('small', 'bigint'), col('extra2', 'text')],
+      v2.schema,
+      0x250n,
+    );
+    await expect(sink.write(batch([], { schema: [renamed] }), opts)).rejects.toThrow(/a rename\?/);
+    expect(await db.query('SELECT extra FROM evolve ORDER BY id')).toEqual([{ extra: null }, { extra: 'new' }]);
     const narrowing = schemaOf(
       'evolve',
       [col('id', 'integer', true), col('small', 'integer'), col('extra', 'text')],

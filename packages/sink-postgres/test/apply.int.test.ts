@@ -166,14 +166,18 @@ describe('Postgres apply', () => {
       batch([ev('evolve', 0x100n, 0, 'INSERT', { id: 1, small: 7, gone: 'bye' })], { schema: [v1] }),
       opts,
     );
+    // DROP COLUMN with a widening, then (a later relation message) ADD COLUMN.
+    const v1b = schemaOf('evolve', [col('id', 'integer', true), col('small', 'bigint')], v1.schema, 0x200n);
     const v2 = schemaOf(
       'evolve',
       [col('id', 'integer', true), col('small', 'bigint'), col('extra', 'text')],
-      v1.schema,
+      v1b.schema,
       0x200n,
     );
     await sink.write(
-      batch([ev('evolve', 0x200n, 0, 'INSERT', { id: 2, small: 9007199254740993n, extra: 'new' })], { schema: [v2] }),
+      batch([ev('evolve', 0x200n, 0, 'INSERT', { id: 2, small: 9007199254740993n, extra: 'new' })], {
+        schema: [v1b, v2],
+      }),
       opts,
     );
     expect(await db.query('SELECT id, small, extra FROM evolve ORDER BY id')).toEqual([

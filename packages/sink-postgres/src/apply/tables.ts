@@ -178,6 +178,14 @@ export class TableResolver {
       );
     }
     if (!allowDdl && missing.length + dropped.length + changed.length > 0) refuse();
+    const added = missing.filter((c) => before.length > 0 && !before.some((b) => b.name === c.name));
+    if (added.length > 0 && dropped.length > 0) {
+      // Indistinguishable from a RENAME COLUMN: dropping would lose the values the source keeps under the new name.
+      throw new ApplyError(
+        ApplyErrorReason.Schema,
+        `source table ${key} dropped ${dropped.map((c) => c.name).join(', ')} and added ${added.map((c) => c.name).join(', ')} at once (a rename?); rename or drop the column in ${label} yourself, then restart`,
+      );
+    }
     for (const c of changed) {
       if (!isWidening(c.old, c.now)) {
         throw new ApplyError(
@@ -189,7 +197,15 @@ export class TableResolver {
     for (const c of missing) {
       this.d.checkIdentifier(c.name, `column of ${key}`);
       await this.d.addColumn(p.namespace, p.name, c);
-      this.logger.info('apply sink added a column', { target: label, column: c.name, type: c.type });
+      // The source's column default is not in the stream: rows already there hold NULL in the new column.
+      this.logger.warn(
+        'apply sink added a column; existing target rows hold NULL there (re-snapshot if the source column has a default)',
+        {
+          target: label,
+          column: c.name,
+          type: c.type,
+        },
+      );
     }
     for (const c of changed) {
       await this.d.alterColumnType(p.namespace, p.name, c.now);
