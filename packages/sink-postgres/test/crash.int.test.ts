@@ -150,8 +150,5 @@ describe('Postgres apply crash test', () => {
       `${lsn} within ${formatLsn(last.before)}..${formatLsn(last.after)}`,
     ).toBe(true);
     expect(index).toBe('0');
-    console.log(
-      `postgres crash test: ${kills} kills, ${changes} changes, ${want.length} rows at the end, checkpoint ${cp?.position}`,
-    );
   }, 300_000);
 });
