@@ -178,6 +178,8 @@ export class MySqlDialect implements Dialect {
       pipeline,
       sink,
     ]);
+    // With autocommit = 0 the SELECT opened a transaction (a read view that would hold back purge while idle).
+    await this.c.query('COMMIT');
     return (rows as { position: string }[])[0]?.position ?? null;
   }
 
