@@ -102,7 +102,7 @@ export class MySqlDialect implements Dialect {
     });
     try {
       await conn.query(
-        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO,NO_ZERO_IN_DATE', time_zone = '+00:00', autocommit = 0, NAMES utf8mb4",
+        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO,NO_ZERO_IN_DATE', time_zone = '+00:00', autocommit = 0",
       );
       const [rows] = await conn.query('SELECT DATABASE() AS db, VERSION() AS version');
       const r = (rows as { db: string | null; version: string }[])[0];
