@@ -1,6 +1,6 @@
 // Runs every benchmark in this folder in turn; each prints its figure next to its in-run reference.
 // BENCH=pipeline,catchup picks some.
-const all = ['pipeline', 'nats', 'catchup', 'snapshot', 'realtime', 'scaleout', 'physical'];
+const all = ['pipeline', 'nats', 'catchup', 'snapshot', 'realtime', 'scaleout', 'physical', 'apply'];
 const picked = process.env.BENCH ? process.env.BENCH.split(',') : all;
 for (const name of picked) {
   const mod = await import(`./${name}.mjs`);

@@ -1,0 +1,296 @@
+/**
+ * The apply engine both SQL sinks share. Exactly once: each target transaction writes the source position of
+ * its last source commit into the checkpoint table; on start (and after any failure) the engine reads it back
+ * and skips every event at or before it. Source transactions are never split: rows are held until their
+ * commit arrives (bounded by maxPendingBytes, past which the one open transaction streams into a target
+ * transaction left open until its commit).
+ */
+import {
+  type Batch,
+  type ChangeEvent,
+  comparePositions,
+  ErrorCode,
+  estimateEventBytes,
+  type Position,
+  parsePositionId,
+  positionId,
+  type Row,
+  type SinkContext,
+  SinkError,
+  type TransactionCommit,
+  WalstreamError,
+} from '@walstream/core';
+import type { Dialect } from './dialect.js';
+import { ApplyError, ApplyErrorReason } from './errors.js';
+import type { ResolvedCommonOptions } from './options.js';
+import { keyString, mergeRows, type PlannedRow, plannedRow, TablePlan } from './planner.js';
+import { type MappingOptions, type ResolvedTable, TableResolver } from './tables.js';
+
+const NAME_BEFORE = /(column|table|relation|key|constraint|database|schema|index|type|function)\s*$/i;
+
+/**
+ * Database error messages quote values (`Duplicate entry 'x@y' for key`, `invalid input syntax for type integer:
+ * "abc"`); names of columns, tables and keys stay, every other quoted part becomes `'?'`.
+ */
+export function redactValues(message: string): string {
+  return message.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"/g, (m, offset: number) =>
+    NAME_BEFORE.test(message.slice(Math.max(0, offset - 20), offset)) ? m : "'?'",
+  );
+}
+
+interface Unit {
+  events: ChangeEvent[];
+  commit: TransactionCommit;
+}
+
+export class ApplyEngine {
+  private pipeline = 'default';
+  private checkpoint: Position | null = null;
+  private pending: ChangeEvent[] = [];
+  /** LSN of the source transaction being streamed into an open target transaction (overflow mode). */
+  private overflow: bigint | null = null;
+  private needsResync = true;
+  private closed = false;
+  private readonly tables: TableResolver;
+
+  constructor(
+    private readonly d: Dialect,
+    private readonly o: ResolvedCommonOptions,
+    mapping: MappingOptions,
+  ) {
+    d.checkIdentifier(o.checkpointTable, 'checkpointTable');
+    this.tables = new TableResolver(d, o, mapping);
+  }
+
+  /** The last source position applied (what the checkpoint table holds). */
+  get position(): Position | null {
+    return this.checkpoint;
+  }
+
+  async open(ctx: SinkContext): Promise<void> {
+    this.pipeline = ctx.pipeline;
+    this.tables.logger = ctx.logger;
+    await this.resync();
+  }
+
+  private async resync(): Promise<void> {
+    await this.d.connect();
+    await this.d.ensureCheckpointTable(this.o.checkpointTable);
+    const p = await this.d.readCheckpoint(this.o.checkpointTable, this.pipeline, this.o.name);
+    this.checkpoint = p === null ? null : parsePositionId(p);
+    this.tables.logger.debug('apply sink checkpoint read', { sink: this.o.name, position: p });
+    this.tables.reset();
+    this.needsResync = false;
+  }
+
+  private after(p: Position): boolean {
+    return this.checkpoint === null || comparePositions(p, this.checkpoint) > 0;
+  }
+
+  async write(batch: Batch, signal?: AbortSignal): Promise<void> {
+    if (this.closed) throw new WalstreamError(ErrorCode.SinkClosed, `sink ${this.o.name} is closed`);
+    try {
+      if (this.needsResync) await this.resync();
+      // With a transaction open across batches, MySQL DDL would commit it half-way: only DDL-free changes pass.
+      const ddl = this.overflow === null || this.d.transactionalDdl;
+      for (const sc of batch.schemaChanges) await this.tables.onSchemaChange(sc, ddl);
+      let events = batch.events.filter((e) => e.operation !== 'MESSAGE' && this.after(e.position));
+      let commits = batch.commits.filter((c) => this.after(c.position));
+      if (this.overflow !== null) {
+        const lsn = this.overflow;
+        const mine = events.filter((e) => e.position.lsn === lsn);
+        events = events.filter((e) => e.position.lsn !== lsn);
+        // Tables are described (never created) here: MySQL DDL would commit the open transaction half-way.
+        for (const e of mine) await this.tables.forTable(e.schema, e.table, this.d.transactionalDdl);
+        await this.applyEvents(mine);
+        const end = commits.find((c) => c.position.lsn === lsn);
+        if (end === undefined) return;
+        commits = commits.filter((c) => c !== end);
+        await this.d.commitWithCheckpoint(this.o.checkpointTable, this.pipeline, this.o.name, positionId(end.position));
+        this.overflow = null;
+        this.checkpoint = end.position;
+      }
+      const work = this.pending.filter((e) => this.after(e.position)).concat(events);
+      const units: Unit[] = [];
+      let start = 0;
+      for (const c of commits) {
+        let end = start;
+        // By position, not LSN: snapshot chunks are several commits at one LSN.
+        while (end < work.length && comparePositions((work[end] as ChangeEvent).position, c.position) <= 0) end++;
+        if (end > start) units.push({ events: work.slice(start, end), commit: c });
+        start = end;
+      }
+      await this.prepareTables(work);
+      for (let i = 0; i < units.length; i += this.o.transactionsPerCommit) {
+        // Between target transactions an abort stops the write; what is committed stays (the checkpoint says so).
+        if (signal?.aborted) throw new SinkError(`sink ${this.o.name}: write aborted`, { retriable: true });
+        await this.applyGroup(units.slice(i, i + this.o.transactionsPerCommit));
+      }
+      this.pending = work.slice(start);
+      let bytes = 0;
+      for (const e of this.pending) bytes += estimateEventBytes(e);
+      if (bytes > this.o.maxPendingBytes) {
+        // Only the last source transaction can be open; stream it into a target transaction kept open.
+        this.overflow = (this.pending[0] as ChangeEvent).position.lsn;
+        await this.prepareTables(this.pending);
+        await this.d.begin();
+        await this.applyEvents(this.pending);
+        this.pending = [];
+      }
+    } catch (err) {
+      throw await this.fail(err);
+    }
+  }
+
+  /**
+   * Describes (and creates) every table these events touch before a target transaction begins: DDL in MySQL
+   * commits the open transaction implicitly, which would split a source transaction.
+   */
+  private async prepareTables(events: readonly ChangeEvent[]): Promise<void> {
+    let last = '';
+    for (const e of events) {
+      const k = `${e.schema}.${e.table}`;
+      if (k === last) continue;
+      last = k;
+      await this.tables.forTable(e.schema, e.table);
+    }
+  }
+
+  private async fail(err: unknown): Promise<WalstreamError> {
+    this.needsResync = true;
+    await this.d.rollback().catch(() => {});
+    const retriable = this.d.isRetriable(err);
+    if (retriable) await this.d.reset().catch(() => {});
+    if (this.overflow !== null) {
+      this.overflow = null;
+      this.pending = [];
+      return new ApplyError(
+        ApplyErrorReason.Transaction,
+        `sink ${this.o.name}: a source transaction larger than maxPendingBytes failed while applied across batches; restart the pipeline to replay it`,
+        { cause: err },
+      );
+    }
+    if (err instanceof WalstreamError) return err;
+    const e = err as { code?: unknown; message?: unknown };
+    const code = typeof e?.code === 'string' ? ` [${e.code}]` : '';
+    const msg = redactValues(typeof e?.message === 'string' ? e.message : 'non-error value thrown');
+    return new SinkError(`sink ${this.o.name} (${this.d.kind})${code}: ${msg}`, { cause: err, retriable });
+  }
+
+  private async applyGroup(units: Unit[]): Promise<void> {
+    const last = (units[units.length - 1] as Unit).commit;
+    await this.d.begin();
+    for (const u of units) await this.applyEvents(u.events);
+    await this.d.commitWithCheckpoint(this.o.checkpointTable, this.pipeline, this.o.name, positionId(last.position));
+    this.checkpoint = last.position;
+  }
+
+  private async applyEvents(events: readonly ChangeEvent[]): Promise<void> {
+    const plans = new Map<string, TablePlan>();
+    const maxRows = this.o.maxRowsPerStatement;
+    for (const e of events) {
+      const t = await this.tables.forTable(e.schema, e.table);
+      if (t === null) continue;
+      let plan = plans.get(t.source);
+      if (plan === undefined) {
+        plan = new TablePlan(t.target);
+        plans.set(t.source, plan);
+      }
+      switch (e.operation) {
+        case 'TRUNCATE':
+          plan.truncateAll();
+          break;
+        case 'DELETE': {
+          const kv = this.keyValues(t, e.key, e.before, e);
+          plan.delete(keyString(kv), kv);
+          break;
+        }
+        case 'UPDATE': {
+          const row = this.convertRow(t, e);
+          const kv = this.keyValues(t, e.after, e.key, e);
+          const ks = keyString(kv);
+          const old = e.before ? this.keyValues(t, e.before, e.key, e) : kv;
+          const oldKs = keyString(old);
+          if (oldKs === ks) {
+            plan.write(ks, kv, row);
+            break;
+          }
+          let moved = row;
+          if (!row.full) {
+            const prev = plan.rowFor(oldKs);
+            if (prev?.full) {
+              moved = mergeRows(prev, row, true);
+            } else {
+              // The unchanged columns live only in the target's old row: move that row in place.
+              await plan.flush(this.d, maxRows);
+              const n = await this.d.updateByKey(t.target, old, row.columns, row.values);
+              if (n !== 1) {
+                throw new ApplyError(
+                  ApplyErrorReason.Target,
+                  `${t.label}: the row whose key changed at ${e.id} is missing in the target, and its unchanged columns are only there`,
+                );
+              }
+              break;
+            }
+          }
+          plan.delete(oldKs, old);
+          plan.write(ks, kv, moved);
+          break;
+        }
+        default: {
+          // INSERT and READ (snapshot rows): an upsert, so a snapshot overlapping live changes converges.
+          const row = this.convertRow(t, e);
+          const kv = this.keyValues(t, e.after, e.key, e);
+          plan.write(keyString(kv), kv, row);
+        }
+      }
+      if (t.target.ordered) await plan.flush(this.d, maxRows);
+    }
+    for (const plan of plans.values()) await plan.flush(this.d, maxRows);
+  }
+
+  /** Key values from `row`, else from `fallback` (the event's key), converted for the target. */
+  private keyValues(t: ResolvedTable, row: Row | null, fallback: Row | null, e: ChangeEvent): unknown[] {
+    return t.target.key.map((k) => {
+      let v = row?.[k];
+      if (v === undefined) v = fallback?.[k];
+      if (v === undefined) {
+        throw new ApplyError(
+          ApplyErrorReason.Target,
+          `${t.label}: key column ${k} is not in the change ${e.id} of ${t.source}`,
+        );
+      }
+      const col = t.target.columns.get(k);
+      if (col === undefined) throw new ApplyError(ApplyErrorReason.Target, `${t.label}: key column ${k} not described`);
+      return this.d.convert(col, v, { table: t.label, column: k }, this.o);
+    });
+  }
+
+  private convertRow(t: ResolvedTable, e: ChangeEvent): PlannedRow {
+    const columns: string[] = [];
+    const values: unknown[] = [];
+    const after = e.after ?? {};
+    for (const name in after) {
+      if (!t.included(name)) continue;
+      const col = t.target.columns.get(name);
+      if (col === undefined) {
+        if (t.dropped.has(name)) continue;
+        throw new ApplyError(
+          ApplyErrorReason.Target,
+          `source column ${t.source}.${name} has no column in target ${t.label} (add it, exclude it, or let onSchemaChange 'apply' add it)`,
+        );
+      }
+      columns.push(name);
+      values.push(this.d.convert(col, after[name] ?? null, { table: t.label, column: name }, this.o));
+    }
+    const full = e.unchanged.length === 0 || !e.unchanged.some((c) => t.included(c) && t.target.columns.has(c));
+    return plannedRow(columns, values, full);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.overflow !== null) await this.d.rollback().catch(() => {});
+    await this.d.close();
+  }
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import type { Dialect, TargetTable } from './dialect.js';
+import { keyString, plannedRow, TablePlan } from './planner.js';
+
+const table: TargetTable = { namespace: 'n', name: 't', columns: new Map(), key: ['id'], ordered: false };
+
+/** Records the statements a flush issues. */
+function recorder() {
+  const calls: unknown[] = [];
+  const d = {
+    async deleteAll() {
+      calls.push(['deleteAll']);
+    },
+    async deleteKeys(_t: TargetTable, keys: unknown[][]) {
+      calls.push(['delete', keys]);
+    },
+    async upsert(_t: TargetTable, columns: string[], update: string[], rows: unknown[][]) {
+      calls.push(['upsert', columns, update, rows]);
+    },
+  } as unknown as Dialect;
+  return { d, calls };
+}
+const row = (cols: Record<string, unknown>, full = true) => plannedRow(Object.keys(cols), Object.values(cols), full);
+const k = (id: number) => keyString([id]);
+
+describe('TablePlan folding', () => {
+  it('a later full row replaces, a later partial row merges (unchanged columns stay absent)', async () => {
+    const p = new TablePlan(table);
+    p.write(k(1), [1], row({ id: 1, a: 'x', big: 'toast' }));
+    p.write(k(1), [1], row({ id: 1, a: 'y' }, false));
+    p.write(k(2), [2], row({ id: 2, a: 'z' }, false));
+    const { d, calls } = recorder();
+    await p.flush(d, 512);
+    expect(calls).toEqual([
+      ['upsert', ['id', 'a', 'big'], ['a', 'big'], [[1, 'y', 'toast']]],
+      ['upsert', ['id', 'a'], ['a'], [[2, 'z']]],
+    ]);
+  });
+
+  it('delete then insert of one key deletes first; TRUNCATE drops what came before it', async () => {
+    const p = new TablePlan(table);
+    p.write(k(1), [1], row({ id: 1, a: 'old' }));
+    p.delete(k(1), [1]);
+    p.write(k(1), [1], row({ id: 1, a: 'new' }));
+    p.delete(k(3), [3]);
+    const { d, calls } = recorder();
+    await p.flush(d, 512);
+    expect(calls).toEqual([
+      ['delete', [[1], [3]]],
+      ['upsert', ['id', 'a'], ['a'], [[1, 'new']]],
+    ]);
+    p.write(k(5), [5], row({ id: 5, a: 'gone' }));
+    p.truncateAll();
+    p.write(k(6), [6], row({ id: 6, a: 'kept' }));
+    const r2 = recorder();
+    await p.flush(r2.d, 512);
+    expect(r2.calls).toEqual([['deleteAll'], ['upsert', ['id', 'a'], ['a'], [[6, 'kept']]]]);
+  });
+
+  it('splits rows into power-of-two statements', async () => {
+    const p = new TablePlan(table);
+    for (let i = 0; i < 13; i++) p.write(k(i), [i], row({ id: i }));
+    const { d, calls } = recorder();
+    await p.flush(d, 4);
+    expect(calls.map((c) => ((c as unknown[])[3] as unknown[]).length)).toEqual([4, 4, 4, 1]);
+    expect((calls[0] as unknown[])[2]).toEqual([]);
+  });
+
+  it('keeps keys of different types apart', () => {
+    expect(keyString([1])).not.toBe(keyString(['1']));
+    expect(keyString([Buffer.from([1])])).not.toBe(keyString(['01']));
+    expect(keyString(['a', 'b'])).not.toBe(keyString(['a;b']));
+  });
+});

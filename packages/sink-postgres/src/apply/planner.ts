@@ -1,0 +1,115 @@
+/**
+ * Folds the changes of one target transaction into net effects per key, so each table gets a few multi-row
+ * statements instead of one per change. Keys inside a plan are distinct, so the order between keys does not
+ * matter; the order of changes to one key is kept by folding: a later full row replaces, a later partial row
+ * (unchanged TOAST columns) merges, a delete before a write becomes "delete first".
+ */
+import type { Dialect, TargetTable } from './dialect.js';
+import { chunkSizes } from './dialect.js';
+
+export interface PlannedRow {
+  /** Target columns written; absent columns are left as the target holds them. */
+  readonly columns: readonly string[];
+  /** Converted values, in `columns` order. */
+  readonly values: readonly unknown[];
+  /** `columns` joined: rows with the same signature share a statement. */
+  readonly sig: string;
+  /** True when every mapped column is present (no unchanged TOAST column is missing). */
+  readonly full: boolean;
+}
+
+export function plannedRow(columns: readonly string[], values: readonly unknown[], full: boolean): PlannedRow {
+  return { columns, values, sig: columns.join('\u0000'), full };
+}
+
+/** `b` over `a`: the columns of both, b's values winning. */
+export function mergeRows(a: PlannedRow, b: PlannedRow, full: boolean): PlannedRow {
+  const m = new Map<string, unknown>();
+  for (const r of [a, b]) for (let i = 0; i < r.columns.length; i++) m.set(r.columns[i] as string, r.values[i]);
+  return plannedRow([...m.keys()], [...m.values()], full);
+}
+
+interface KeyOp {
+  keyValues: unknown[];
+  deleteFirst: boolean;
+  row: PlannedRow | null;
+}
+
+export class TablePlan {
+  truncate = false;
+  private readonly ops = new Map<string, KeyOp>();
+
+  constructor(readonly target: TargetTable) {}
+
+  get size(): number {
+    return this.ops.size;
+  }
+
+  /** The row this plan will write for a key, when it has one. */
+  rowFor(key: string): PlannedRow | null {
+    return this.ops.get(key)?.row ?? null;
+  }
+
+  truncateAll(): void {
+    this.ops.clear();
+    this.truncate = true;
+  }
+
+  delete(key: string, keyValues: unknown[]): void {
+    this.ops.set(key, { keyValues, deleteFirst: true, row: null });
+  }
+
+  write(key: string, keyValues: unknown[], row: PlannedRow): void {
+    const op = this.ops.get(key);
+    if (op === undefined) {
+      this.ops.set(key, { keyValues, deleteFirst: false, row });
+      return;
+    }
+    op.row = op.row === null || row.full ? row : mergeRows(op.row, row, op.row.full);
+  }
+
+  async flush(d: Dialect, maxRows: number): Promise<void> {
+    const t = this.target;
+    if (this.truncate) await d.deleteAll(t);
+    const deletes: unknown[][] = [];
+    const bySignature = new Map<string, { columns: string[]; rows: unknown[][] }>();
+    for (const op of this.ops.values()) {
+      if (op.deleteFirst && !this.truncate) deletes.push(op.keyValues);
+      if (op.row === null) continue;
+      let g = bySignature.get(op.row.sig);
+      if (g === undefined) {
+        g = { columns: op.row.columns as string[], rows: [] };
+        bySignature.set(op.row.sig, g);
+      }
+      g.rows.push(op.row.values as unknown[]);
+    }
+    let i = 0;
+    for (const n of chunkSizes(deletes.length, maxRows)) {
+      await d.deleteKeys(t, deletes.slice(i, i + n));
+      i += n;
+    }
+    const keySet = new Set(t.key);
+    for (const g of bySignature.values()) {
+      const update = g.columns.filter((c) => !keySet.has(c));
+      const perStatement = Math.max(1, Math.min(maxRows, 2 ** Math.floor(Math.log2(60_000 / g.columns.length))));
+      let j = 0;
+      for (const n of chunkSizes(g.rows.length, perStatement)) {
+        await d.upsert(t, g.columns, update, g.rows.slice(j, j + n));
+        j += n;
+      }
+    }
+    this.truncate = false;
+    this.ops.clear();
+  }
+}
+
+/** A map key for converted key values: type-tagged, so 1 and '1' stay apart. */
+export function keyString(values: readonly unknown[]): string {
+  let s = '';
+  for (const v of values) {
+    if (v === null || v === undefined) s += 'n;';
+    else if (Buffer.isBuffer(v)) s += `b${v.toString('hex')};`;
+    else s += `${typeof v}${String(v).length}:${String(v)};`;
+  }
+  return s;
+}
