@@ -243,6 +243,22 @@ describe('Pipeline commit rules', () => {
     expect(sink.events).toHaveLength(0);
   });
 
+  it('confirms a transaction whose commit marker travels alone in a batch of no events', async () => {
+    // maxEvents 2 cuts each batch right after a transaction's last event, so the last commit marker goes out in a
+    // batch of its own with no events (zero bytes): written by every sink, it must still be confirmed at once.
+    const reader = createArrayReader(makeTransactions({ transactions: 2, eventsPerTransaction: 2 }), { live: true });
+    const sink = createMemorySink('m');
+    const p = createPipeline({ name: 't', reader, sinks: [sink], batch: { maxEvents: 2, maxWaitMs: 0 } });
+    await p.start();
+    for (let i = 0; i < 200 && !sink.batches.some((b) => b.events.length === 0 && b.commits.length > 0); i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(sink.batches.at(-1)?.events).toHaveLength(0);
+    for (let i = 0; i < 200 && reader.acks.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(reader.acks.at(-1)).toEqual(pos(0x1100, 1));
+    await p.stop();
+  });
+
   it('confirms transactions whose events were all filtered out', async () => {
     const reader = createArrayReader(makeTransactions({ transactions: 3, eventsPerTransaction: 2 }));
     const sink = createMemorySink();

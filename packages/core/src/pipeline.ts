@@ -24,6 +24,7 @@ import {
   resolvePipelineOptions,
 } from './pipeline-config.js';
 import type { Pipeline, PipelineEventType, PipelineListener, PipelineState, PipelineStatus } from './pipeline-types.js';
+import type { Position } from './position.js';
 import { SinkWorker } from './sink-worker.js';
 
 /** Creates a pipeline; validates options (ConfigError names the bad field). Call `start()` to run it. */
@@ -64,6 +65,7 @@ class PipelineImpl implements Pipeline {
   private inFlightBytes = 0;
   private roomWaiter: (() => void) | null = null;
   private lastSnapshotSig = '';
+  private lastCommitted: Position | null = null;
 
   constructor(private readonly o: ResolvedPipelineOptions) {
     this.name = o.name;
@@ -254,15 +256,16 @@ class PipelineImpl implements Pipeline {
   }
 
   private onWritten(sink: number, seq: number): void {
+    // A batch of commit markers alone releases no bytes but may still move the confirmed position.
     const released = this.tracker.markWritten(sink, seq);
-    if (released === 0) return;
     this.inFlightBytes -= released;
     if (this.roomWaiter !== null && this.inFlightBytes < this.o.maxInFlightBytes) this.roomWaiter();
     const committed = this.tracker.committed;
-    if (committed !== null && committed !== this.acker.acked) {
+    if (committed !== null && committed !== this.lastCommitted) {
+      this.lastCommitted = committed;
       this.emitter.emit({ type: 'committed', position: committed });
-      void this.acker.schedule();
     }
+    if (committed !== null && committed !== this.acker.acked) void this.acker.schedule();
   }
 
   /** After an ack, a reader that copies existing rows may report new progress. */
