@@ -137,10 +137,8 @@ export async function runChecks(t: CheckTarget): Promise<CheckResult[]> {
         )
       : [];
     const publishedSet = new Set(published.map((r) => `${r.schemaname}.${r.tablename}`));
-    const wanted = t.tables?.map((x) => {
-      const p = parseTableName(x);
-      return `${p.schema}.${p.table}`;
-    });
+    const wantedNames = t.tables?.map((x) => parseTableName(x));
+    const wanted = wantedNames?.map((p) => `${p.schema}.${p.table}`);
     if (!pub) {
       if (wanted?.length)
         add(
@@ -173,9 +171,9 @@ export async function runChecks(t: CheckTarget): Promise<CheckResult[]> {
         );
     }
 
-    const tables = wanted ?? [...publishedSet];
-    for (const name of tables) {
-      const p = parseTableName(name);
+    // Parsed once: `schema.table` joined back would lose the quoting of a name like "Audit Log".
+    const tables = wantedNames ?? published.map((r) => ({ schema: r.schemaname, table: r.tablename }));
+    for (const p of tables) {
       const [rel] = await q<{ oid: number; relreplident: string; haspk: boolean; canselect: boolean }>(
         `SELECT c.oid::int AS oid, c.relreplident::text AS relreplident,
           EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS haspk,
