@@ -41,6 +41,11 @@ export interface ChangeDecoderOptions {
   database: string;
   /** Deliver logical decoding messages as MESSAGE events. */
   messages: boolean;
+  /**
+   * Deliver non-transactional messages (each a unit of its own, with a commit item). False when messages are on
+   * only for walstream's own transactional ones (snapshot watermarks). @default messages
+   */
+  standaloneMessages?: boolean;
   /** Prefix of walstream's own heartbeat messages, never delivered as events. */
   heartbeatPrefix: string;
   /** Memory for buffered streamed/prepared transactions before they spill to disk. */
@@ -331,6 +336,7 @@ export class ChangeDecoder {
         }
         // A non-transactional message is a unit of its own: its LSN (the end of its WAL record) is its end
         // position, and nothing past it may be confirmed before the sinks hold it.
+        if (this.o.standaloneMessages === false) return;
         const e = this.event(null, m.lsn, 0, 'MESSAGE', '', '', null, null, null, [], { message });
         out.push(e);
         this.onTransactionEnd({ commitLsn: m.lsn, lastIndex: 0, endLsn: m.lsn });

@@ -184,6 +184,7 @@ class Reader implements PostgresReader {
     this.decoder = new ChangeDecoder(this.types, {
       database: s.database,
       messages: this.o.messages || this.snap.o.onDemand,
+      standaloneMessages: this.o.messages,
       heartbeatPrefix: this.o.heartbeat?.prefix ?? '\0none',
       streamMemoryBytes: this.o.streamMemoryBytes,
       spillDir: this.spillRoot,
