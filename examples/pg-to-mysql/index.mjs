@@ -16,18 +16,17 @@ await db.connect();
 await db.query(`CREATE TABLE IF NOT EXISTS orders (id serial PRIMARY KEY, customer text NOT NULL,
   amount numeric(10,2), placed_at timestamptz DEFAULT now(), tags text[])`);
 
-// Opening the reader creates the slot; rows written from then on reach MySQL. (With the reader's
-// `snapshot: { mode: 'initial' }` option, rows that existed before would be copied first.)
+// 1000 rows exist before the sync starts: the initial snapshot copies them (READ events), then changes stream.
+await db.query(
+  `INSERT INTO orders (customer, amount, tags) SELECT 'c' || i, i * 1.25, '{new}' FROM generate_series(1, 1000) i`,
+);
 const reader = createPostgresReader({
   connectionString: url,
   slot: 'mysql_sync',
   publication: 'mysql_sync',
   tables: ['orders'],
+  snapshot: { mode: 'initial' },
 });
-await reader.open();
-await db.query(
-  `INSERT INTO orders (customer, amount, tags) SELECT 'c' || i, i * 1.25, '{new}' FROM generate_series(1, 1000) i`,
-);
 
 const sink = createMySqlSink({
   connectionString: mysqlUrl,
