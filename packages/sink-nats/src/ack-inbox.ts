@@ -10,9 +10,9 @@ export type AckCallback = (err: unknown, duplicate: boolean) => void;
 
 interface Waiting {
   readonly deadline: number;
-  readonly cb: AckCallback;
+  /** Dropped once settled: it holds the message (its payload) until then. */
+  cb: AckCallback | null;
   readonly token: string;
-  done: boolean;
 }
 
 /** Named like nats.js's own errors, so mapNatsError treats both alike. */
@@ -51,7 +51,7 @@ export class AckInbox {
   send(subject: string, payload: Uint8Array, headers: MsgHdrs, msgID: string, cb: AckCallback): void {
     headers.set('Nats-Msg-Id', msgID);
     const token = (this.next++).toString(36);
-    const w: Waiting = { deadline: Date.now() + this.timeoutMs, cb, token, done: false };
+    const w: Waiting = { deadline: Date.now() + this.timeoutMs, cb, token };
     this.waiting.set(token, w);
     this.order.push(w);
     try {
@@ -98,15 +98,22 @@ export class AckInbox {
   }
 
   private settle(w: Waiting, err: unknown, duplicate: boolean): void {
-    if (w.done) return;
-    w.done = true;
+    const cb = w.cb;
+    if (cb === null) return;
+    w.cb = null;
     this.waiting.delete(w.token);
-    w.cb(err, duplicate);
+    // Acks mostly come in order: drop settled entries from the front at once, not only when the timer fires.
+    while (this.head < this.order.length && (this.order[this.head] as Waiting).cb === null) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
+    cb(err, duplicate);
   }
 
   /** One timer, at the oldest deadline (messages are sent in order, so deadlines are too). */
   private arm(): void {
-    while (this.head < this.order.length && (this.order[this.head] as Waiting).done) this.head++;
+    while (this.head < this.order.length && (this.order[this.head] as Waiting).cb === null) this.head++;
     if (this.head === this.order.length) {
       this.order = [];
       this.head = 0;
@@ -126,9 +133,9 @@ export class AckInbox {
     const now = Date.now();
     while (this.head < this.order.length) {
       const w = this.order[this.head] as Waiting;
-      if (!w.done && w.deadline > now) break;
+      if (w.cb !== null && w.deadline > now) break;
       this.head++;
-      if (!w.done) this.settle(w, new AckError('TimeoutError', 'timeout'), false);
+      if (w.cb !== null) this.settle(w, new AckError('TimeoutError', 'timeout'), false);
     }
     this.arm();
   }
