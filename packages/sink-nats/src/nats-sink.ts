@@ -4,7 +4,6 @@
  * server. Table schemas go to a KV bucket when first seen and when they change.
  */
 
-import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import {
@@ -22,6 +21,7 @@ import {
   WalstreamError,
 } from '@walstream/core';
 import { groupBy } from '@walstream/core/internal';
+import { AckInbox } from './ack-inbox.js';
 import { mapNatsError } from './errors.js';
 import {
   credentialsFrom,
@@ -78,6 +78,7 @@ class NatsSinkImpl implements NatsSink {
   readonly concurrentWrites: number;
   connection: NatsConnection | null = null;
   private publisher: OrderedPublisher | null = null;
+  private inbox: AckInbox | null = null;
   private opening: Promise<void> | null = null;
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
@@ -142,8 +143,12 @@ class NatsSinkImpl implements NatsSink {
       throw mapNatsError(err, `cannot connect to NATS at ${this.o.servers.map(redactServer).join(',')}`);
     }
     this.connection = nc;
-    const js = jetstream(nc, { timeout: this.o.ackTimeoutMs });
-    const publisher = new OrderedPublisher(js, this.o.maxPendingAcks, this.o.ackTimeoutMs);
+    const inbox = new AckInbox(nc, this.o.ackTimeoutMs);
+    this.inbox = inbox;
+    const publisher = new OrderedPublisher(
+      (subject, payload, h, msgID, cb) => inbox.send(subject, payload, h, msgID, cb),
+      this.o.maxPendingAcks,
+    );
     void this.watch(nc, publisher);
     if (this.o.stream) await ensureStream(nc, this.o.stream);
     if (this.o.schemaBucket !== false) {
@@ -261,7 +266,10 @@ class NatsSinkImpl implements NatsSink {
     this.publisher = null;
     this.opening = null;
     this.kv = null;
+    const inbox = this.inbox;
+    this.inbox = null;
     if (nc !== null) await nc.drain().catch(() => nc.close());
+    inbox?.close(new SinkError(`sink ${this.name} closed before the ack arrived`, { retriable: true }));
   }
 
   /**

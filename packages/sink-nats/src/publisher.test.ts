@@ -1,21 +1,17 @@
-import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { AckGroup, OrderedPublisher } from './publisher.js';
+import { AckGroup, OrderedPublisher, type SendFn } from './publisher.js';
 
 /**
- * A JetStream client whose acks the test settles by hand: the order in which a broker answers cannot be
+ * A transport whose acks the test settles by hand: the order in which a broker answers cannot be
  * steered on a real server, and that order is what the fence is about.
  */
 function fakeJs() {
-  const sent: { subject: string; msgID: string; resolve: (a: PubAck) => void; reject: (e: unknown) => void }[] = [];
-  const js = {
-    publish(subject: string, _data: Uint8Array, o: { msgID: string }) {
-      return new Promise<PubAck>((resolve, reject) => sent.push({ subject, msgID: o.msgID, resolve, reject }));
-    },
-  } as unknown as JetStreamClient;
-  const ack = (duplicate = false) => ({ stream: 'S', seq: 1, duplicate }) as PubAck;
-  return { js, sent, ack, ids: () => sent.map((s) => s.msgID) };
+  const sent: { msgID: string; resolve: (duplicate?: boolean) => void; reject: (e: unknown) => void }[] = [];
+  const send: SendFn = (_subject, _payload, _headers, msgID, cb) => {
+    sent.push({ msgID, resolve: (duplicate = false) => cb(null, duplicate), reject: (e) => cb(e, false) });
+  };
+  return { send, sent, ids: () => sent.map((s) => s.msgID) };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -24,17 +20,17 @@ const submit = (p: OrderedPublisher, g: AckGroup, id: string) => p.submit(g, 'cd
 describe('OrderedPublisher', () => {
   it('keeps at most `window` acks outstanding across groups and publishes in submission order', async () => {
     const f = fakeJs();
-    const p = new OrderedPublisher(f.js, 2, 1000);
+    const p = new OrderedPublisher(f.send, 2);
     const a = new AckGroup();
     const b = new AckGroup();
     for (const id of ['a1', 'a2', 'a3']) submit(p, a, id);
     for (const id of ['b1', 'b2']) submit(p, b, id);
     expect(f.ids()).toEqual(['a1', 'a2']);
-    f.sent[1]?.resolve(f.ack());
+    f.sent[1]?.resolve();
     await tick();
     expect(f.ids()).toEqual(['a1', 'a2', 'a3']);
     for (let i = 0; i < 5; i++) {
-      f.sent[i]?.resolve(f.ack(i === 4));
+      f.sent[i]?.resolve(i === 4);
       await tick();
     }
     await Promise.all([a.seal(), b.seal()]);
@@ -44,7 +40,7 @@ describe('OrderedPublisher', () => {
 
   it('after a failed message publishes nothing more until every message under way settled; a write fails only once all its messages settled', async () => {
     const f = fakeJs();
-    const p = new OrderedPublisher(f.js, 2, 1000);
+    const p = new OrderedPublisher(f.send, 2);
     const a = new AckGroup();
     const b = new AckGroup();
     for (const id of ['a1', 'a2', 'a3']) submit(p, a, id);
@@ -65,7 +61,7 @@ describe('OrderedPublisher', () => {
     submit(p, new AckGroup(), 'c1'); // something new while a2 is still under way: refused too
     await tick();
     expect(f.ids()).toEqual(['a1', 'a2']);
-    f.sent[1]?.resolve(f.ack());
+    f.sent[1]?.resolve();
     await expect(aDone).rejects.toThrow('503');
     // Nothing under way any more: the retry (oldest first) goes out.
     const retry = new AckGroup();
@@ -75,7 +71,7 @@ describe('OrderedPublisher', () => {
 
   it('refuses everything while disconnected and publishes again after the reconnect', async () => {
     const f = fakeJs();
-    const p = new OrderedPublisher(f.js, 10, 1000);
+    const p = new OrderedPublisher(f.send, 10);
     p.disconnected(new Error('connection lost'));
     const g = new AckGroup();
     submit(p, g, 'x1');

@@ -140,6 +140,22 @@ describe('nats sink', () => {
     }
   });
 
+  it('maps a JetStream error in the PubAck (message over the stream size limit) to a non-retriable error', async () => {
+    const prefix = unique();
+    const stream = prefix.toUpperCase();
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], max_msg_size: 64 });
+    try {
+      const sink = createNatsSink({ servers: SERVER, subject: `${prefix}.{table}`, schemaBucket: false });
+      const err = (await sink.write(batchOf(1, [makeEvent()]), opts).catch((x: unknown) => x)) as SinkError;
+      expect(err.message).toMatch(/JetStream API error 400/);
+      expect(err.retriable).toBe(false);
+      await sink.close?.();
+    } finally {
+      await jsm.streams.delete(stream);
+    }
+  });
+
   it('says clearly when JetStream is not enabled on the server', async () => {
     const server = await startNatsServer({ jetstream: false });
     try {
