@@ -101,8 +101,8 @@ class NatsSinkImpl implements NatsSink {
     this.name = o.name;
     this.concurrentWrites = o.writesInFlight;
     this.subjectOf = compileRoute(o.subject, subjectToken);
-    this.contentType = o.json ? 'application/json' : 'application/msgpack';
-    this.encode = o.json ? (e) => encodeOne(e, true) : createEventEncoder();
+    this.contentType = o.contentType ?? (o.json ? 'application/json' : 'application/msgpack');
+    this.encode = o.encode ?? (o.json ? (e) => encodeOne(e, true) : createEventEncoder());
   }
 
   async open(ctx?: SinkContext): Promise<void> {

@@ -1,4 +1,4 @@
-import { parseOptions, type Route } from '@walstream/core';
+import { type ChangeEvent, parseOptions, type Route } from '@walstream/core';
 import { z } from 'zod';
 
 export interface NatsStreamOptions {
@@ -57,6 +57,13 @@ export interface NatsSinkOptions {
    * for Postgres) when the pipeline provides one, else none (Msg-Id = event id)
    */
   sourceId?: string;
+  /**
+   * Event mode: builds each message's payload instead of the canonical envelope (e.g. another system's message
+   * shape); compression and Msg-Ids apply as usual. @default the canonical envelope (MessagePack, or JSON with `json`)
+   */
+  encode?: (event: ChangeEvent) => Uint8Array;
+  /** Content-Type header with a custom `encode`. @default 'application/msgpack' ('application/json' with `json`) */
+  contentType?: string;
   /** @default `nats:<first server>` without any user, password or token in it */
   name?: string;
 }
@@ -89,13 +96,19 @@ const schema = z
     maxPendingAcks: z.number().int().positive().optional(),
     writesInFlight: z.number().int().positive().max(64).optional(),
     connection: z.record(z.string(), z.unknown()).optional(),
+    encode: z.custom<(e: ChangeEvent) => Uint8Array>((v) => typeof v === 'function', 'must be a function').optional(),
+    contentType: z.string().min(1).optional(),
     sourceId: z
       .string()
       .regex(/^[-\w.]+$/, 'letters, digits, -, _ and . only')
       .optional(),
     name: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.encode === undefined || (o.mode ?? 'event') === 'event', {
+    message: 'a custom encode works in event mode only',
+    path: ['encode'],
+  });
 
 /** A server URL without its user info (`nats://user:pass@host` -> `nats://host`): for names, logs and errors. */
 export function redactServer(server: string): string {
@@ -136,6 +149,8 @@ export function resolveNatsOptions(input: NatsSinkOptions) {
     writesInFlight: o.writesInFlight ?? 4,
     connection: o.connection ?? {},
     sourceId: o.sourceId ?? null,
+    encode: o.encode,
+    contentType: o.contentType,
     name: o.name ?? `nats:${redactServer(servers[0] as string)}`,
   };
 }

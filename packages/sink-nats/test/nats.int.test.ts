@@ -7,6 +7,7 @@ import { batchOf, createArrayReader, makeEvent, makeTransactions } from '@walstr
 import { startNatsServer } from '@walstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsSink, schemaKey } from '../src/index.js';
+import { loadZstd } from '../src/payload.js';
 import { streamEvents } from './stream-events.js';
 
 const SERVER = '127.0.0.1:4222';
@@ -77,6 +78,34 @@ describe('nats sink', () => {
     expect(got[0]?.after?.big).toBe('9223372036854775807');
     await sink.close?.();
     await (await jetstreamManager(nc)).streams.delete(stream);
+  });
+
+  it('publishes what a custom encode returns, with its Content-Type, Msg-Id dedup and zstd', async () => {
+    const prefix = unique();
+    const stream = prefix.toUpperCase();
+    const sink = createNatsSink({
+      servers: SERVER,
+      subject: `${prefix}.{table}`,
+      encode: (e) => new TextEncoder().encode(`custom:${e.table}:${String(e.after?.id)}`),
+      contentType: 'text/plain',
+      compression: 'zstd',
+      stream: { name: stream, subjects: [`${prefix}.>`], storage: 'memory' },
+      schemaBucket: false,
+    });
+    const e = makeEvent({ after: { id: 7n } });
+    await sink.write(batchOf(1, [e]), opts);
+    await sink.write(batchOf(2, [e]), opts); // a replay: dropped by Msg-Id as usual
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.streams.info(stream)).state.messages).toBe(1);
+    const m = await jsm.streams.getMessage(stream, { seq: 1 });
+    expect(m?.header?.get('Content-Type')).toBe('text/plain');
+    const zstd = await loadZstd();
+    expect(new TextDecoder().decode(zstd.decompress(m?.data as Uint8Array))).toBe(`custom:${e.table}:7`);
+    await sink.close?.();
+    await jsm.streams.delete(stream);
+    expect(() => createNatsSink({ servers: SERVER, mode: 'batch', encode: () => new Uint8Array() })).toThrow(
+      /nats\.encode: a custom encode works in event mode only/,
+    );
   });
 
   it('fails clearly when no stream captures the subject', async () => {
