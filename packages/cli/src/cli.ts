@@ -6,6 +6,7 @@
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
+import { startBridge } from './bridge/bridge.js';
 import { type CheckTarget, formatChecks, runChecks } from './commands/check.js';
 import { writeSampleConfig } from './commands/init.js';
 import { dropSource, sourceStatus } from './commands/slot.js';
@@ -15,8 +16,8 @@ import { type LoadedConfig, loadConfig } from './config/load.js';
 import { type LogConfig, logSchema, monitorSchema, type PipelineSection } from './config/schema.js';
 import { jsonReplacer } from './service/http.js';
 import { createServiceLogger } from './service/log.js';
-import { ExitCode, sourceClientConfig, startService } from './service/service.js';
-import { createStatusLine } from './service/tty.js';
+import { ExitCode, type RunningService, sourceClientConfig, startService } from './service/service.js';
+import { createStatusLine, type StatusLine } from './service/tty.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -38,6 +39,9 @@ Usage:
   walstream types    --config walstream.yaml [--pipeline NAME] [--out DIR] [--format ts|zod|json-schema]
   walstream snapshot TABLE... [--pipeline NAME] [--url http://127.0.0.1:9090] [--token T]
   walstream verify   --source URL --target URL --tables a,b
+  walstream nats     --slot S --pub P [--port 9090] [--host 127.0.0.1] [--json] [--zstd]
+                     (drop-in for the reference Postgres -> NATS bridge: PG_HOST, PG_PORT, PG_DB,
+                      POSTGRES_BRIDGE_USER, POSTGRES_BRIDGE_PASSWORD, NATS_HOST, NATS_BRIDGE_USER, NATS_BRIDGE_PASSWORD)
 
 Instead of --config, check/status/drop/types accept --connection URL --slot S --publication P [--tables a,b].
 Exit codes: 0 ok, 1 failed (check failed, pipeline failed), 2 usage or config error, 3 could not start.
@@ -49,6 +53,9 @@ const OPTIONS = {
   connection: { type: 'string' },
   slot: { type: 'string' },
   publication: { type: 'string' },
+  pub: { type: 'string' },
+  host: { type: 'string' },
+  zstd: { type: 'boolean' },
   tables: { type: 'string' },
   port: { type: 'string' },
   'no-http': { type: 'boolean' },
@@ -205,6 +212,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await snapshotCommand(v, rest, io);
       case 'verify':
         return await verifyCommand(v, io);
+      case 'nats':
+        return await natsCommand(v, io);
       default:
         throw new UsageError(`unknown command ${command}`);
     }
@@ -239,16 +248,47 @@ async function runCommand(v: Values, io: CliIo): Promise<number> {
     noHttp: v['no-http'] === true,
     ...(line ? { onTick: (s) => line.update(s) } : {}),
   });
+  return untilStopped(service, io, line);
+}
+
+/** Runs a service until it stops, stopping it on SIGINT/SIGTERM. */
+async function untilStopped(service: RunningService, io: CliIo, line: StatusLine | null): Promise<number> {
   const onSignal = io.onSignal ?? ((sig, h) => process.once(sig, h));
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     onSignal(sig, () => {
-      logger.info('signal received', { signal: sig });
+      service.logger.info('signal received', { signal: sig });
       void service.stop();
     });
   }
   const code = await service.done;
   line?.clear();
   return code;
+}
+
+async function natsCommand(v: Values, io: CliIo): Promise<number> {
+  const slot = v.slot ?? 'cdc_slot';
+  const publication = v.pub ?? v.publication;
+  if (!publication) throw new UsageError('nats needs --pub PUBLICATION (and --slot SLOT, default cdc_slot)');
+  const port = v.port === undefined ? 9090 : Number(v.port);
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535))
+    throw new UsageError(`--port ${v.port} is not a port number`);
+  const tty = io.stderr.isTTY === true;
+  const line = tty ? createStatusLine(io.stderr as NodeJS.WriteStream) : null;
+  const logger = createServiceLogger(
+    { level: 'info', format: 'auto' },
+    { ...(line ? { beforeWrite: () => line.clear() } : {}) },
+  );
+  const service = await startBridge({
+    slot,
+    publication,
+    port,
+    host: v.host ?? '127.0.0.1',
+    json: v.json === true,
+    zstd: v.zstd === true,
+    env: io.env,
+    logger,
+  });
+  return untilStopped(service, io, line);
 }
 
 async function typesCommand(v: Values, io: CliIo): Promise<number> {

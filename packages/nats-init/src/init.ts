@@ -47,6 +47,8 @@ export interface NatsInit {
 interface Active {
   readonly snapshotId: string;
   readonly token: string;
+  /** What payloads call the table (see `payloadTable`). */
+  readonly label: string;
   readonly lsn: string;
   /** Rows of each watermark transaction (one chunk each), by event id so a retried batch changes nothing. */
   readonly open: Map<bigint, Map<string, Row>>;
@@ -132,6 +134,7 @@ class Init implements NatsInit {
     const a: Active = {
       snapshotId: handle.id,
       token: subjectToken(info.table),
+      label: this.o.payloadTable === 'name' ? info.table : name,
       lsn,
       open: new Map(),
       chunks: new Map(),
@@ -153,7 +156,7 @@ class Init implements NatsInit {
         reject(e);
       },
     );
-    return { snapshotId: handle.id, table: name, lsn, done };
+    return { snapshotId: handle.id, table: a.label, lsn, done };
   }
 
   private resolveTable(spec: string): { schema: string; table: string } {
@@ -193,7 +196,7 @@ class Init implements NatsInit {
 
   /** A watermark transaction ended: its rows are one chunk. */
   private flush(lsn: bigint, out: Promise<unknown>[]): void {
-    for (const [name, a] of this.active) {
+    for (const a of this.active.values()) {
       const rows = a.open.get(lsn);
       if (rows === undefined) continue;
       let c = a.chunks.get(lsn);
@@ -203,7 +206,7 @@ class Init implements NatsInit {
       }
       const payload = encodeChunk(
         {
-          table: name,
+          table: a.label,
           operation: 'snapshot',
           snapshot_id: a.snapshotId,
           chunk: c.no,
@@ -235,7 +238,7 @@ class Init implements NatsInit {
       timestamp: new Date().toISOString(),
       batch_count: a.chunks.size,
       row_count: rows,
-      table: name,
+      table: a.label,
     };
     try {
       await this.publish(`${this.o.prefix}.meta.${a.token}`, encodeMeta(meta, this.o.json), `${a.snapshotId}.meta`);

@@ -31,6 +31,11 @@ export interface NatsInitOptions {
   compression?: 'none' | 'zstd';
   /** Rows per chunk. @default 10000 */
   chunkRows?: number;
+  /**
+   * The `table` field of chunks, metadata and replies: `schema.table`, or the bare table name as the reference
+   * bridge sends it. @default 'qualified'
+   */
+  payloadTable?: 'qualified' | 'name';
   /** Milliseconds to wait for a JetStream PubAck. @default 10000 */
   ackTimeoutMs?: number;
   logger?: Logger;
@@ -54,6 +59,7 @@ const schema = z
     json: z.boolean().optional(),
     compression: z.enum(['none', 'zstd']).optional(),
     chunkRows: z.number().int().positive().optional(),
+    payloadTable: z.enum(['qualified', 'name']).optional(),
     ackTimeoutMs: z.number().int().positive().optional(),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'must be a Logger').optional(),
   })
@@ -76,6 +82,7 @@ export interface ResolvedNatsInitOptions {
   json: boolean;
   compression: 'none' | 'zstd';
   chunkRows: number;
+  payloadTable: 'qualified' | 'name';
   ackTimeoutMs: number;
   logger: Logger | undefined;
 }
@@ -98,6 +105,7 @@ export function resolveNatsInitOptions(input: NatsInitOptions): ResolvedNatsInit
     json: o.json ?? false,
     compression: o.compression ?? 'none',
     chunkRows: o.chunkRows ?? 10_000,
+    payloadTable: o.payloadTable ?? 'qualified',
     ackTimeoutMs: o.ackTimeoutMs ?? 10_000,
     logger: o.logger,
   };

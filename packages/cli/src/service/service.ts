@@ -5,9 +5,9 @@
  */
 import { createPipeline, type Pipeline, type PipelineStatus } from '@walstream/core';
 import type pg from 'pg';
-import { buildPipelines } from '../config/build.js';
+import { type BuiltPipeline, buildPipelines } from '../config/build.js';
 import type { LoadedConfig } from '../config/load.js';
-import { httpSchema, logSchema, monitorSchema } from '../config/schema.js';
+import { type HttpConfig, httpSchema, logSchema, type MonitorConfig, monitorSchema } from '../config/schema.js';
 import { startTelemetry, type TelemetryServer } from './http.js';
 import { createServiceLogger, type ServiceLogger } from './log.js';
 import { ServiceMetrics } from './metrics.js';
@@ -53,11 +53,29 @@ export function sourceClientConfig(source: Record<string, unknown>): pg.ClientCo
 
 export async function startService(cfg: LoadedConfig, opts: ServiceOptions = {}): Promise<RunningService> {
   const logger = opts.logger ?? createServiceLogger(logSchema.parse(cfg.config.log ?? {}));
-  const http = httpSchema.parse(cfg.config.http ?? {});
-  if (opts.port !== undefined) http.port = opts.port;
-  const monitorCfg = monitorSchema.parse(cfg.config.monitor ?? {});
-  const metrics = new ServiceMetrics();
   const built = await buildPipelines(cfg, (name) => logger.child({ pipeline: name }));
+  return startPipelines(built, { http: cfg.config.http ?? {}, monitor: cfg.config.monitor ?? {} }, { ...opts, logger });
+}
+
+/** What `startPipelines` needs besides the pipelines: the config file's `http` and `monitor` sections. */
+export interface ServiceSettings {
+  http: Partial<HttpConfig>;
+  monitor: Partial<MonitorConfig>;
+  /** Called once every pipeline has stopped, before the HTTP server closes (e.g. to close a companion). */
+  onStopped?: () => Promise<void>;
+}
+
+/** Runs already built pipelines as a service (the bridge mode builds its own). */
+export async function startPipelines(
+  built: readonly BuiltPipeline[],
+  settings: ServiceSettings,
+  opts: ServiceOptions & { logger: ServiceLogger },
+): Promise<RunningService> {
+  const logger = opts.logger;
+  const http = httpSchema.parse(settings.http);
+  if (opts.port !== undefined) http.port = opts.port;
+  const monitorCfg = monitorSchema.parse(settings.monitor);
+  const metrics = new ServiceMetrics();
   const pipelines: Pipeline[] = [];
   const monitors: SlotMonitor[] = [];
   let stopping: Promise<number> | null = null;
@@ -100,6 +118,9 @@ export async function startService(cfg: LoadedConfig, opts: ServiceOptions = {})
     stopping ??= (async () => {
       logger.info('stopping: draining and confirming');
       await Promise.allSettled(pipelines.map((p) => p.stop()));
+      await settings
+        .onStopped?.()
+        .catch((err: unknown) => logger.warn('companion close failed', { error: (err as Error).message }));
       await Promise.allSettled(monitors.map((m) => m.stop()));
       await telemetry?.close();
       const code = failed ? ExitCode.PipelineFailed : ExitCode.Ok;
