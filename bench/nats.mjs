@@ -79,7 +79,15 @@ function timeRecvlogical(cluster, slot, endLsn) {
 /** Runs one measurement in a fresh node process (this file with --child) and returns what it printed. */
 function runChild(args, profDir) {
   const self = fileURLToPath(import.meta.url);
-  const node = [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), self, '--child', JSON.stringify(args)];
+  // BENCH_NATS_NODE_ARGS: extra node flags for the measured processes (e.g. --max-old-space-size=64).
+  const extra = process.env.BENCH_NATS_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const node = [
+    ...extra,
+    ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+    self,
+    '--child',
+    JSON.stringify(args),
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, node, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
