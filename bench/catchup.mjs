@@ -2,15 +2,13 @@
 //   pg_recvlogical (the walsender's ceiling: no decoding, output to /dev/null),
 //   walstream (reader -> Pipeline -> no-op sink, every value decoded),
 //   pg-logical-replication (PgoutputPlugin, every message parsed).
+// (NATS end to end, on a file-storage stream, is bench/nats.mjs.)
 // Target: walstream >= 0.9x pg_recvlogical's rows/s.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { createPipeline } from '@walstream/core';
 import { createPostgresReader } from '@walstream/reader-postgres';
-import { createNatsSink } from '@walstream/sink-nats';
-import { ensureServices, startPostgres } from '@walstream/testkit';
+import { startPostgres } from '@walstream/testkit';
 import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 
@@ -117,7 +115,7 @@ export async function run() {
     await sql(url, 'CREATE PUBLICATION bench_pub FOR TABLE orders');
     const ROUNDS = 2;
     for (let r = 0; r < ROUNDS; r++) {
-      for (const s of ['ws', 'recv', 'plr', 'nats'])
+      for (const s of ['ws', 'recv', 'plr'])
         await sql(url, `SELECT pg_create_logical_replication_slot('bench_${s}${r}', 'pgoutput')`);
     }
     await sql(
@@ -133,26 +131,11 @@ export async function run() {
     let recv = Number.POSITIVE_INFINITY;
     let ws = Number.POSITIVE_INFINITY;
     let plr = Number.POSITIVE_INFINITY;
-    let nats = Number.POSITIVE_INFINITY;
-    await ensureServices(['nats']);
-    const nc = await connect({ servers: '127.0.0.1:4222' });
-    const jsm = await jetstreamManager(nc);
     for (let r = 0; r < ROUNDS; r++) {
-      await jsm.streams.delete('BENCHCDC').catch(() => {});
-      await jsm.streams.add({ name: 'BENCHCDC', subjects: ['benchcdc.>'], storage: 'memory', max_bytes: 2 ** 30 });
-      const natsSink = createNatsSink({
-        servers: '127.0.0.1:4222',
-        mode: 'batch',
-        subject: 'benchcdc.{table}',
-        schemaBucket: false,
-      });
-      nats = Math.min(nats, await timeWalstream(url, `bench_nats${r}`, 1, natsSink));
       recv = Math.min(recv, await timeRecvlogical(cluster, `bench_recv${r}`, endLsn));
       ws = Math.min(ws, await timeWalstream(url, `bench_ws${r}`, 1));
       plr = Math.min(plr, await timePgLogicalReplication(url, `bench_plr${r}`));
     }
-    await jsm.streams.delete('BENCHCDC').catch(() => {});
-    await nc.close();
     const rate = (s) => ROWS / s;
     const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(10);
     console.log(
@@ -165,17 +148,10 @@ export async function run() {
     console.log(
       `  pg-logical-replication                   ${fmt(rate(plr))} rows/s   (${(rate(plr) / rate(recv)).toFixed(2)}x pg_recvlogical)`,
     );
-    console.log(
-      `  walstream -> NATS batch mode (e2e)      ${fmt(rate(nats))} rows/s   (${(rate(nats) / rate(recv)).toFixed(2)}x pg_recvlogical)`,
-    );
     console.log(`  target walstream >= 0.9x pg_recvlogical: ${rate(ws) / rate(recv) >= 0.9 ? 'met' : 'NOT met'}`);
-    console.log(
-      `  target NATS batch mode >= 0.8x pg_recvlogical: ${rate(nats) / rate(recv) >= 0.8 ? 'met' : 'NOT met'}`,
-    );
     return {
       name: 'catchup',
       walstream: rate(ws),
-      nats: rate(nats),
       pgRecvlogical: rate(recv),
       pgLogicalReplication: rate(plr),
     };
