@@ -336,7 +336,12 @@ class Reader implements PostgresReader {
         // A full queue drains in microtasks only; give the event loop a turn every few milliseconds, so the
         // sinks' acknowledgements, timers and status updates are served during a catch-up (event-loop delay).
         if ((++frames & 127) === 0 && performance.now() - turnAt >= YIELD_EVERY_MS) {
+          // Hold the replication socket during the turn: other I/O is served, but the queue does not fill up
+          // to its limit behind the decoder (that cost ~50 MB of peak RSS in a catch-up).
+          const hold = !this.queue.paused;
+          if (hold) this.conn?.pause();
           await new Promise<void>((resolve) => setImmediate(resolve));
+          if (hold && !this.queue.paused) this.conn?.resume();
           turnAt = performance.now();
         }
         const frame = this.queue.shift();

@@ -34,10 +34,8 @@ describe.each(servers().filter((s) => s.version === 18))('Postgres $version read
     const end = (await sql(url, 'SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l as string;
     const t1 = Date.now();
     const r = await output(runChild('./empty-txns.ts', [url, slot, end]));
-    console.log(`empty transactions: written in ${t1 - t0} ms, read in ${Date.now() - t1} ms`);
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     const m = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as Record<string, number>;
-    console.log(`empty transactions: ${EMPTY}, RSS at stall ${m.baselineMb} MB, peak ${m.peakMb} MB`);
     expect(m.timedOut).toBeUndefined();
     expect(m.confirmTimedOut).toBeUndefined();
     expect(m.pendingTransactions).toBeLessThanOrEqual(1);
