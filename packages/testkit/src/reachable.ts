@@ -16,8 +16,11 @@ type Ids = { uid: number; gid: number } | null;
 /** True when `ids` (null: this process) can list and enter `dir`, or run `file`. */
 function canReach(path: string, ids: Ids, mode: 'exec' | 'dir'): boolean {
   if (ids === null) return true;
-  const r = spawnSync('/usr/bin/test', [mode === 'exec' ? '-x' : '-w', path], { uid: ids.uid, gid: ids.gid });
-  return r.status === 0;
+  for (let attempt = 0; ; attempt++) {
+    const r = spawnSync('/usr/bin/test', [mode === 'exec' ? '-x' : '-w', path], { uid: ids.uid, gid: ids.gid });
+    // A Ctrl-C on the terminal reaches this child too (same process group): killed is not an answer, ask again.
+    if (r.signal === null || attempt === 2) return r.status === 0;
+  }
 }
 
 /**
