@@ -136,7 +136,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const v = parsed.values;
   const [command, ...rest] = parsed.positionals;
   if (v.help || !command) {
-    (command ? io.stdout : io.stderr).write(USAGE);
+    (v.help ? io.stdout : io.stderr).write(USAGE);
     return v.help ? ExitCode.Ok : ExitCode.Usage;
   }
   try {

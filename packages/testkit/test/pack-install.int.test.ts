@@ -96,6 +96,17 @@ describe('every package installs outside the monorepo', () => {
     });
   }
 
+  it('runs every package bin from the installed tarballs (npx walstream)', async () => {
+    const withBins = packages.filter((p) => p.json.bin !== undefined);
+    expect(withBins.map((p) => p.json.name)).toContain('@walstream/cli');
+    for (const p of withBins) {
+      for (const name of Object.keys(p.json.bin as Record<string, string>)) {
+        const { stdout } = await run('npx', ['--no-install', name, '--help'], { cwd: app, env: cleanEnv() });
+        expect(stdout).toMatch(/^\S+: /);
+      }
+    }
+  });
+
   it("type-checks the README's program and an import of every package against the installed types", async () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Use it in your app'));
