@@ -260,3 +260,31 @@ describe('Postgres apply', () => {
     await sink.close?.();
   });
 });
+
+describe('Postgres apply, statements sent without waiting (pipeline)', () => {
+  it('commits nothing of a transaction whose middle statement fails, reports that error, and resumes after it', async () => {
+    await db.query('CREATE TABLE pipefail (id integer PRIMARY KEY, n integer CHECK (n <> 13))');
+    const sink = createPostgresSink({ connectionString: url, maxRowsPerStatement: 2 });
+    await sink.open?.(ctx('pipefail'));
+    const row = (lsn: bigint, i: number, id: number, n: number) => ev('pipefail', lsn, i, 'INSERT', { id, n });
+    await sink.write(batch([row(0x100n, 0, 1, 1)]), opts);
+    // Several two-row statements sent back to back; the second violates the CHECK, the ones behind it and the
+    // checkpoint with the COMMIT are already on the wire.
+    const bad = [2, 3, 4, 5, 6, 7, 8, 9].map((id, i) => row(0x200n, i, id, id === 4 ? 13 : id));
+    const err = await sink.write(batch(bad), opts).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/pipefail_n_check/);
+    expect(err?.message).not.toMatch(/current transaction is aborted/);
+    expect(await db.query('SELECT id FROM pipefail ORDER BY id')).toEqual([{ id: 1 }]);
+    const [cp] = await db.query<{ position: string }>(
+      "SELECT position FROM walstream_checkpoints WHERE pipeline = 'pipefail'",
+    );
+    expect(cp?.position).toBe('0/100:0');
+    // The same sink goes on with the next transaction.
+    await sink.write(batch([row(0x300n, 0, 20, 20), row(0x300n, 1, 21, 21), row(0x300n, 2, 22, 22)]), opts);
+    expect((await db.query('SELECT id FROM pipefail ORDER BY id')).map((r) => r.id)).toEqual([1, 20, 21, 22]);
+    await sink.close?.();
+  });
+});

@@ -55,6 +55,11 @@ export interface Dialect {
 
   begin(): Promise<void>;
   rollback(): Promise<void>;
+  /**
+   * For a dialect that pipelines the statements of a transaction (sends them without waiting for answers):
+   * waits for them all and throws the first failure. commitWithCheckpoint settles by itself.
+   */
+  settle?(): Promise<void>;
 
   ensureCheckpointTable(table: string): Promise<void>;
   readCheckpoint(table: string, pipeline: string, sink: string): Promise<string | null>;

@@ -69,6 +69,11 @@ export class TableResolver {
     return { namespace, name, included: (c) => (include === null || include.has(c)) && !exclude.has(c) };
   }
 
+  /** The table already resolved (null: skipped), or undefined when forTable must look it up. */
+  known(schema: string, table: string): ResolvedTable | null | undefined {
+    return this.resolved.get(`${schema}.${table}`);
+  }
+
   /** `allowDdl` false: a missing table is an error rather than created (a MySQL transaction is open). */
   async forTable(schema: string, table: string, allowDdl = true): Promise<ResolvedTable | null> {
     const key = `${schema}.${table}`;
