@@ -5,6 +5,7 @@
  */
 import { describe, isRetriable, RetriesExhaustedError, toWalstreamError, WalstreamError } from './errors.js';
 import type { Batch } from './event.js';
+import { faultPoint } from './fault.js';
 import type { Sink } from './interfaces.js';
 import { backoffDelay, type ResolvedRetry, sleep } from './retry.js';
 
@@ -83,6 +84,7 @@ export class SinkWorker {
       this.state = 'writing';
       try {
         await this.sink.write(batch, { signal: this.signal });
+        faultPoint('after_sink_write_before_ack');
         return true;
       } catch (thrown) {
         if (this.signal.aborted) return false;
