@@ -93,13 +93,16 @@ export function sinkPath(dir: string, name: string): string {
   return join(dir, `${name}.jsonl`);
 }
 
-export async function createScenario(adminUrl: string, opts: { table?: string } = {}): Promise<Scenario> {
+export async function createScenario(
+  adminUrl: string,
+  opts: { table?: string; publicationFor?: string } = {},
+): Promise<Scenario> {
   const url = await freshDatabase(adminUrl);
   const table = opts.table ?? 'w';
   const workload = await createWorkload({ connectionString: url, table });
   await workload.createTable();
   const publication = 'faults_pub';
-  await sql(url, `CREATE PUBLICATION ${publication} FOR TABLE ${table}`);
+  await sql(url, `CREATE PUBLICATION ${publication} FOR ${opts.publicationFor ?? `TABLE ${table}`}`);
   const slot = `s_${(url.split('/').pop() as string).replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
   // The slot exists before the first write, so nothing committed is before it.
   const setup = createPostgresReader({ connectionString: url, slot, publication });

@@ -52,6 +52,8 @@ export async function createWorkload(options: WorkloadOptions): Promise<Workload
   if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`workload table must be a plain lower-case name: ${table}`);
   const client = new pg.Client({ connectionString: options.connectionString });
   await client.connect();
+  // A server crash is a scenario here, not a test failure: the next query reports it.
+  client.on('error', () => {});
   const committed: CommittedTx[] = [];
   let nextNew = 1_000_000;
   let loop: Promise<void> | null = null;
