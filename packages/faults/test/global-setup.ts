@@ -4,7 +4,7 @@ import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    faultsPostgres: { url: string };
+    faultsPostgres: { url: string; dataDir: string };
   }
 }
 
@@ -12,7 +12,7 @@ let cluster: PostgresCluster | null = null;
 
 export async function setup(project: TestProject): Promise<void> {
   cluster = await startPostgres({ version: 18, settings: { wal_sender_timeout: '20s' } });
-  project.provide('faultsPostgres', { url: cluster.connectionString });
+  project.provide('faultsPostgres', { url: cluster.connectionString, dataDir: cluster.dataDir });
 }
 
 export async function teardown(): Promise<void> {

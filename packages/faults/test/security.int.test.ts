@@ -2,8 +2,11 @@
  * G. Security. G35: least privilege (REPLICATION + SELECT) with a malicious row-security policy on a captured
  * table. Streaming must work and never run the policy; a snapshot must copy every row or fail clearly, and never
  * run the policy either (row_security=off on the reader's connections: Postgres then refuses instead of filtering).
+ * G34: canary password and canary PII forced through auth failures, a failed start and a decode error.
  */
-import { type ChangeEvent, createPipeline } from '@walstream/core';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ChangeEvent, createPipeline, type Logger, WalstreamError } from '@walstream/core';
 import { createPostgresReader } from '@walstream/reader-postgres';
 import { expect, inject, it } from 'vitest';
 import { createScenario, sql } from './harness.js';
@@ -118,6 +121,131 @@ it('G35 least privilege: REPLICATION + SELECT works, a missing privilege fails a
         .rows[0].n,
     ).toBe(0);
   } finally {
+    await s.close();
+  }
+}, 120_000);
+
+/** Every log line, at every level, as text. */
+function capturingLogger(): { logger: Logger; text: () => string } {
+  const lines: string[] = [];
+  const put = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
+    lines.push(
+      `${level} ${msg} ${JSON.stringify(fields ?? {}, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`,
+    );
+  };
+  return {
+    logger: { debug: put('debug'), info: put('info'), warn: put('warn'), error: put('error') },
+    text: () => lines.join('\n'),
+  };
+}
+
+/** An error, its causes and its own fields, as text. */
+function errorText(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e; i++) {
+    parts.push(
+      String((e as Error).message),
+      String((e as Error).stack),
+      JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+    );
+    e = (e as Error).cause;
+  }
+  return parts.join('\n');
+}
+
+it('G34 log scan: a canary password and canary PII never appear in logs, errors, status or events', async () => {
+  const s = await createScenario(admin());
+  const pw = `CANARY-PW-${Math.random().toString(36).slice(2)}`;
+  const pii = `CANARY-PII-${Math.random().toString(36).slice(2)}`;
+  const role = `canary_${Math.random().toString(36).slice(2, 8)}`;
+  const hba = join(inject('faultsPostgres').dataDir, 'pg_hba.conf');
+  const original = readFileSync(hba, 'utf8');
+  try {
+    await sql(s.url, `CREATE ROLE ${role} LOGIN REPLICATION PASSWORD '${pw}'`);
+    // This role (only) must give a password; the other lines stay trust.
+    writeFileSync(hba, `host all ${role} 127.0.0.1/32 scram-sha-256\n${original}`);
+    await sql(s.url, 'SELECT pg_reload_conf()');
+    const seen: string[] = [];
+
+    // 1. Authentication failures, with the canary as a wrong password (URL and connection object) and as the
+    //    right password of a failing start (a publication that does not exist).
+    const host = new URL(s.url);
+    const db = host.pathname.slice(1);
+    const attempts = [
+      {
+        connectionString: `postgres://${role}:${encodeURIComponent(`${pw}x`)}@127.0.0.1:${host.port}/${db}`,
+        publication: s.publication,
+      },
+      {
+        connection: { host: '127.0.0.1', port: Number(host.port), user: role, password: `x${pw}`, database: db },
+        publication: s.publication,
+      },
+      {
+        connectionString: `postgres://${role}:${encodeURIComponent(pw)}@127.0.0.1:${host.port}/${db}`,
+        publication: 'no_such_pub',
+      },
+    ];
+    for (const a of attempts) {
+      const log = capturingLogger();
+      const r = createPostgresReader({ ...a, slot: `${s.slot}_c`.slice(0, 63), logger: log.logger });
+      const err = await r.open().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(WalstreamError);
+      seen.push(
+        errorText(err),
+        log.text(),
+        JSON.stringify(r.status(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+      );
+      await r.close().catch(() => {});
+    }
+
+    // 2. A decode error on a row carrying canary PII, through a pipeline (binary mode, a type it cannot decode).
+    await sql(
+      s.url,
+      `CREATE TABLE people (id int PRIMARY KEY, email text, addr inet);
+      ALTER PUBLICATION ${s.publication} ADD TABLE people`,
+    );
+    const log = capturingLogger();
+    const events: string[] = [];
+    const p = createPipeline({
+      name: 'g34',
+      logger: log.logger,
+      reader: createPostgresReader({
+        connectionString: s.url,
+        slot: `${s.slot}_pii`.slice(0, 63),
+        publication: s.publication,
+        binary: true,
+        logger: log.logger,
+      }),
+      sinks: [{ name: 'mem', async write() {} }],
+    });
+    for (const type of ['retrying', 'dead-letter', 'backpressure', 'started'] as const)
+      p.on(type, (e) => events.push(JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))));
+    await p.start();
+    await sql(s.url, `INSERT INTO people VALUES (1, '${pii}@example.com', '10.0.0.1')`);
+    const failed = await p.done.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(failed).toBeInstanceOf(WalstreamError);
+    expect(errorText(failed)).toContain('inet');
+    seen.push(
+      errorText(failed),
+      log.text(),
+      events.join('\n'),
+      JSON.stringify(p.status(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+    );
+
+    const all = seen.join('\n');
+    expect(all.length).toBeGreaterThan(200);
+    expect(all).not.toContain(pw);
+    expect(all).not.toContain(pii);
+  } finally {
+    writeFileSync(hba, original);
+    await sql(s.url, 'SELECT pg_reload_conf()').catch(() => {});
     await s.close();
   }
 }, 120_000);
