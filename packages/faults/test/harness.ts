@@ -151,8 +151,15 @@ export async function createScenario(
       const child = s.start({ sinks });
       await child.waitFor('started');
       const want = workload.versions();
-      for (let i = 0; i < 1200; i++) {
+      // Up to two minutes, but give up after 15 s without a new delivery (the oracles then say what is missing).
+      let count = -1;
+      let quietSince = Date.now();
+      for (let i = 0; i < 1200 && Date.now() - quietSince < 15_000; i++) {
         const got = await s.deliveries();
+        if (got.length !== count) {
+          count = got.length;
+          quietSince = Date.now();
+        }
         const ok = sinks.every((k) => {
           const seen = new Set(
             got.filter((d) => d.sink === k.name && d.after).map((d) => `${d.after?.id}:${d.after?.seq}`),
