@@ -102,7 +102,10 @@ export function createRecordingSink(options: RecordingSinkOptions): RecordingSin
   };
 }
 
-/** Every delivery in a recording file, in the order it was written; [] when the file does not exist. */
+/**
+ * Every delivery in a recording file, in the order it was written; [] when the file does not exist. A last line
+ * without its newline is an append still under way (the file is read while a child writes): it is left out.
+ */
 export async function readDeliveries(path: string): Promise<Delivery[]> {
   let text: string;
   try {
@@ -111,7 +114,8 @@ export async function readDeliveries(path: string): Promise<Delivery[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  return text
+  const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+  return whole
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as Delivery);
