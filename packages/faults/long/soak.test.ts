@@ -26,8 +26,8 @@ it(`F30 soak: ${SECONDS} s of writes, three sinks, kills at fault points and SIG
       } else {
         const point = Math.random() < 0.7 ? 'after_sink_write_before_ack' : 'after_ack';
         const child = s.start({ sinks, fault: `${point}:${5 + Math.floor(Math.random() * 150)}` });
-        const r = await Promise.race([s.end(child), new Promise<null>((res) => setTimeout(() => res(null), 15_000))]);
-        if (r === null) await s.end(child, 'SIGKILL');
+        // A fault point that has not fired after 15 s (few writes in that run) ends in a plain SIGKILL.
+        await s.end(child, undefined, 15_000);
         kills++;
       }
     }

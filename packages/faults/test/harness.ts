@@ -80,7 +80,11 @@ export interface Scenario {
     protocolVersion?: 1 | 2;
   }): RunningChild;
   /** Waits for the child to exit (killing it with `signal` first, if given), then records the slot's position. */
-  end(child: RunningChild, signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  end(
+    child: RunningChild,
+    signal?: NodeJS.Signals,
+    stuckAfterMs?: number,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stuck: boolean }>;
   deliveries(): Promise<Delivery[]>;
   /** Runs one more clean run until every committed version reached every sink, then stops it with SIGTERM. */
   catchUp(sinks: { name: string }[]): Promise<void>;
@@ -133,13 +137,20 @@ export async function createScenario(
       };
       return spawnChild(cfg, o.fault, children);
     },
-    async end(child, signal) {
+    async end(child, signal, stuckAfterMs = 90_000) {
       if (signal && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill(signal);
+      // A run that should end by itself (its fault point) but does not in time is stuck: say so.
+      const stuck = await Promise.race([
+        child.exited.then(() => false),
+        new Promise<boolean>((res) => setTimeout(() => res(true), stuckAfterMs).unref()),
+      ]);
+      // Stuck (a fault point that never fired, a stop that hangs): killed, and said so in the result.
+      if (stuck) child.proc.kill('SIGKILL');
       const r = await child.exited;
       // The walsender may still be flushing the last status update: give it a moment to reach the slot.
       await new Promise((res) => setTimeout(res, 200));
       ends.push({ run: child.run, confirmed: await slotConfirmedLsn(url, slot) });
-      return r;
+      return { ...r, stuck };
     },
     async deliveries() {
       const out: Delivery[] = [];
