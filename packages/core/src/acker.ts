@@ -1,5 +1,6 @@
 /** Tells the reader the committed position: calls are serialised and coalesced, and a failed ack is only logged. */
 import { describe } from './errors.js';
+import { faultPoint } from './fault.js';
 import type { LogReader } from './interfaces.js';
 import type { Logger } from './logger.js';
 import type { Position } from './position.js';
@@ -30,6 +31,7 @@ export class Acker {
         if (p === null || p === this.acked) continue;
         try {
           await this.reader.ack(p);
+          faultPoint('after_ack');
           this.acked = p;
           this.onAcked();
         } catch (err) {

@@ -5,6 +5,7 @@
  */
 import { describe, isRetriable, RetriesExhaustedError, toWalstreamError, WalstreamError } from './errors.js';
 import type { Batch } from './event.js';
+import { faultPoint } from './fault.js';
 import type { Sink } from './interfaces.js';
 import { backoffDelay, type ResolvedRetry, sleep } from './retry.js';
 import { withWriteSignal } from './write-signal.js';
@@ -178,6 +179,7 @@ export class SinkWorker {
       try {
         if (attempt === 1) throw failed;
         await withWriteSignal(this.signal, (signal) => this.sink.write(batch, { signal }));
+        faultPoint('after_sink_write_before_ack');
         return true;
       } catch (thrown) {
         if (this.signal.aborted) return false;

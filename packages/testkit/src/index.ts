@@ -17,9 +17,24 @@ export type { KafkaMock } from './kafka.js';
 export { kafkaMockBinary, startKafkaMock } from './kafka.js';
 export type { NatsServer, StartNatsOptions } from './nats.js';
 export { startNatsServer } from './nats.js';
+export type { RunEnd } from './oracles.js';
+export {
+  assertConfirmedNeverAhead,
+  assertDuplicatesOnlyAfterAck,
+  assertEveryChangeDelivered,
+  assertPerKeyOrder,
+  assertTargetEqualsSource,
+  formatPgLsn,
+  parsePgLsn,
+  slotConfirmedLsn,
+} from './oracles.js';
 export type { PostgresCluster, PostgresVersion, StartPostgresOptions } from './postgres.js';
 export { binDirFor, embeddedBinDir, freePort, startPostgres } from './postgres.js';
 export type { TcpProxy, TcpProxyOptions } from './proxy.js';
 export { startTcpProxy } from './proxy.js';
+export type { Delivery, RecordingSink, RecordingSinkOptions } from './recording.js';
+export { createRecordingSink, readDeliveries } from './recording.js';
 export type { Service, ServiceName } from './services.js';
 export { ensureService, ensureServices, reachable, SERVICES } from './services.js';
+export type { CommittedTx, Workload, WorkloadOptions } from './workload.js';
+export { createWorkload } from './workload.js';

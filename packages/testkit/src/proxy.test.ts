@@ -108,6 +108,36 @@ describe('startTcpProxy', () => {
     d.socket.destroy();
   });
 
+  it('cut({ connection }) closes only that connection; the others and later ones go on', async () => {
+    const a = await dial(proxy.port);
+    const b = await dial(proxy.port);
+    await until(() => proxy.connectionIds.length === 2, 'two pairs');
+    const [first, second] = proxy.connectionIds as [number, number];
+    expect(second).toBeGreaterThan(first);
+    proxy.cut({ connection: first });
+    await until(() => a.closed(), 'the first client to see the close');
+    b.socket.write('still');
+    await until(() => b.data() === 'still', 'the second echo');
+    expect(b.closed()).toBe(false);
+    expect(proxy.connectionIds).toEqual([second]);
+    b.socket.destroy();
+  });
+
+  it('refuse() closes new connections at once and leaves open ones alone; refuse(false) ends it', async () => {
+    const a = await dial(proxy.port);
+    proxy.refuse();
+    const r = await dial(proxy.port);
+    await until(() => r.closed(), 'the refused connection to close');
+    a.socket.write('open');
+    await until(() => a.data() === 'open', 'the open echo');
+    proxy.refuse(false);
+    const c = await dial(proxy.port);
+    c.socket.write('back');
+    await until(() => c.data() === 'back', 'the new echo');
+    a.socket.destroy();
+    c.socket.destroy();
+  });
+
   it('stall() holds bytes with sockets open; resume() delivers them in order', async () => {
     const c = await dial(proxy.port);
     proxy.stall();

@@ -11,6 +11,9 @@
  * p.resume();                 // held bytes flow again, in order
  * p.delay(200);               // every chunk from now on arrives 200 ms late
  * p.dropAfter(4096);          // each open connection is cut after 4096 more bytes (both directions)
+ * p.cut({ connection: p.connectionIds[0] }); // only that one (e.g. the replication connection), others go on
+ * p.refuse();                 // new connections are closed at once (reconnects fail); open ones untouched
+ * p.refuse(false);
  * await p.close();
  * ```
  *
@@ -34,12 +37,17 @@ export interface TcpProxy {
   readonly connections: number;
   /** Connections accepted since start. */
   readonly accepted: number;
+  /** Ordinals (1 = first accepted) of the connections open now, oldest first. */
+  readonly connectionIds: readonly number[];
   /**
    * Destroys the open connections. `side: 'both'` (default) closes both ends. `side: 'client'` closes only the
    * client's end; the server's end stays open and silent (whatever the server sends is discarded), as after a
-   * network cut the server never heard of.
+   * network cut the server never heard of. `connection` limits the cut to the open connection with that ordinal
+   * (see `connectionIds`); connections opened later are never affected.
    */
-  cut(opts?: { side?: 'both' | 'client' }): void;
+  cut(opts?: { side?: 'both' | 'client'; connection?: number }): void;
+  /** While on, new connections are accepted and closed at once (a partition reconnects cannot cross). @default on */
+  refuse(on?: boolean): void;
   /** Stop forwarding in both directions, keep every socket open; bytes are held until `resume()`. */
   stall(): void;
   /** Forward again (held bytes first). Also ends `delay`. */
@@ -53,6 +61,8 @@ export interface TcpProxy {
 }
 
 interface Pair {
+  /** Accept ordinal, from 1. */
+  id: number;
   client: Socket;
   server: Socket;
   /** Bytes still allowed through before the pair is cut; null = unlimited. */
@@ -69,6 +79,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   let stalled = false;
   let delayMs = 0;
   let accepted = 0;
+  let refusing = false;
 
   const destroy = (p: Pair) => {
     if (p.timer !== null) clearTimeout(p.timer);
@@ -123,8 +134,13 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
 
   const server: Server = createServer((client) => {
     accepted++;
+    if (refusing) {
+      client.on('error', () => {});
+      client.destroy();
+      return;
+    }
     const upstream = tcpConnect({ host: options.host, port: options.port });
-    const p: Pair = { client, server: upstream, budget: null, halfOpen: false, held: [], timer: null };
+    const p: Pair = { id: accepted, client, server: upstream, budget: null, halfOpen: false, held: [], timer: null };
     pairs.add(p);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
@@ -154,8 +170,15 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     get accepted() {
       return accepted;
     },
+    get connectionIds() {
+      return [...pairs].map((p) => p.id);
+    },
+    refuse(on = true) {
+      refusing = on;
+    },
     cut(opts = {}) {
       for (const p of [...pairs]) {
+        if (opts.connection !== undefined && p.id !== opts.connection) continue;
         if (opts.side === 'client') {
           p.halfOpen = true;
           p.held = [];

@@ -31,9 +31,12 @@ import { SnapshotProgress } from './progress.js';
 import type { Chunk, SnapshotTable } from './table.js';
 import type { ChangeWindow } from './window.js';
 
-/** Pinned like the replication session, so copied values decode exactly like streamed ones. */
+/**
+ * Pinned like the replication session, so copied values decode exactly like streamed ones. row_security=off: a
+ * row-security policy on a copied table must never run nor hide rows; Postgres refuses the copy instead.
+ */
 export const SNAPSHOT_SESSION =
-  '-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex';
+  '-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c row_security=off';
 
 export interface SnapshotHost {
   readonly slot: string;

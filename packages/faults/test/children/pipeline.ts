@@ -1,0 +1,33 @@
+// Child process of the fault scenarios: Postgres -> Pipeline -> recording sinks, until killed, a fault point
+// fires (WALSTREAM_FAULT) or SIGTERM stops it. argv[2]: JSON of ChildConfig (see harness.ts).
+// Prints `started`, then `ack <lsn>` after each confirmed position, then `stopped` on a clean stop.
+import { createPipeline, formatLsn } from '@walstream/core';
+import { createPostgresReader } from '@walstream/reader-postgres';
+import { createRecordingSink } from '@walstream/testkit';
+import type { ChildConfig } from '../harness.js';
+
+const cfg = JSON.parse(process.argv[2] as string) as ChildConfig;
+const reader = createPostgresReader({
+  connectionString: cfg.url,
+  slot: cfg.slot,
+  publication: cfg.publication,
+  tables: cfg.tables,
+  statusIntervalMs: 50,
+  ...(cfg.protocolVersion ? { protocolVersion: cfg.protocolVersion } : {}),
+});
+const ackOf = reader.ack.bind(reader);
+reader.ack = async (p) => {
+  await ackOf(p);
+  process.stdout.write(`ack ${formatLsn(p.lsn)}\n`);
+};
+const pipeline = createPipeline({
+  name: 'faults',
+  reader,
+  sinks: cfg.sinks.map((s) => createRecordingSink({ name: s.name, path: s.path, run: cfg.run, delayMs: s.delayMs })),
+  batch: { maxEvents: cfg.maxEvents ?? 20, maxWaitMs: 5 },
+});
+process.on('SIGTERM', () => void pipeline.stop());
+await pipeline.start();
+process.stdout.write('started\n');
+await pipeline.done;
+process.stdout.write('stopped\n');

@@ -1,0 +1,269 @@
+/**
+ * Scenario harness: a fresh database with the workload table, a publication and a slot; child processes running
+ * the pipeline into recording sinks (test/children/pipeline.ts), each one a numbered run; after every run the slot's
+ * confirmed_flush_lsn is recorded (RunEnd) for the oracles; `oracles()` checks O1-O5 for every sink.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPostgresReader } from '@walstream/reader-postgres';
+import {
+  assertConfirmedNeverAhead,
+  assertDuplicatesOnlyAfterAck,
+  assertEveryChangeDelivered,
+  assertPerKeyOrder,
+  assertTargetEqualsSource,
+  createWorkload,
+  type Delivery,
+  type RunEnd,
+  readDeliveries,
+  slotConfirmedLsn,
+  type Workload,
+} from '@walstream/testkit';
+import pg from 'pg';
+
+export interface ChildConfig {
+  url: string;
+  slot: string;
+  publication: string;
+  tables?: string[];
+  run: number;
+  sinks: { name: string; path: string; delayMs?: number }[];
+  maxEvents?: number;
+  protocolVersion?: 1 | 2 | 3 | 4;
+}
+
+let counter = 0;
+
+export async function sql(url: string, text: string, params?: unknown[]): Promise<pg.QueryResult> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await c.query(text, params);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A fresh database on the cluster of `adminUrl`. */
+export async function freshDatabase(adminUrl: string, prefix = 'f'): Promise<string> {
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+  await sql(adminUrl, `CREATE DATABASE ${name}`);
+  return adminUrl.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
+}
+
+export interface RunningChild {
+  readonly proc: ChildProcess;
+  readonly run: number;
+  /** Everything the child printed so far. */
+  stdout(): string;
+  /** Resolves once the child printed `line`. */
+  waitFor(line: string | RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves when the child has exited, with its signal (SIGKILL for a fault point) and code. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface Scenario {
+  readonly url: string;
+  readonly slot: string;
+  readonly publication: string;
+  readonly workload: Workload;
+  readonly dir: string;
+  readonly ends: RunEnd[];
+  /** Starts run n+1. `fault` sets WALSTREAM_FAULT for it. */
+  start(opts: {
+    sinks: { name: string; delayMs?: number }[];
+    fault?: string;
+    maxEvents?: number;
+    protocolVersion?: 1 | 2;
+  }): RunningChild;
+  /** Waits for the child to exit (killing it with `signal` first, if given), then records the slot's position. */
+  end(
+    child: RunningChild,
+    signal?: NodeJS.Signals,
+    stuckAfterMs?: number,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stuck: boolean }>;
+  deliveries(): Promise<Delivery[]>;
+  /** Runs one more clean run until every committed version reached every sink, then stops it with SIGTERM. */
+  catchUp(sinks: { name: string }[]): Promise<void>;
+  /** O1-O5 over every sink; returns a one-line summary. */
+  oracles(sinks: string[]): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function sinkPath(dir: string, name: string): string {
+  return join(dir, `${name}.jsonl`);
+}
+
+export async function createScenario(
+  adminUrl: string,
+  opts: { table?: string; publicationFor?: string } = {},
+): Promise<Scenario> {
+  const url = await freshDatabase(adminUrl);
+  const table = opts.table ?? 'w';
+  const workload = await createWorkload({ connectionString: url, table });
+  await workload.createTable();
+  const publication = 'faults_pub';
+  await sql(url, `CREATE PUBLICATION ${publication} FOR ${opts.publicationFor ?? `TABLE ${table}`}`);
+  const slot = `s_${(url.split('/').pop() as string).replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
+  // The slot exists before the first write, so nothing committed is before it.
+  const setup = createPostgresReader({ connectionString: url, slot, publication });
+  await setup.open();
+  await setup.close();
+  const dir = await mkdtemp(join(tmpdir(), 'walstream-faults-'));
+  const ends: RunEnd[] = [];
+  let run = 0;
+  const children = new Set<ChildProcess>();
+
+  const s: Scenario = {
+    url,
+    slot,
+    publication,
+    workload,
+    dir,
+    ends,
+    start(o) {
+      run++;
+      const cfg: ChildConfig = {
+        url,
+        slot,
+        publication,
+        run,
+        sinks: o.sinks.map((k) => ({ ...k, path: sinkPath(dir, k.name) })),
+        ...(o.maxEvents ? { maxEvents: o.maxEvents } : {}),
+        ...(o.protocolVersion ? { protocolVersion: o.protocolVersion } : {}),
+      };
+      return spawnChild(cfg, o.fault, children);
+    },
+    async end(child, signal, stuckAfterMs = 90_000) {
+      if (signal && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill(signal);
+      // A run that should end by itself (its fault point) but does not in time is stuck: say so.
+      const stuck = await Promise.race([
+        child.exited.then(() => false),
+        new Promise<boolean>((res) => setTimeout(() => res(true), stuckAfterMs).unref()),
+      ]);
+      // Stuck (a fault point that never fired, a stop that hangs): killed, and said so in the result.
+      if (stuck) child.proc.kill('SIGKILL');
+      const r = await child.exited;
+      // The walsender may still be flushing the last status update: give it a moment to reach the slot.
+      await new Promise((res) => setTimeout(res, 200));
+      ends.push({ run: child.run, confirmed: await slotConfirmedLsn(url, slot) });
+      return { ...r, stuck };
+    },
+    async deliveries() {
+      const out: Delivery[] = [];
+      const files = (await readdir(dir)).filter((f) => f.endsWith('.jsonl')).sort();
+      // One by one: a spread of 100k+ deliveries would overflow the stack.
+      for (const f of files) for (const d of await readDeliveries(join(dir, f))) out.push(d);
+      return out;
+    },
+    async catchUp(sinks) {
+      const child = s.start({ sinks });
+      await child.waitFor('started');
+      const want = workload.versions();
+      // Up to two minutes, but give up after 15 s without a new delivery (the oracles then say what is missing).
+      let count = -1;
+      let quietSince = Date.now();
+      for (let i = 0; i < 1200 && Date.now() - quietSince < 15_000; i++) {
+        const got = await s.deliveries();
+        if (got.length !== count) {
+          count = got.length;
+          quietSince = Date.now();
+        }
+        const ok = sinks.every((k) => {
+          const seen = new Set(
+            got.filter((d) => d.sink === k.name && d.after).map((d) => `${d.after?.id}:${d.after?.seq}`),
+          );
+          for (const v of want) if (!seen.has(v)) return false;
+          return true;
+        });
+        if (ok) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await s.end(child, 'SIGTERM');
+    },
+    async oracles(sinks) {
+      const all = await s.deliveries();
+      const parts: string[] = [];
+      for (const k of sinks) {
+        const o1 = assertEveryChangeDelivered(workload.versions(), all, k);
+        const o2 = assertDuplicatesOnlyAfterAck(all, ends, k);
+        assertPerKeyOrder(all, k);
+        const o4 = await assertTargetEqualsSource(url, table, all, k);
+        parts.push(
+          `${k}: ${o1.deliveries} deliveries of ${o1.versions} versions, ${o2.duplicates} duplicates, ${o4.rows} rows`,
+        );
+      }
+      const o5 = assertConfirmedNeverAhead(all, ends, sinks);
+      return `${parts.join('; ')}; O5 checked ${o5.checkedEvents} event-ends over ${ends.length} runs`;
+    },
+    async close() {
+      for (const c of children) c.kill('SIGKILL');
+      await workload.close();
+    },
+  };
+  return s;
+}
+
+function spawnChild(cfg: ChildConfig, fault: string | undefined, children: Set<ChildProcess>): RunningChild {
+  const path = fileURLToPath(new URL('./children/pipeline.ts', import.meta.url));
+  const env = { ...process.env };
+  if (fault) env.WALSTREAM_FAULT = fault;
+  else delete env.WALSTREAM_FAULT;
+  const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', path, JSON.stringify(cfg)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env,
+  });
+  children.add(proc);
+  let out = '';
+  let err = '';
+  const waiters: { match: string | RegExp; resolve: () => void }[] = [];
+  const test = (m: string | RegExp) => (typeof m === 'string' ? out.includes(m) : m.test(out));
+  proc.stdout?.on('data', (d) => {
+    out += d;
+    for (const w of [...waiters])
+      if (test(w.match)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+  });
+  proc.stderr?.on('data', (d) => {
+    if (err.length < 20_000) err += d;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      children.delete(proc);
+      resolve({ code, signal });
+    }),
+  );
+  return {
+    proc,
+    run: cfg.run,
+    stdout: () => out,
+    exited,
+    waitFor(match, timeoutMs = 60_000) {
+      if (test(match)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(
+          () => reject(new Error(`child did not print ${match} in ${timeoutMs} ms: ${err.slice(-1500)}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          match,
+          resolve: () => {
+            clearTimeout(t);
+            resolve();
+          },
+        });
+        void exited.then((e) => {
+          clearTimeout(t);
+          if (!test(match))
+            reject(new Error(`child exited (${e.code ?? e.signal}) before ${match}: ${err.slice(-1500)}`));
+        });
+      });
+    },
+  };
+}
