@@ -97,6 +97,7 @@ export class SinkWorker {
         }
         p.then(
           () => {
+            faultPoint('after_sink_write_before_ack');
             slot.done = true;
             this.settled();
           },
