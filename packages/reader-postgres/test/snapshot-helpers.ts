@@ -125,7 +125,11 @@ export function startWriter(url: string, hot: () => number, span: number) {
       await c.query('UPDATE items SET v = v + 1 WHERE id = $1', [pick()]);
       await c.query('DELETE FROM items WHERE id = $1', [pick()]);
       if (Math.random() < 0.2) {
-        await c.query('UPDATE items SET id = id + 5000000 WHERE id = $1 AND id < 5000000', [pick()]);
+        // Not onto a key an earlier move took (an odd insert may have brought the old key back).
+        await c.query(
+          'UPDATE items SET id = id + 5000000 WHERE id = $1 AND id < 5000000 AND NOT EXISTS (SELECT 1 FROM items WHERE id = $1::int + 5000000)',
+          [pick()],
+        );
       }
       await c.query('COMMIT');
       ops++;
