@@ -32,8 +32,8 @@ export {
 export type { HeartbeatOptions, PostgresReaderOptions, ReconnectOptions } from './options.js';
 export { decodePgoutput } from './protocol/decode.js';
 export type { PgoutputMessage, RelationColumn } from './protocol/messages.js';
-export type { PostgresReader, PostgresReaderStatus } from './reader.js';
 export { createPostgresReader } from './reader.js';
+export type { PostgresReader, PostgresReaderStatus } from './reader-types.js';
 export type { TableInfo } from './setup.js';
 export { maxProtocol } from './setup.js';
 export type {

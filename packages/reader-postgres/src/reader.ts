@@ -28,64 +28,12 @@ import { ConnectionError, SlotActiveError } from './errors.js';
 import { FrameQueue } from './frame-queue.js';
 import { type PostgresReaderOptions, type ResolvedReaderOptions, resolveReaderOptions } from './options.js';
 import { decodePgoutput } from './protocol/decode.js';
+import type { PostgresReader, PostgresReaderStatus } from './reader-types.js';
 import { ReplicationConnection, where } from './replication.js';
 import { type SetupResult, setup, type TableInfo } from './setup.js';
+import { slotLag, startHeartbeat } from './side-queries.js';
 import { type SnapshotHandle, Snapshotter } from './snapshot/snapshotter.js';
 import { TYPE_QUERY, TypeRegistry } from './types/registry.js';
-
-export interface PostgresReaderStatus {
-  readonly state: 'idle' | 'streaming' | 'reconnecting' | 'closed' | 'failed';
-  readonly protocolVersion: number | null;
-  /** Last position confirmed to Postgres. */
-  readonly confirmedLsn: string | null;
-  /** Highest WAL position received from the server (reported to it as `write`). */
-  readonly receivedLsn: string | null;
-  /** Transactions handed out and not yet acknowledged by the consumer. */
-  readonly pendingTransactions: number;
-  /** End of WAL as of the server's last keepalive. */
-  readonly serverWalEnd: string | null;
-  /** serverWalEnd - confirmedLsn, in bytes. */
-  readonly lagBytes: number;
-  readonly queuedBytes: number;
-  readonly paused: boolean;
-  readonly bufferedTransactionBytes: number;
-  /** Transactions the server streamed before they committed (protocol 2+), and those that spilled to disk. */
-  readonly streamedTransactions: number;
-  readonly spilledTransactions: number;
-  readonly reconnects: number;
-  /**
-   * Prepared transactions received and not yet committed or rolled back (two-phase). Each holds confirmation
-   * back to its PREPARE; one that stays (an orphan) pins WAL, and the reader warns once it is older than
-   * `preparedWarningMs`. `ageMs` is measured from the server's PREPARE time.
-   */
-  readonly preparedTransactions: readonly { gid: string; prepareLsn: string; ageMs: number }[];
-  /** Progress of initial and on-demand snapshots, per table. */
-  readonly snapshot: readonly TableSnapshotProgress[];
-}
-
-export interface PostgresReader {
-  open(opts?: { signal?: AbortSignal }): Promise<void>;
-  read(opts?: ReadOptions): AsyncIterable<ReaderItem>;
-  ack(position: Position): Promise<void>;
-  close(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
-  status(): PostgresReaderStatus;
-  /** Bytes between the server's current WAL position and the slot's confirmed position (one query). */
-  lag(): Promise<{ currentLsn: string; confirmedLsn: string | null; bytes: number }>;
-  /** Published tables and their replica identity (after open). */
-  readonly tables: readonly TableInfo[];
-  /**
-   * Copies `tables` (`schema.table`) while streaming continues (DBLog watermarks: a live change always wins over
-   * the copy). `done` resolves with row counts once the last chunk has been handed to the pipeline.
-   */
-  requestSnapshot(tables: readonly string[], opts?: { chunkRows?: number }): SnapshotHandle;
-  snapshotProgress(): readonly TableSnapshotProgress[];
-  /**
-   * `<system identifier>.<timeline>` of the server streaming now (after open; updated on reconnect): event ids
-   * repeat across clusters and timelines, so sinks put this beside them (e.g. the NATS sink's Msg-Id).
-   */
-  readonly sourceId: string | null;
-}
 
 /** Longest stretch of decoding without an event-loop turn. */
 const YIELD_EVERY_MS = 5;
@@ -513,25 +461,8 @@ class Reader implements PostgresReader {
     };
   }
 
-  async lag(): Promise<{ currentLsn: string; confirmedLsn: string | null; bytes: number }> {
-    const client = new pg.Client(this.o.client);
-    await client.connect();
-    try {
-      const r = await client.query<{ cur: string; conf: string | null; bytes: string | null }>(
-        `SELECT pg_current_wal_lsn()::text AS cur, confirmed_flush_lsn::text AS conf,
-                pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS bytes
-           FROM pg_replication_slots WHERE slot_name = $1`,
-        [this.o.slot],
-      );
-      const row = r.rows[0];
-      if (row === undefined) {
-        const cur = await client.query<{ cur: string }>('SELECT pg_current_wal_lsn()::text AS cur');
-        return { currentLsn: (cur.rows[0] as { cur: string }).cur, confirmedLsn: null, bytes: 0 };
-      }
-      return { currentLsn: row.cur, confirmedLsn: row.conf, bytes: Number(row.bytes ?? 0) };
-    } finally {
-      await client.end();
-    }
+  lag(): Promise<{ currentLsn: string; confirmedLsn: string | null; bytes: number }> {
+    return slotLag(this.o.client, this.o.slot);
   }
 
   async close(): Promise<void> {
@@ -565,15 +496,6 @@ class Reader implements PostgresReader {
   }
 
   private async startHeartbeat(h: { intervalMs: number; prefix: string }): Promise<void> {
-    const client = new pg.Client(this.o.client);
-    client.on('error', (err) => this.log.warn('heartbeat connection error', { error: err.message }));
-    await client.connect();
-    const timer = setInterval(() => {
-      client
-        .query('SELECT pg_logical_emit_message(true, $1, $2)', [h.prefix, ''])
-        .catch((err: Error) => this.log.warn('heartbeat failed', { error: err.message }));
-    }, h.intervalMs);
-    timer.unref();
-    this.heartbeat = { client, timer };
+    this.heartbeat = await startHeartbeat(this.o.client, h, this.log);
   }
 }

@@ -1,7 +1,7 @@
 import type { ReaderItem } from '@walstream/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PostgresReader } from '../src/index.js';
 import { createPostgresReader } from '../src/index.js';
-import type { PostgresReader } from '../src/reader.js';
 import { freshDatabase, servers, slotName, sql } from './helpers.js';
 
 // Only the first server: the behaviour is the reader's, not the server's.

@@ -1,7 +1,7 @@
 import type { ChangeEvent, SchemaChange } from '@walstream/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PostgresReader } from '../src/index.js';
 import { createPostgresReader } from '../src/index.js';
-import type { PostgresReader } from '../src/reader.js';
 import { collect, commits, events, freshDatabase, servers, slotName, sql } from './helpers.js';
 
 describe.each(servers())('Postgres $version reader', ({ url: adminUrl }) => {
