@@ -20,6 +20,7 @@ export class Batcher {
 
   // The source transaction being read, to close it when a later one starts without a commit marker.
   private txnLsn: bigint | null = null;
+  private sawCommit = false;
   private txnLast: Position | null = null;
   private txnCount = 0;
   private txnId = '';
@@ -111,7 +112,16 @@ export class Batcher {
     return size;
   }
 
+  /**
+   * A source transaction has events here and its commit marker has not come yet. Only for readers that send
+   * commit markers: without them a transaction's end is known only when the next one starts.
+   */
+  get inTransaction(): boolean {
+    return this.sawCommit && this.txnLsn !== null;
+  }
+
   private acceptCommit(c: TransactionCommit): void {
+    this.sawCommit = true;
     if (this.txnLsn !== null && this.txnLsn <= c.position.lsn) this.txnLsn = null;
     if (this.received === null || comparePositions(c.position, this.received) > 0) this.received = c.position;
     this.addCommit(c);

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, SinkError, WalstreamError } from './errors.js';
-import type { ReaderItem } from './event.js';
+import type { ReaderItem, TransactionCommit } from './event.js';
 import type { LogReader, Sink } from './interfaces.js';
 import { createPipeline } from './pipeline.js';
 import type { Position } from './position.js';
@@ -237,5 +237,75 @@ describe('abort listeners do not pile up (no MaxListenersExceededWarning)', () =
     }
     expect(getEventListeners(pipelineSignal as AbortSignal, 'abort').length).toBeLessThanOrEqual(1);
     expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+});
+
+describe('a graceful stop ends at a transaction boundary', () => {
+  function gatedReader(items: ReaderItem[], gateAfter: number) {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const acks: Position[] = [];
+    const reader: LogReader = {
+      async *read({ signal } = {}) {
+        const aborted = new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true }));
+        for (let i = 0; i < items.length; i++) {
+          if (i === gateAfter) await Promise.race([gate, aborted]);
+          if (signal?.aborted) return;
+          yield items[i] as ReaderItem;
+        }
+        await aborted;
+      },
+      async ack(p) {
+        acks.push(p);
+      },
+      async close() {},
+    };
+    return { reader, acks, release };
+  }
+
+  it('finishes the source transaction being read, so a restart starts after it (no duplicates)', async () => {
+    const items = makeTransactions({ transactions: 2, eventsPerTransaction: 2 });
+    // The second transaction's first event arrives, then the rest waits: stop() lands mid-transaction.
+    const { reader, acks, release } = gatedReader(items, 4);
+    const sink = createMemorySink('m');
+    const p = createPipeline({ name: 't', reader, sinks: [sink], batch: { maxEvents: 1, maxWaitMs: 0 } });
+    await p.start();
+    for (let i = 0; i < 200 && sink.events.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(sink.events).toHaveLength(3);
+    const stopped = p.stop();
+    setTimeout(release, 30);
+    await stopped;
+    expect(sink.events.map((e) => e.position.index)).toEqual([0, 1, 0, 1]);
+    expect(acks.at(-1)).toEqual((items[5] as TransactionCommit).position);
+  });
+
+  it('stops at once between transactions, and still stops when a transaction never ends', async () => {
+    const items = makeTransactions({ transactions: 2, eventsPerTransaction: 2 });
+    const between = gatedReader(items, 3); // the first transaction is complete, the second not begun
+    const a = createPipeline({
+      name: 't',
+      reader: between.reader,
+      sinks: [createMemorySink('a')],
+      batch: { maxWaitMs: 0 },
+    });
+    await a.start();
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = Date.now();
+    await a.stop();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    const never = gatedReader(items, 4); // the gate is never released
+    const b = createPipeline({
+      name: 't',
+      reader: never.reader,
+      sinks: [createMemorySink('b')],
+      batch: { maxWaitMs: 0 },
+      drainTimeoutMs: 200,
+    });
+    await b.start();
+    await new Promise((r) => setTimeout(r, 20));
+    await b.stop();
+    expect(never.acks.at(-1)).toEqual((items[2] as TransactionCommit).position);
   });
 });

@@ -216,7 +216,8 @@ class PipelineImpl implements Pipeline {
     try {
       // Inside the try: a reader whose read() throws synchronously fails the pipeline like any read error.
       iter = this.o.reader.read({ signal: this.readAbort.signal })[Symbol.asyncIterator]();
-      while (!this.stopping) {
+      // A graceful stop lets the source transaction being read finish (see runShutdown).
+      while (!this.stopping || (this.error === null && this.batcher.inTransaction)) {
         const r = await iter.next();
         if (r.done) break;
         this.inFlightBytes += this.batcher.accept(r.value as Parameters<Batcher['accept']>[0]);
@@ -301,11 +302,18 @@ class PipelineImpl implements Pipeline {
   private async runShutdown(): Promise<void> {
     this.stopping = true;
     this.state = 'stopping';
-    this.readAbort.abort();
-    this.roomWaiter?.();
     const bound = this.o.drainTimeoutMs;
     const deadline = Date.now() + bound;
     const timeLeft = () => Math.max(0, deadline - Date.now());
+    if (this.error === null && this.batcher.inTransaction) {
+      // Read on to the end of the source transaction under way: everything read is then confirmed at stop, and a
+      // restart delivers nothing twice. Bounded: a transaction that never ends is cut at half the drain time.
+      if (!(await withTimeout(this.readLoop, Math.floor(bound / 2)))) {
+        this.log.warn('stopped in the middle of a source transaction', { pipeline: this.name });
+      }
+    }
+    this.readAbort.abort();
+    this.roomWaiter?.();
     if (!(await withTimeout(this.readLoop, timeLeft()))) {
       this.log.warn('reader did not end its iteration after abort', { pipeline: this.name });
     }

@@ -35,9 +35,6 @@ import { slotLag, startHeartbeat } from './side-queries.js';
 import { type SnapshotHandle, Snapshotter } from './snapshot/snapshotter.js';
 import { TYPE_QUERY, TypeRegistry } from './types/registry.js';
 
-/** Longest stretch of decoding without an event-loop turn. */
-const YIELD_EVERY_MS = 5;
-
 /** Creates a reader; nothing connects until `open()` or the first `read()`. */
 export function createPostgresReader(options: PostgresReaderOptions): PostgresReader {
   return new Reader(resolveReaderOptions(options));
@@ -269,8 +266,6 @@ class Reader implements PostgresReader {
     const onAbort = () => this.queue.wake();
     signal?.addEventListener('abort', onAbort, { once: true });
     const out: ReaderItem[] = [];
-    let frames = 0;
-    let turnAt = performance.now();
     try {
       for await (const items of this.snap.initialItems()) {
         for (const item of items) {
@@ -283,15 +278,6 @@ class Reader implements PostgresReader {
         if (signal?.aborted || this.closed) return;
         // A full queue drains in microtasks only; give the event loop a turn every few milliseconds, so the
         // sinks' acknowledgements, timers and status updates are served during a catch-up (event-loop delay).
-        if ((++frames & 127) === 0 && performance.now() - turnAt >= YIELD_EVERY_MS) {
-          // Hold the replication socket during the turn: other I/O is served, but the queue does not fill up
-          // to its limit behind the decoder (that cost ~50 MB of peak RSS in a catch-up).
-          const hold = !this.queue.paused;
-          if (hold) this.conn?.pause();
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          if (hold && !this.queue.paused) this.conn?.resume();
-          turnAt = performance.now();
-        }
         const frame = this.queue.shift();
         if (frame === null) {
           if ((await this.queue.wait()) !== 'ended') continue;

@@ -47,7 +47,10 @@ const PG_EPOCH_US = 946_684_800_000_000n;
 
 export class ReplicationConnection {
   private readonly client: pg.Client;
-  private connection: { stream: { pause(): void; resume(): void }; sendCopyFromChunk(b: Buffer): void } | null = null;
+  private connection: {
+    stream: { pause(): void; resume(): void; writable?: boolean; write?(b: Buffer, cb: () => void): boolean };
+    sendCopyFromChunk(b: Buffer): void;
+  } | null = null;
   private ended = false;
 
   constructor(private readonly config: pg.ClientConfig) {
@@ -168,7 +171,21 @@ export class ReplicationConnection {
   async end(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    this.connection?.stream.resume();
+    const stream = this.connection?.stream;
+    stream?.resume();
+    // node-postgres destroys the socket of a client with an active query (the replication stream) on end():
+    // let the last status update leave first, or the server never learns the final confirmed position and a
+    // restart delivers again what was already confirmed. Writes are ordered, so an empty write's callback says so.
+    if (stream?.writable && stream.write) {
+      const write = stream.write.bind(stream);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        write(Buffer.alloc(0), () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     await this.client.end().catch(() => {});
   }
 
