@@ -1,5 +1,5 @@
 /** One private Postgres 18 cluster (wal_level=logical) for this package's integration tests: source and target. */
-import { type PostgresCluster, startPostgres } from '@walstream/testkit';
+import { ensureServices, type PostgresCluster, startPostgres } from '@walstream/testkit';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
@@ -11,6 +11,8 @@ declare module 'vitest' {
 let cluster: PostgresCluster | null = null;
 
 export async function setup(project: TestProject): Promise<void> {
+  // The machine's MariaDB, started if it was down (a clear error naming it if it stays unreachable).
+  if (!process.env.WALSTREAM_MYSQL_URL) await ensureServices(['mariadb']);
   cluster = await startPostgres({ version: 18 });
   project.provide('pgUrl', cluster.connectionString);
 }
