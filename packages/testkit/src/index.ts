@@ -10,6 +10,7 @@
  * ```
  */
 
+export { output, runTsChild, waitForLine } from './children.js';
 export type { ChromiumHandle } from './chromium.js';
 export { CHROMIUM_PATH, ensureChromium, launchChromium } from './chromium.js';
 export { runExample } from './examples.js';
