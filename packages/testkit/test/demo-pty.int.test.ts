@@ -33,9 +33,11 @@ function waitFor(get: () => string, test: (out: string) => boolean, ms: number, 
 async function ctrlC(ready: (out: string) => boolean, what: string) {
   const sandbox = await mkdtemp(join(tmpdir(), 'walstream-demo-'));
   await chmod(sandbox, 0o777); // the postgres OS user creates its folders here too
-  const child = spawn('script', ['-qfec', `${process.execPath} examples/quickstart/index.mjs`, '/dev/null'], {
+  // `exec`: the terminal's foreground group is the demo alone, as when a person types the command at a prompt. Without
+  // it, script's shell (dash when SHELL=/bin/sh, as in CI) waits in that group and dies of the SIGINT itself.
+  const child = spawn('script', ['-qfec', `exec ${process.execPath} examples/quickstart/index.mjs`, '/dev/null'], {
     cwd: root,
-    env: { ...process.env, TMPDIR: sandbox },
+    env: { ...process.env, TMPDIR: sandbox, SHELL: '/bin/sh' },
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true, // its own group, so the cleanup below can end everything it started
   });
