@@ -3,6 +3,12 @@
  * item, or (for readers that send none) the first event of a transaction at a HIGHER commit LSN. An event at
  * a lower LSN (a third-party reader replaying after a reconnect) never ends the open transaction, so nothing is
  * confirmed in the middle of one.
+ *
+ * Where a batch ends inside a source transaction does not depend on timing or on what came before the
+ * transaction (readers that send commit markers): a full or timed-out batch is cut at a transaction end or at a
+ * slice boundary, event index `k * maxEvents`. A restart therefore cuts a replayed transaction where the first run
+ * did, and sinks that name their output after what it holds (webhook-ids) repeat the same names.
+ * Only the pipeline's memory guard (an open slice larger than maxInFlightBytes) or a stop cuts inside a slice.
  */
 import { ErrorCode, WalstreamError } from './errors.js';
 import type { Batch, ChangeEvent, ReaderItem, SchemaChange, TransactionCommit } from './event.js';
@@ -26,6 +32,11 @@ export class Batcher {
   private txnId = '';
   private txnTs = '';
   private lastCheckpoint: Position | null = null;
+  /** Events of the open source transaction in the open batch, and the slice (index / maxEvents) of the last one. */
+  private txnInBatch = 0;
+  private txnSlice = -1;
+  /** The open batch is full or its time is up, but it ends inside a slice: cut at the slice's end. */
+  private due = false;
 
   received: Position | null = null;
   eventsIn = 0;
@@ -58,9 +69,29 @@ export class Batcher {
     }
   }
 
-  /** Hands the open batch to `onBatch` (if it holds anything). */
+  /**
+   * Hands the open batch to `onBatch` where a restart would cut it too; inside a slice of the open transaction it
+   * only marks the batch due (cut at the slice's end). Returns whether nothing is left open.
+   */
+  cut(): boolean {
+    if (this.insideSlice) {
+      this.due = true;
+      return false;
+    }
+    this.flush();
+    return true;
+  }
+
+  /** Bytes of the open batch. */
+  get bytes(): number {
+    return this.openBytes;
+  }
+
+  /** Hands the open batch to `onBatch` (if it holds anything), wherever it ends. */
   flush(): void {
     this.clearTimer();
+    this.due = false;
+    this.txnInBatch = 0;
     if (this.events.length === 0 && this.commits.length === 0 && this.schemaChanges.length === 0) return;
     const batch: Batch = {
       seq: ++this.seq,
@@ -88,6 +119,9 @@ export class Batcher {
     if (this.txnLsn === null || lsn > this.txnLsn) {
       // A later transaction started without a commit marker for the previous one: that one is complete.
       if (this.txnLsn !== null) this.closeTransaction();
+      if (this.due) this.flush();
+      this.txnInBatch = 0;
+      this.txnSlice = -1;
       this.txnLsn = lsn;
       this.txnLast = e.position;
       this.txnCount = 0;
@@ -97,6 +131,9 @@ export class Batcher {
       this.txnLast = e.position;
     }
     if (lsn === this.txnLsn) this.txnCount++;
+    // A due batch ends where the open transaction's next slice begins.
+    const slice = Math.floor(e.position.index / this.o.batch.maxEvents);
+    if (this.due && this.insideSlice && lsn === this.txnLsn && slice !== this.txnSlice) this.flush();
     if (this.received === null || comparePositions(e.position, this.received) > 0) this.received = e.position;
     this.eventsIn++;
     const t = this.o.transform === undefined ? e : this.o.transform(e);
@@ -107,7 +144,15 @@ export class Batcher {
     const size = estimateEventBytes(t);
     this.events.push(t);
     this.openBytes += size;
-    if (this.events.length >= this.o.batch.maxEvents || this.openBytes >= this.o.batch.maxBytes) this.flush();
+    if (lsn === this.txnLsn) {
+      this.txnInBatch++;
+      this.txnSlice = slice;
+    }
+    const full = this.events.length >= this.o.batch.maxEvents || this.openBytes >= this.o.batch.maxBytes;
+    // The slice's last index: nothing more of it can come, so a due batch need not wait for the next event.
+    const sliceEnds = e.position.index % this.o.batch.maxEvents === this.o.batch.maxEvents - 1;
+    if ((full || this.due) && (!this.insideSlice || sliceEnds)) this.flush();
+    else if (full) this.due = true;
     else if (this.timer === null) this.armTimer();
     return size;
   }
@@ -120,11 +165,20 @@ export class Batcher {
     return this.sawCommit && this.txnLsn !== null;
   }
 
+  /** The open batch ends inside a slice of the open transaction (only known with commit markers). */
+  private get insideSlice(): boolean {
+    return this.inTransaction && this.txnInBatch > 0;
+  }
+
   private acceptCommit(c: TransactionCommit): void {
     this.sawCommit = true;
-    if (this.txnLsn !== null && this.txnLsn <= c.position.lsn) this.txnLsn = null;
+    if (this.txnLsn !== null && this.txnLsn <= c.position.lsn) {
+      this.txnLsn = null;
+      this.txnInBatch = 0;
+    }
     if (this.received === null || comparePositions(c.position, this.received) > 0) this.received = c.position;
     this.addCommit(c);
+    if (this.due) this.flush();
   }
 
   private closeTransaction(): void {
@@ -150,7 +204,7 @@ export class Batcher {
     if (this.timer !== null) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.flush();
+      this.cut();
     }, this.o.batch.maxWaitMs);
   }
 }

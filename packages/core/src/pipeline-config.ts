@@ -6,6 +6,12 @@ import { parseOptions } from './options.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 import type { Transform } from './transform.js';
 
+/**
+ * When a batch is cut. A full or timed-out batch that ends inside a source transaction (readers that send commit
+ * markers, like the Postgres reader) is cut at the transaction's end or at event index `k * maxEvents`, whichever
+ * comes first, so a restart cuts a replayed transaction where the first run did; a batch may then hold up to about
+ * twice `maxEvents` events or `maxBytes` bytes.
+ */
 export interface BatchOptions {
   /** Cut a batch at this many events. @default 500 */
   maxEvents?: number;

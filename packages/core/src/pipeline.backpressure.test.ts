@@ -37,8 +37,9 @@ describe('Pipeline backpressure', () => {
     const pulledWhilePaused = reader.pulled;
     const status = p.status();
     expect(status.backpressure).toBe(true);
-    expect(status.inFlightBytes).toBeLessThan(budget + eventBytes * 2);
-    expect(maxInFlight).toBeLessThan(budget + eventBytes * 2);
+    // Over the budget by the rest of the source transaction at most: a batch ends where a restart would end it.
+    expect(status.inFlightBytes).toBeLessThan(budget + eventBytes * 6);
+    expect(maxInFlight).toBeLessThan(budget + eventBytes * 6);
     expect(pulledWhilePaused).toBeLessThan(items.length / 10);
     expect(pulledWhilePaused).toBeLessThan(((budget / eventBytes) * 6) / 5 + 10); // events + commit markers
 
@@ -59,7 +60,7 @@ describe('Pipeline backpressure', () => {
     await drain;
     await p.done;
     expect(sink.events).toHaveLength(10_000);
-    expect(peak).toBeLessThan(budget + eventBytes * 2);
+    expect(peak).toBeLessThan(budget + eventBytes * 6);
     expect(reader.acks.at(-1)?.lsn).toBe(0x1000n + 1999n * 0x100n);
   });
 });

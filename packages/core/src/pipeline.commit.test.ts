@@ -49,7 +49,7 @@ describe('Pipeline commit rules', () => {
     const reader = createArrayReader(items, { live: true });
     const fastSink = createControlledSink('fast');
     const slowSink = createControlledSink('slow');
-    // One batch per transaction: maxEvents 2 cuts right after each pair; the commit marker rides in the next batch.
+    // maxEvents 3: the first batch is full inside the second transaction, so it ends with that transaction.
     const p = createPipeline({ name: 't', reader, sinks: [fastSink, slowSink], batch: { maxEvents: 3, maxWaitMs: 0 } });
     await p.start();
 
@@ -68,8 +68,8 @@ describe('Pipeline commit rules', () => {
     s1.resolve();
     await nextEvent(p, 'committed');
     const firstCommitted = p.status().committed as Position;
-    // The slow sink's first batch holds 0x1000:0, 0x1000:1, 0x1100:0 and the commit of 0x1000 only.
-    expect(firstCommitted).toEqual(pos(0x1000, 1));
+    // The slow sink's first batch holds the first two transactions and their commits, not the third.
+    expect(firstCommitted).toEqual(pos(0x1100, 1));
     // Every confirmation is a transaction end the slow sink holds.
     const slowHeld = slowSink.events.map((e) => e.position);
     expect(slowHeld.some((q) => q.lsn === firstCommitted.lsn && q.index === firstCommitted.index)).toBe(true);

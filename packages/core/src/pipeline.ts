@@ -242,8 +242,13 @@ class PipelineImpl implements Pipeline {
   }
 
   private waitForRoom(): Promise<void> {
-    // The open batch must reach the sinks, or the room we wait for never comes.
-    this.batcher.flush();
+    // The open batch must reach the sinks, or the room we wait for never comes. It is cut where a restart cuts it
+    // too: inside a slice of a source transaction, reading goes on to the slice's end (one slice over the budget at
+    // most), unless that slice alone outgrows the budget.
+    if (!this.batcher.cut()) {
+      if (this.batcher.bytes < this.o.maxInFlightBytes) return Promise.resolve();
+      this.batcher.flush();
+    }
     if (this.inFlightBytes < this.o.maxInFlightBytes || this.stopping) return Promise.resolve();
     this.log.debug('backpressure on', { inFlightBytes: this.inFlightBytes });
     this.emitter.emit({ type: 'backpressure', active: true, inFlightBytes: this.inFlightBytes });

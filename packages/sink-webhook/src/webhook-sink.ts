@@ -2,8 +2,9 @@
  * POSTs events to an HTTP endpoint with Standard Webhooks headers. In `batch` mode a request holds one source
  * transaction, or a fixed slice of a large one (event indexes `k*N .. k*N+N-1`), and its webhook-id names its first
  * and last event: what a request holds, and so its id, follows the source, not how the pipeline grouped transactions
- * into batches, so a restart re-sends the same requests under the same ids (except where a batch boundary fell inside
- * a slice: that slice goes as two requests). Requests go one at a time, in order. 2xx is success; 408, 425, 429 and 5xx are
+ * into batches. The pipeline ends a batch inside a source transaction only at fixed event indexes (see core's
+ * batcher), so a restart re-sends the same requests under the same ids; only a stop or the memory guard cutting inside
+ * a slice sends it as two requests, each named after what it holds (a duplicate for the receiver, never a loss). Requests go one at a time, in order. 2xx is success; 408, 425, 429 and 5xx are
  * retriable (Retry-After honoured); other 4xx are permanent (the pipeline then stops, or hands the batch to a
  * dead-letter sink).
  */

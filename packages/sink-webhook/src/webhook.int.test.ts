@@ -245,6 +245,35 @@ describe('webhook sink', () => {
     });
   });
 
+  it('through a pipeline, a restart re-sends a large transaction under the same webhook-ids, whatever preceded it', async () => {
+    // Source: T1 (3 events), T2 (1200 events), T3 (1 event). The first run reads from T1; the restart, after T1 was
+    // confirmed, from T2: the pipeline's batches then start elsewhere, and a timer may fire anywhere.
+    const all = [
+      ...makeTransactions({ transactions: 1, eventsPerTransaction: 3, startLsn: 0x100n }),
+      ...makeTransactions({ transactions: 1, eventsPerTransaction: 1200, startLsn: 0x200n }),
+      ...makeTransactions({ transactions: 1, eventsPerTransaction: 1, startLsn: 0x300n }),
+    ];
+    const requestsFor = async (items: typeof all, maxWaitMs: number) => {
+      rx.received.length = 0;
+      const p = createPipeline({
+        name: 'restart',
+        reader: createArrayReader(items),
+        sinks: [createWebhookSink({ url: rx.url(), secret: SECRET, maxEventsPerRequest: 300 })],
+        batch: { maxEvents: 500, maxWaitMs },
+      });
+      await p.start();
+      await p.done;
+      return rx.received
+        .map((r) => String(r.headers['webhook-id']))
+        .filter((id) => id.startsWith('0/200:'))
+        .sort();
+    };
+    const first = await requestsFor(all, 100);
+    const restart = await requestsFor(all.slice(4), 0);
+    expect(restart).toEqual(first);
+    expect(first).toContain('0/200:0..0/200:299');
+  });
+
   it('rejects bad options', () => {
     expect(() => createWebhookSink({ url: 'ftp://x', secret: 's' })).toThrow(/webhook.url/);
     expect(() => createWebhookSink({ url: 'http://x', secret: '' })).toThrow(/webhook.secret/);
