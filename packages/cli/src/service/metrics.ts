@@ -65,42 +65,18 @@ export class ServiceMetrics {
       ['pipeline'],
       (s, _t, set) => set({ pipeline: s.name }, s.eventsDropped),
     );
-    fromStatus(
-      'counter',
-      'walstream_sink_events_total',
-      'Events durably written per sink.',
-      ['pipeline', 'sink'],
-      (s, _t, set) => {
-        for (const k of s.sinks) set({ pipeline: s.name, sink: k.name }, k.eventsOut);
-      },
-    );
-    fromStatus(
-      'counter',
-      'walstream_sink_batches_total',
-      'Batches written per sink.',
-      ['pipeline', 'sink'],
-      (s, _t, set) => {
-        for (const k of s.sinks) set({ pipeline: s.name, sink: k.name }, k.batchesOut);
-      },
-    );
-    fromStatus(
-      'counter',
-      'walstream_sink_retries_total',
-      'Write retries per sink.',
-      ['pipeline', 'sink'],
-      (s, _t, set) => {
-        for (const k of s.sinks) set({ pipeline: s.name, sink: k.name }, k.retries);
-      },
-    );
-    fromStatus(
-      'counter',
-      'walstream_dead_lettered_events_total',
-      'Events sent to a dead-letter sink.',
-      ['pipeline', 'sink'],
-      (s, _t, set) => {
-        for (const k of s.sinks) set({ pipeline: s.name, sink: k.name }, k.deadLettered);
-      },
-    );
+    // Per-sink counters, one per field of the sinks' status.
+    const perSink = [
+      ['walstream_sink_events_total', 'Events durably written per sink.', 'eventsOut'],
+      ['walstream_sink_batches_total', 'Batches written per sink.', 'batchesOut'],
+      ['walstream_sink_retries_total', 'Write retries per sink.', 'retries'],
+      ['walstream_dead_lettered_events_total', 'Events sent to a dead-letter sink.', 'deadLettered'],
+    ] as const;
+    for (const [name, help, field] of perSink) {
+      fromStatus('counter', name, help, ['pipeline', 'sink'], (s, _t, set) => {
+        for (const k of s.sinks) set({ pipeline: s.name, sink: k.name }, k[field]);
+      });
+    }
     fromStatus('gauge', 'walstream_received_lsn', 'Last WAL position read (as a number).', ['pipeline'], (s, _t, set) =>
       set({ pipeline: s.name }, lsnNumber(s.received?.lsn)),
     );
