@@ -44,14 +44,17 @@ describe('config file', () => {
   });
 
   it('names a missing environment variable without printing any value', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${VAR} syntax
     const e = problem(base.replace('slot: orders_slot', 'slot: ${SLOT_NAME}'));
     expect(e.message).toBe(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${VAR} syntax
       'walstream.yaml:5:13: pipelines.0.source.slot: environment variable SLOT_NAME is not set (use ${SLOT_NAME:-default} for a default)',
     );
   });
 
   it('interpolates variables, with defaults, and reads a lone reference as a number', () => {
     const text = `${base}http:\n  port: \${PORT}\n  host: \${HOST:-127.0.0.1}\n`;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${VAR} syntax
     const c = parseConfig(text.replace('orders_slot', 's_${SUFFIX}'), 'f.yaml', { PORT: '9191', SUFFIX: 'a1' });
     expect(c.config.http).toEqual({ port: 9191, host: '127.0.0.1' });
     expect(c.config.pipelines[0]?.source.slot).toBe('s_a1');

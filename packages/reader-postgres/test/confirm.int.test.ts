@@ -4,17 +4,11 @@
  */
 import { type ChangeEvent, createPipeline, parseLsn } from '@walstream/core';
 import { createControlledSink } from '@walstream/core/testing';
+import { until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { freshDatabase, servers, slotInfo, slotName, sql } from './helpers.js';
 
-const until = async (cond: () => boolean | Promise<boolean>, what: string) => {
-  for (let i = 0; i < 600; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A 1 s walsender timeout (per connection): the server sends a keepalive every 0.5 s. */

@@ -24,7 +24,6 @@ describe.each(servers().filter((s) => s.version === 18))('Postgres $version read
     await setup.close();
     await sql(url, 'INSERT INTO t VALUES (1)'); // the batch the sink stalls on
     // Each iteration commits a transaction whose only content is a heartbeat message: no event.
-    const t0 = Date.now();
     await sql(
       url,
       `DO $$ BEGIN FOR i IN 1..${EMPTY} LOOP
@@ -32,7 +31,6 @@ describe.each(servers().filter((s) => s.version === 18))('Postgres $version read
        END LOOP; END $$`,
     );
     const end = (await sql(url, 'SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l as string;
-    const t1 = Date.now();
     const r = await output(runChild('./empty-txns.ts', [url, slot, end]));
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     const m = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as Record<string, number>;

@@ -1,16 +1,9 @@
 import { type ChangeEvent, createPipeline, parseLsn, type SchemaChange } from '@walstream/core';
 import { createControlledSink, createMemorySink } from '@walstream/core/testing';
+import { until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { collect, commits, events, freshDatabase, servers, slotInfo, slotName, sql } from './helpers.js';
-
-const until = async (cond: () => boolean | Promise<boolean>, what: string) => {
-  for (let i = 0; i < 600; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, version }) => {
   it('confirms to the slot only what the sink holds, never while it is stalled', async () => {

@@ -4,18 +4,10 @@
  */
 import { type ChangeEvent, createPipeline } from '@walstream/core';
 import { createMemorySink } from '@walstream/core/testing';
-import { startTcpProxy } from '@walstream/testkit';
+import { startTcpProxy, until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { freshDatabase, servers, slotName, sql } from './helpers.js';
-
-const until = async (cond: () => boolean | Promise<boolean>, what: string, tries = 600) => {
-  for (let i = 0; i < tries; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port }) => {
   it('retries "slot is active" after a network cut until the old walsender times out', async () => {
@@ -48,7 +40,7 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
           return sink.events.length >= 2;
         },
         'the row after the reconnect',
-        1200,
+        60_000,
       );
       await sql(url, 'INSERT INTO t VALUES (3)');
       await until(() => sink.events.length >= 3, 'the third row');

@@ -1,3 +1,4 @@
+import { until } from '@walstream/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createRealtimeClient, type RealtimePayload, type WebSocketLike } from '../src/client.js';
@@ -6,14 +7,6 @@ import { closeServers, events, SECRET, startServer, token, uniquePrefix, write }
 afterEach(closeServers);
 
 const WS = WebSocket as unknown as new (url: string) => WebSocketLike;
-
-async function until(test: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('browser client (run here on ws)', () => {
   it('reconnects with backoff after the server goes away and resubscribes every topic', async () => {

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTcpProxy, type TcpProxy } from './proxy.js';
+import { until } from './until.js';
 
 /** An upstream that echoes, and remembers whether each of its sockets saw the peer go away. */
 interface Upstream {
@@ -48,13 +49,6 @@ function dial(port: number): Promise<{ socket: Socket; data: () => string; close
   });
 }
 
-const until = async (cond: () => boolean, what: string) => {
-  for (let i = 0; i < 400; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('startTcpProxy', () => {
