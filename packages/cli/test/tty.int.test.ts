@@ -11,6 +11,7 @@ import { until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { freshDatabase, sql, tempDir, writeConfig } from './helpers.js';
 
+const ESC = String.fromCharCode(27);
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
 describe('walstream run on a terminal', () => {
@@ -75,7 +76,7 @@ describe('walstream run on a terminal', () => {
       const drawn = out.length;
       await until(() => out.length > drawn && requests > 0, 'a redraw', 10_000);
       // Each redraw first moves up over the lines drawn before and clears them.
-      expect(out.slice(drawn)).toMatch(/\x1b\[\d+F\x1b\[0J/);
+      expect(out.slice(drawn)).toMatch(new RegExp(`${ESC}\\[\\d+F${ESC}\\[0J`));
       child.stdin.write('\x03');
       const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
       expect(code, out.slice(-2000)).toBe(0);
