@@ -43,6 +43,13 @@ interface Unit {
   commit: TransactionCommit;
 }
 
+/**
+ * After a plain INSERT met an existing row, that table's rows go out as upserts for this many target
+ * transactions: a target that holds such rows for a while (a snapshot into a filled table) pays one redo per
+ * this many transactions, not one per transaction.
+ */
+const UPSERT_TRANSACTIONS_AFTER_CONFLICT = 1024;
+
 export class ApplyEngine {
   private pipeline = 'default';
   private checkpoint: Position | null = null;
@@ -51,6 +58,10 @@ export class ApplyEngine {
   private overflow: bigint | null = null;
   private needsResync = true;
   private closed = false;
+  /** Target transactions begun so far (the clock of upsertsUntil). */
+  private transactions = 0;
+  /** Source table -> the transaction count until which its inserted rows are sent as upserts. */
+  private readonly upsertsUntil = new Map<string, number>();
   private readonly tables: TableResolver;
 
   constructor(
@@ -102,7 +113,8 @@ export class ApplyEngine {
         events = events.filter((e) => e.position.lsn !== lsn);
         // Tables are described (never created) here: MySQL DDL would commit the open transaction half-way.
         for (const e of mine) await this.tables.forTable(e.schema, e.table, this.d.transactionalDdl);
-        await this.applyEvents(mine);
+        // Upserts only: the rows sent by earlier batches are gone, so this transaction could not be redone.
+        await this.applyEvents(mine, null);
         const end = commits.find((c) => c.position.lsn === lsn);
         if (end === undefined) {
           await this.d.settle?.();
@@ -137,7 +149,7 @@ export class ApplyEngine {
         this.overflow = (this.pending[0] as ChangeEvent).position.lsn;
         await this.prepareTables(this.pending);
         await this.d.begin();
-        await this.applyEvents(this.pending);
+        await this.applyEvents(this.pending, null);
         // The write resolves only once the target has taken these rows (a pipelining dialect sent them unanswered).
         await this.d.settle?.();
         this.pending = [];
@@ -184,15 +196,47 @@ export class ApplyEngine {
 
   private async applyGroup(units: Unit[]): Promise<void> {
     const last = (units[units.length - 1] as Unit).commit;
-    await this.d.begin();
-    for (const u of units) await this.applyEvents(u.events);
-    await this.d.commitWithCheckpoint(this.o.checkpointTable, this.pipeline, this.o.name, positionId(last.position));
+    const position = positionId(last.position);
+    this.transactions++;
+    const inserted = this.d.insert === undefined ? null : new Set<string>();
+    try {
+      await this.runGroup(units, inserted, position);
+    } catch (err) {
+      if (inserted === null || inserted.size === 0 || !this.d.isDuplicateKey(err)) throw err;
+      // A row taken for new was in the target already (a snapshot overlapping live changes, a target filled
+      // beforehand). Nothing of this transaction committed: it is redone with upserts, which is what every
+      // row would have been without plain INSERTs; a duplicate the upserts meet too fails as before.
+      await this.d.rollback();
+      const until = this.transactions + UPSERT_TRANSACTIONS_AFTER_CONFLICT;
+      for (const table of inserted) this.upsertsUntil.set(table, until);
+      this.tables.logger.debug('apply sink redoes a transaction with upserts (a plain insert met an existing key)', {
+        sink: this.o.name,
+        tables: [...inserted],
+      });
+      await this.runGroup(units, null, position);
+    }
     this.checkpoint = last.position;
   }
 
-  private async applyEvents(events: readonly ChangeEvent[]): Promise<void> {
+  /** `inserted`: null for upserts only; else collects the source tables whose rows went out as plain INSERTs. */
+  private async runGroup(units: Unit[], inserted: Set<string> | null, position: string): Promise<void> {
+    await this.d.begin();
+    for (const u of units) await this.applyEvents(u.events, inserted);
+    await this.d.commitWithCheckpoint(this.o.checkpointTable, this.pipeline, this.o.name, position);
+  }
+
+  private async flushPlan(plan: TablePlan, source: string, inserted: Set<string> | null): Promise<void> {
+    const plain = inserted !== null && (this.upsertsUntil.get(source) ?? 0) < this.transactions;
+    try {
+      await plan.flush(this.d, this.o.maxRowsPerStatement, plain);
+    } finally {
+      // Also when the INSERT itself failed (a dialect that awaits each statement).
+      if (plan.inserts > 0) inserted?.add(source);
+    }
+  }
+
+  private async applyEvents(events: readonly ChangeEvent[], inserted: Set<string> | null): Promise<void> {
     const plans = new Map<string, TablePlan>();
-    const maxRows = this.o.maxRowsPerStatement;
     for (const e of events) {
       // Synchronous when known: an await per row was a measurable part of the engine's own time.
       const t = this.tables.known(e.schema, e.table) ?? (await this.tables.forTable(e.schema, e.table));
@@ -228,7 +272,7 @@ export class ApplyEngine {
               moved = mergeRows(prev, row, true);
             } else {
               // The unchanged columns live only in the target's old row: move that row in place.
-              await plan.flush(this.d, maxRows);
+              await this.flushPlan(plan, t.source, inserted);
               const n = await this.d.updateByKey(t.target, old, row.columns, row.values);
               if (n !== 1) {
                 throw new ApplyError(
@@ -247,12 +291,12 @@ export class ApplyEngine {
           // INSERT and READ (snapshot rows): an upsert, so a snapshot overlapping live changes converges.
           const row = this.convertRow(t, e);
           const kv = this.keyValues(t, e.after, e.key, e);
-          plan.write(keyString(kv), kv, row);
+          plan.insert(keyString(kv), kv, row);
         }
       }
-      if (t.target.ordered) await plan.flush(this.d, maxRows);
+      if (t.target.ordered) await this.flushPlan(plan, t.source, inserted);
     }
-    for (const plan of plans.values()) await plan.flush(this.d, maxRows);
+    for (const [source, plan] of plans) await this.flushPlan(plan, source, inserted);
   }
 
   /** Key values from `row`, else from `fallback` (the event's key), converted for the target. */
