@@ -14,7 +14,6 @@ import {
   type Position,
   parsePositionId,
   positionId,
-  type Row,
   type SinkContext,
   SinkError,
   type TransactionCommit,
@@ -23,7 +22,8 @@ import {
 import type { Dialect } from './dialect.js';
 import { ApplyError, ApplyErrorReason } from './errors.js';
 import type { ResolvedCommonOptions } from './options.js';
-import { keyString, mergeRows, type PlannedRow, plannedRow, TablePlan } from './planner.js';
+import { keyString, mergeRows, TablePlan } from './planner.js';
+import { convertRow, keyValues } from './rows.js';
 import { type MappingOptions, type ResolvedTable, TableResolver } from './tables.js';
 
 const NAME_BEFORE = /(column|table|relation|key|constraint|database|schema|index|type|function)\s*$/i;
@@ -164,12 +164,13 @@ export class ApplyEngine {
    * commits the open transaction implicitly, which would split a source transaction.
    */
   private async prepareTables(events: readonly ChangeEvent[]): Promise<void> {
-    let last = '';
+    let schema: string | null = null;
+    let table: string | null = null;
     for (const e of events) {
-      const k = `${e.schema}.${e.table}`;
-      if (k === last) continue;
-      last = k;
-      await this.tables.forTable(e.schema, e.table);
+      if (e.schema === schema && e.table === table) continue;
+      schema = e.schema;
+      table = e.table;
+      if (this.tables.known(schema, table) === undefined) await this.tables.forTable(schema, table);
     }
   }
 
@@ -237,29 +238,43 @@ export class ApplyEngine {
 
   private async applyEvents(events: readonly ChangeEvent[], inserted: Set<string> | null): Promise<void> {
     const plans = new Map<string, TablePlan>();
+    const d = this.d;
+    const o = this.o;
+    // The table of the previous event: runs of one table's rows skip the lookup (a string key per row).
+    let schema: string | null = null;
+    let table: string | null = null;
+    let t: ResolvedTable | null = null;
+    let plan = null as unknown as TablePlan;
     for (const e of events) {
-      // Synchronous when known: an await per row was a measurable part of the engine's own time.
-      const t = this.tables.known(e.schema, e.table) ?? (await this.tables.forTable(e.schema, e.table));
-      if (t === null) continue;
-      let plan = plans.get(t.source);
-      if (plan === undefined) {
-        plan = new TablePlan(t.target);
-        plans.set(t.source, plan);
+      if (e.schema !== schema || e.table !== table) {
+        // Synchronous when known: an await per row was a measurable part of the engine's own time.
+        t = this.tables.known(e.schema, e.table) ?? (await this.tables.forTable(e.schema, e.table));
+        schema = e.schema;
+        table = e.table;
+        if (t !== null) {
+          let p = plans.get(t.source);
+          if (p === undefined) {
+            p = new TablePlan(t.target);
+            plans.set(t.source, p);
+          }
+          plan = p;
+        }
       }
+      if (t === null) continue;
       switch (e.operation) {
         case 'TRUNCATE':
           plan.truncateAll();
           break;
         case 'DELETE': {
-          const kv = this.keyValues(t, e.key, e.before, e);
+          const kv = keyValues(d, o, t, e.key, e.before, e);
           plan.delete(keyString(kv), kv);
           break;
         }
         case 'UPDATE': {
-          const row = this.convertRow(t, e);
-          const kv = this.keyValues(t, e.after, e.key, e);
+          const row = convertRow(d, o, t, e);
+          const kv = keyValues(d, o, t, e.after, e.key, e);
           const ks = keyString(kv);
-          const old = e.before ? this.keyValues(t, e.before, e.key, e) : kv;
+          const old = e.before ? keyValues(d, o, t, e.before, e.key, e) : kv;
           const oldKs = keyString(old);
           if (oldKs === ks) {
             plan.write(ks, kv, row);
@@ -289,52 +304,14 @@ export class ApplyEngine {
         }
         default: {
           // INSERT and READ (snapshot rows): an upsert, so a snapshot overlapping live changes converges.
-          const row = this.convertRow(t, e);
-          const kv = this.keyValues(t, e.after, e.key, e);
+          const row = convertRow(d, o, t, e);
+          const kv = keyValues(d, o, t, e.after, e.key, e);
           plan.insert(keyString(kv), kv, row);
         }
       }
       if (t.target.ordered) await this.flushPlan(plan, t.source, inserted);
     }
     for (const [source, plan] of plans) await this.flushPlan(plan, source, inserted);
-  }
-
-  /** Key values from `row`, else from `fallback` (the event's key), converted for the target. */
-  private keyValues(t: ResolvedTable, row: Row | null, fallback: Row | null, e: ChangeEvent): unknown[] {
-    return t.target.key.map((k) => {
-      let v = row?.[k];
-      if (v === undefined) v = fallback?.[k];
-      if (v === undefined) {
-        throw new ApplyError(
-          ApplyErrorReason.Target,
-          `${t.label}: key column ${k} is not in the change ${e.id} of ${t.source}`,
-        );
-      }
-      const col = t.target.columns.get(k);
-      if (col === undefined) throw new ApplyError(ApplyErrorReason.Target, `${t.label}: key column ${k} not described`);
-      return this.d.convert(col, v, { table: t.label, column: k }, this.o);
-    });
-  }
-
-  private convertRow(t: ResolvedTable, e: ChangeEvent): PlannedRow {
-    const columns: string[] = [];
-    const values: unknown[] = [];
-    const after = e.after ?? {};
-    for (const name in after) {
-      if (!t.included(name)) continue;
-      const col = t.target.columns.get(name);
-      if (col === undefined) {
-        if (t.dropped.has(name)) continue;
-        throw new ApplyError(
-          ApplyErrorReason.Target,
-          `source column ${t.source}.${name} has no column in target ${t.label} (add it, exclude it, or let onSchemaChange 'apply' add it)`,
-        );
-      }
-      columns.push(name);
-      values.push(this.d.convert(col, after[name] ?? null, { table: t.label, column: name }, this.o));
-    }
-    const full = e.unchanged.length === 0 || !e.unchanged.some((c) => t.included(c) && t.target.columns.has(c));
-    return plannedRow(columns, values, full);
   }
 
   async close(): Promise<void> {

@@ -42,6 +42,12 @@ interface KeyOp {
   row: PlannedRow | null;
 }
 
+interface Group {
+  columns: string[];
+  rows: unknown[][];
+  insert: boolean;
+}
+
 export class TablePlan {
   truncate = false;
   /** Plain INSERT statements sent (counted before each is awaited, so a failed one counts too). */
@@ -96,17 +102,19 @@ export class TablePlan {
     const t = this.target;
     if (this.truncate) await d.deleteAll(t);
     const deletes: unknown[][] = [];
-    const bySignature = new Map<string, { columns: string[]; rows: unknown[][]; insert: boolean }>();
+    // Plain INSERTs and upserts by signature (two maps: the signature strings are shared, so hashed once).
+    const inserts = new Map<string, Group>();
+    const upserts = new Map<string, Group>();
     const insert = plainInserts && d.insert !== undefined;
     for (const op of this.ops.values()) {
       if (op.deleteFirst && !this.truncate) deletes.push(op.keyValues);
       if (op.row === null) continue;
       const plain = insert && op.fresh;
-      const sig = plain ? `i${op.row.sig}` : `u${op.row.sig}`;
-      let g = bySignature.get(sig);
+      const groups = plain ? inserts : upserts;
+      let g = groups.get(op.row.sig);
       if (g === undefined) {
         g = { columns: op.row.columns as string[], rows: [], insert: plain };
-        bySignature.set(sig, g);
+        groups.set(op.row.sig, g);
       }
       g.rows.push(op.row.values as unknown[]);
     }
@@ -116,7 +124,7 @@ export class TablePlan {
       i += n;
     }
     const keySet = new Set(t.key);
-    for (const g of bySignature.values()) {
+    for (const g of [...inserts.values(), ...upserts.values()]) {
       const update = g.columns.filter((c) => !keySet.has(c));
       const perStatement = Math.max(1, Math.min(maxRows, 2 ** Math.floor(Math.log2(60_000 / g.columns.length))));
       let j = 0;
