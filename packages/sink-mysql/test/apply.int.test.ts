@@ -469,8 +469,8 @@ describe('MySQL apply, schema items while a large transaction is open', () => {
   });
 });
 
-describe('MySQL apply, plain INSERTs for new rows', () => {
-  it('an inserted key the target already holds: the transaction is redone with upserts, each row written once', async () => {
+describe('MySQL apply, a target filled beforehand', () => {
+  it('an inserted key the target already holds is updated, each row written once', async () => {
     await db.query('CREATE TABLE prefilled (id INT PRIMARY KEY, name VARCHAR(20))');
     await db.query('CREATE TABLE prefilled_log (id INT, op VARCHAR(10))');
     await db.query(
@@ -492,7 +492,7 @@ describe('MySQL apply, plain INSERTs for new rows', () => {
       { id: 3, name: 'c' },
       { id: 4, name: 'd' },
     ]);
-    // The first attempt (plain INSERTs, failed on key 2) left nothing behind: one write per row.
+    // One write per row (triggers see no attempt that was rolled back).
     expect(await db.query('SELECT id, op FROM prefilled_log ORDER BY id')).toEqual([
       { id: 1, op: 'INSERT' },
       { id: 2, op: 'UPDATE' },
