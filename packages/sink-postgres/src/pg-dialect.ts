@@ -324,6 +324,20 @@ export class PostgresDialect implements Dialect {
     this.send({ name: q.name, text: q.text, values: flatten(rows) });
   }
 
+  async insert(t: TargetTable, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
+    // Pipelined like the upserts: a key that exists fails this statement (23505) and so the whole transaction.
+    const q = this.statement(shapeKey(['i', t.namespace, t.name, rows.length, ...columns]), () => {
+      let n = 0;
+      const tuples = rows.map(() => `(${columns.map(() => `$${++n}`).join(',')})`);
+      return `INSERT INTO ${this.table(t.namespace, t.name)} (${columns.map(quotePg).join(',')}) VALUES ${tuples.join(',')}`;
+    });
+    this.send({ name: q.name, text: q.text, values: flatten(rows) });
+  }
+
+  isDuplicateKey(err: unknown): boolean {
+    return (err as { code?: unknown } | null)?.code === '23505';
+  }
+
   async deleteKeys(t: TargetTable, keys: readonly unknown[][]): Promise<void> {
     const q = this.statement(shapeKey(['d', t.namespace, t.name, keys.length, ...t.key]), () => {
       let n = 0;

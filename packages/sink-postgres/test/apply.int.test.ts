@@ -288,3 +288,40 @@ describe('Postgres apply, statements sent without waiting (pipeline)', () => {
     await sink.close?.();
   });
 });
+
+describe('Postgres apply, plain INSERTs for new rows', () => {
+  it('an inserted key the target already holds: the transaction is redone with upserts, each row written once', async () => {
+    await db.query('CREATE TABLE prefilled (id integer PRIMARY KEY, name text)');
+    await db.query('CREATE TABLE prefilled_log (id integer, op text)');
+    await db.query(`CREATE FUNCTION prefilled_log() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO prefilled_log VALUES (NEW.id, TG_OP); RETURN NEW; END $$`);
+    await db.query(
+      'CREATE TRIGGER prefilled_log AFTER INSERT OR UPDATE ON prefilled FOR EACH ROW EXECUTE FUNCTION prefilled_log()',
+    );
+    await db.query("INSERT INTO prefilled VALUES (2, 'there before')");
+    await db.query('TRUNCATE prefilled_log');
+    const sink = createPostgresSink({ connectionString: url });
+    await sink.open?.(ctx('prefilled'));
+    const row = (lsn: bigint, i: number, id: number, name: string) => ev('prefilled', lsn, i, 'INSERT', { id, name });
+    await sink.write(batch([row(0x100n, 0, 1, 'a'), row(0x100n, 1, 2, 'b'), row(0x100n, 2, 3, 'c')]), opts);
+    await sink.write(batch([row(0x200n, 0, 4, 'd')]), opts);
+    expect(await db.query('SELECT id, name FROM prefilled ORDER BY id')).toEqual([
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b' },
+      { id: 3, name: 'c' },
+      { id: 4, name: 'd' },
+    ]);
+    // The first attempt (plain INSERTs, failed on key 2) left nothing behind: one write per row.
+    expect(await db.query('SELECT id, op FROM prefilled_log ORDER BY id')).toEqual([
+      { id: 1, op: 'INSERT' },
+      { id: 2, op: 'UPDATE' },
+      { id: 3, op: 'INSERT' },
+      { id: 4, op: 'INSERT' },
+    ]);
+    const [cp] = await db.query<{ position: string }>(
+      "SELECT position FROM walstream_checkpoints WHERE pipeline = 'prefilled'",
+    );
+    expect(cp?.position).toBe('0/200:0');
+    await sink.close?.();
+  });
+});

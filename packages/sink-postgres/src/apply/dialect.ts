@@ -81,6 +81,14 @@ export interface Dialect {
     update: readonly string[],
     rows: readonly unknown[][],
   ): Promise<void>;
+  /**
+   * A plain multi-row INSERT (no conflict clause) for rows the target should not hold yet. Optional: without
+   * it every write is an upsert. A row that exists after all must fail the statement with a duplicate-key error
+   * (isDuplicateKey), and nothing of the transaction may commit afterwards.
+   */
+  insert?(t: TargetTable, columns: readonly string[], rows: readonly unknown[][]): Promise<void>;
+  /** The error is a unique-key violation (what a plain INSERT of an existing key fails with). */
+  isDuplicateKey(err: unknown): boolean;
   deleteKeys(t: TargetTable, keys: readonly unknown[][]): Promise<void>;
   deleteAll(t: TargetTable): Promise<void>;
   /** UPDATE ... SET columns WHERE key = oldKey; resolves to the number of rows it matched. */

@@ -14,7 +14,6 @@ import {
   type Position,
   parsePositionId,
   positionId,
-  type Row,
   type SinkContext,
   SinkError,
   type TransactionCommit,
@@ -23,7 +22,8 @@ import {
 import type { Dialect } from './dialect.js';
 import { ApplyError, ApplyErrorReason } from './errors.js';
 import type { ResolvedCommonOptions } from './options.js';
-import { keyString, mergeRows, type PlannedRow, plannedRow, TablePlan } from './planner.js';
+import { keyString, mergeRows, TablePlan } from './planner.js';
+import { convertRow, keyValues } from './rows.js';
 import { type MappingOptions, type ResolvedTable, TableResolver } from './tables.js';
 
 const NAME_BEFORE = /(column|table|relation|key|constraint|database|schema|index|type|function)\s*$/i;
@@ -43,6 +43,13 @@ interface Unit {
   commit: TransactionCommit;
 }
 
+/**
+ * After a plain INSERT met an existing row, that table's rows go out as upserts for this many target
+ * transactions: a target that holds such rows for a while (a snapshot into a filled table) pays one redo per
+ * this many transactions, not one per transaction.
+ */
+const UPSERT_TRANSACTIONS_AFTER_CONFLICT = 1024;
+
 export class ApplyEngine {
   private pipeline = 'default';
   private checkpoint: Position | null = null;
@@ -51,6 +58,10 @@ export class ApplyEngine {
   private overflow: bigint | null = null;
   private needsResync = true;
   private closed = false;
+  /** Target transactions begun so far (the clock of upsertsUntil). */
+  private transactions = 0;
+  /** Source table -> the transaction count until which its inserted rows are sent as upserts. */
+  private readonly upsertsUntil = new Map<string, number>();
   private readonly tables: TableResolver;
 
   constructor(
@@ -102,7 +113,8 @@ export class ApplyEngine {
         events = events.filter((e) => e.position.lsn !== lsn);
         // Tables are described (never created) here: MySQL DDL would commit the open transaction half-way.
         for (const e of mine) await this.tables.forTable(e.schema, e.table, this.d.transactionalDdl);
-        await this.applyEvents(mine);
+        // Upserts only: the rows sent by earlier batches are gone, so this transaction could not be redone.
+        await this.applyEvents(mine, null);
         const end = commits.find((c) => c.position.lsn === lsn);
         if (end === undefined) {
           await this.d.settle?.();
@@ -137,7 +149,7 @@ export class ApplyEngine {
         this.overflow = (this.pending[0] as ChangeEvent).position.lsn;
         await this.prepareTables(this.pending);
         await this.d.begin();
-        await this.applyEvents(this.pending);
+        await this.applyEvents(this.pending, null);
         // The write resolves only once the target has taken these rows (a pipelining dialect sent them unanswered).
         await this.d.settle?.();
         this.pending = [];
@@ -152,12 +164,13 @@ export class ApplyEngine {
    * commits the open transaction implicitly, which would split a source transaction.
    */
   private async prepareTables(events: readonly ChangeEvent[]): Promise<void> {
-    let last = '';
+    let schema: string | null = null;
+    let table: string | null = null;
     for (const e of events) {
-      const k = `${e.schema}.${e.table}`;
-      if (k === last) continue;
-      last = k;
-      await this.tables.forTable(e.schema, e.table);
+      if (e.schema === schema && e.table === table) continue;
+      schema = e.schema;
+      table = e.table;
+      if (this.tables.known(schema, table) === undefined) await this.tables.forTable(schema, table);
     }
   }
 
@@ -184,38 +197,84 @@ export class ApplyEngine {
 
   private async applyGroup(units: Unit[]): Promise<void> {
     const last = (units[units.length - 1] as Unit).commit;
-    await this.d.begin();
-    for (const u of units) await this.applyEvents(u.events);
-    await this.d.commitWithCheckpoint(this.o.checkpointTable, this.pipeline, this.o.name, positionId(last.position));
+    const position = positionId(last.position);
+    this.transactions++;
+    const inserted = this.d.insert === undefined ? null : new Set<string>();
+    try {
+      await this.runGroup(units, inserted, position);
+    } catch (err) {
+      if (inserted === null || inserted.size === 0 || !this.d.isDuplicateKey(err)) throw err;
+      // A row taken for new was in the target already (a snapshot overlapping live changes, a target filled
+      // beforehand). Nothing of this transaction committed: it is redone with upserts, which is what every
+      // row would have been without plain INSERTs; a duplicate the upserts meet too fails as before.
+      await this.d.rollback();
+      const until = this.transactions + UPSERT_TRANSACTIONS_AFTER_CONFLICT;
+      for (const table of inserted) this.upsertsUntil.set(table, until);
+      this.tables.logger.debug('apply sink redoes a transaction with upserts (a plain insert met an existing key)', {
+        sink: this.o.name,
+        tables: [...inserted],
+      });
+      await this.runGroup(units, null, position);
+    }
     this.checkpoint = last.position;
   }
 
-  private async applyEvents(events: readonly ChangeEvent[]): Promise<void> {
+  /** `inserted`: null for upserts only; else collects the source tables whose rows went out as plain INSERTs. */
+  private async runGroup(units: Unit[], inserted: Set<string> | null, position: string): Promise<void> {
+    await this.d.begin();
+    for (const u of units) await this.applyEvents(u.events, inserted);
+    await this.d.commitWithCheckpoint(this.o.checkpointTable, this.pipeline, this.o.name, position);
+  }
+
+  private async flushPlan(plan: TablePlan, source: string, inserted: Set<string> | null): Promise<void> {
+    const plain = inserted !== null && (this.upsertsUntil.get(source) ?? 0) < this.transactions;
+    try {
+      await plan.flush(this.d, this.o.maxRowsPerStatement, plain);
+    } finally {
+      // Also when the INSERT itself failed (a dialect that awaits each statement).
+      if (plan.inserts > 0) inserted?.add(source);
+    }
+  }
+
+  private async applyEvents(events: readonly ChangeEvent[], inserted: Set<string> | null): Promise<void> {
     const plans = new Map<string, TablePlan>();
-    const maxRows = this.o.maxRowsPerStatement;
+    const d = this.d;
+    const o = this.o;
+    // The table of the previous event: runs of one table's rows skip the lookup (a string key per row).
+    let schema: string | null = null;
+    let table: string | null = null;
+    let t: ResolvedTable | null = null;
+    let plan = null as unknown as TablePlan;
     for (const e of events) {
-      // Synchronous when known: an await per row was a measurable part of the engine's own time.
-      const t = this.tables.known(e.schema, e.table) ?? (await this.tables.forTable(e.schema, e.table));
-      if (t === null) continue;
-      let plan = plans.get(t.source);
-      if (plan === undefined) {
-        plan = new TablePlan(t.target);
-        plans.set(t.source, plan);
+      if (e.schema !== schema || e.table !== table) {
+        // Synchronous when known: an await per row was a measurable part of the engine's own time.
+        t = this.tables.known(e.schema, e.table) ?? (await this.tables.forTable(e.schema, e.table));
+        schema = e.schema;
+        table = e.table;
+        if (t !== null) {
+          let p = plans.get(t.source);
+          if (p === undefined) {
+            p = new TablePlan(t.target);
+            plans.set(t.source, p);
+          }
+          plan = p;
+        }
       }
+      if (t === null) continue;
       switch (e.operation) {
         case 'TRUNCATE':
           plan.truncateAll();
           break;
         case 'DELETE': {
-          const kv = this.keyValues(t, e.key, e.before, e);
+          const kv = keyValues(d, o, t, e.key, e.before, e);
           plan.delete(keyString(kv), kv);
           break;
         }
         case 'UPDATE': {
-          const row = this.convertRow(t, e);
-          const kv = this.keyValues(t, e.after, e.key, e);
+          const row = convertRow(d, o, t, e);
+          const kv = keyValues(d, o, t, e.after, e.key, e);
           const ks = keyString(kv);
-          const old = e.before ? this.keyValues(t, e.before, e.key, e) : kv;
+          const old = e.before ? keyValues(d, o, t, e.before, e.key, e) : kv;
           const oldKs = keyString(old);
           if (oldKs === ks) {
             plan.write(ks, kv, row);
@@ -228,7 +287,7 @@ export class ApplyEngine {
               moved = mergeRows(prev, row, true);
             } else {
               // The unchanged columns live only in the target's old row: move that row in place.
-              await plan.flush(this.d, maxRows);
+              await this.flushPlan(plan, t.source, inserted);
               const n = await this.d.updateByKey(t.target, old, row.columns, row.values);
               if (n !== 1) {
                 throw new ApplyError(
@@ -245,52 +304,14 @@ export class ApplyEngine {
         }
         default: {
           // INSERT and READ (snapshot rows): an upsert, so a snapshot overlapping live changes converges.
-          const row = this.convertRow(t, e);
-          const kv = this.keyValues(t, e.after, e.key, e);
-          plan.write(keyString(kv), kv, row);
+          const row = convertRow(d, o, t, e);
+          const kv = keyValues(d, o, t, e.after, e.key, e);
+          plan.insert(keyString(kv), kv, row);
         }
       }
-      if (t.target.ordered) await plan.flush(this.d, maxRows);
+      if (t.target.ordered) await this.flushPlan(plan, t.source, inserted);
     }
-    for (const plan of plans.values()) await plan.flush(this.d, maxRows);
-  }
-
-  /** Key values from `row`, else from `fallback` (the event's key), converted for the target. */
-  private keyValues(t: ResolvedTable, row: Row | null, fallback: Row | null, e: ChangeEvent): unknown[] {
-    return t.target.key.map((k) => {
-      let v = row?.[k];
-      if (v === undefined) v = fallback?.[k];
-      if (v === undefined) {
-        throw new ApplyError(
-          ApplyErrorReason.Target,
-          `${t.label}: key column ${k} is not in the change ${e.id} of ${t.source}`,
-        );
-      }
-      const col = t.target.columns.get(k);
-      if (col === undefined) throw new ApplyError(ApplyErrorReason.Target, `${t.label}: key column ${k} not described`);
-      return this.d.convert(col, v, { table: t.label, column: k }, this.o);
-    });
-  }
-
-  private convertRow(t: ResolvedTable, e: ChangeEvent): PlannedRow {
-    const columns: string[] = [];
-    const values: unknown[] = [];
-    const after = e.after ?? {};
-    for (const name in after) {
-      if (!t.included(name)) continue;
-      const col = t.target.columns.get(name);
-      if (col === undefined) {
-        if (t.dropped.has(name)) continue;
-        throw new ApplyError(
-          ApplyErrorReason.Target,
-          `source column ${t.source}.${name} has no column in target ${t.label} (add it, exclude it, or let onSchemaChange 'apply' add it)`,
-        );
-      }
-      columns.push(name);
-      values.push(this.d.convert(col, after[name] ?? null, { table: t.label, column: name }, this.o));
-    }
-    const full = e.unchanged.length === 0 || !e.unchanged.some((c) => t.included(c) && t.target.columns.has(c));
-    return plannedRow(columns, values, full);
+    for (const [source, plan] of plans) await this.flushPlan(plan, source, inserted);
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,9 @@ function recorder() {
     async upsert(_t: TargetTable, columns: string[], update: string[], rows: unknown[][]) {
       calls.push(['upsert', columns, update, rows]);
     },
+    async insert(_t: TargetTable, columns: string[], rows: unknown[][]) {
+      calls.push(['insert', columns, rows]);
+    },
   } as unknown as Dialect;
   return { d, calls };
 }
@@ -70,5 +73,36 @@ describe('TablePlan folding', () => {
     expect(keyString([1])).not.toBe(keyString(['1']));
     expect(keyString([Buffer.from([1])])).not.toBe(keyString(['01']));
     expect(keyString(['a', 'b'])).not.toBe(keyString(['a;b']));
+  });
+
+  it('sends rows whose key starts in the plan as new (INSERT, READ, after a delete) as plain INSERTs when asked', async () => {
+    const p = new TablePlan(table);
+    p.insert(k(1), [1], row({ id: 1, a: 'new' }));
+    p.write(k(1), [1], row({ id: 1, a: 'newer' }, false));
+    p.write(k(2), [2], row({ id: 2, a: 'updated' }));
+    p.insert(k(2), [2], row({ id: 2, a: 'reinserted' }));
+    p.delete(k(3), [3]);
+    p.insert(k(3), [3], row({ id: 3, a: 'after delete' }));
+    const { d, calls } = recorder();
+    await p.flush(d, 512, true);
+    expect(p.inserts).toBe(1);
+    expect(calls).toEqual([
+      ['delete', [[3]]],
+      [
+        'insert',
+        ['id', 'a'],
+        [
+          [1, 'newer'],
+          [3, 'after delete'],
+        ],
+      ],
+      // Key 2 began with an UPDATE: the target holds it, so it stays an upsert.
+      ['upsert', ['id', 'a'], ['a'], [[2, 'reinserted']]],
+    ]);
+    p.insert(k(4), [4], row({ id: 4, a: 'x' }));
+    const r2 = recorder();
+    await p.flush(r2.d, 512, false);
+    expect(p.inserts).toBe(1);
+    expect(r2.calls).toEqual([['upsert', ['id', 'a'], ['a'], [[4, 'x']]]]);
   });
 });

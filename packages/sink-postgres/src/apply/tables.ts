@@ -7,6 +7,7 @@ import { type Logger, type SchemaChange, silentLogger, type TableSchema } from '
 import type { Dialect, TargetTable } from './dialect.js';
 import { ApplyError, ApplyErrorReason } from './errors.js';
 import type { ColumnFilter, ResolvedCommonOptions } from './options.js';
+import { keySourcesOf, type RowShape } from './rows.js';
 import { isWidening } from './schema.js';
 
 /** One source table's place in the target. `false` skips the table. */
@@ -31,6 +32,10 @@ export interface ResolvedTable {
   included(column: string): boolean;
   /** Columns the source dropped: values still carried by rows in the old shape are not written. */
   readonly dropped: Set<string>;
+  /** Key columns with their error sites, in key order (undefined: the target does not describe it). */
+  readonly keySources: ReturnType<typeof keySourcesOf>;
+  /** The last rows' shape (rows.ts). A schema change resolves the table anew, so it never outlives one. */
+  shape: RowShape | null;
 }
 
 interface Placement {
@@ -115,7 +120,8 @@ export class TableResolver {
       dropped = new Set();
       this.dropped.set(key, dropped);
     }
-    const r: ResolvedTable = { source: key, target, label, included: p.included, dropped };
+    const keySources = keySourcesOf({ target, label });
+    const r: ResolvedTable = { source: key, target, label, included: p.included, dropped, keySources, shape: null };
     this.resolved.set(key, r);
     return r;
   }
