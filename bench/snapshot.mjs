@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPipeline } from '@walstream/core';
 import { createPostgresReader } from '@walstream/reader-postgres';
-import { startPostgres } from '@walstream/testkit';
 import pg from 'pg';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 5_000_000);
@@ -56,7 +55,9 @@ async function child(url, slot) {
   await pipeline.start();
   await pipeline.done;
   const seconds = Number(t1 - t0) / 1e9;
-  process.stdout.write(`${JSON.stringify({ seconds, rows: seen, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+  const u = process.resourceUsage();
+  const cpuSeconds = (u.userCPUTime + u.systemCPUTime) / 1e6;
+  process.stdout.write(`${JSON.stringify({ seconds, rows: seen, maxRssMb: u.maxRSS / 1024, cpuSeconds })}\n`);
 }
 
 function runChild(url, slot) {
@@ -97,6 +98,8 @@ function timeCopy(cluster) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function run() {
+  // Imported here, not at the top: the child measures walstream's RSS, not the test harness's.
+  const { startPostgres } = await import('@walstream/testkit');
   const cluster = await startPostgres({ version: 15 });
   try {
     const url = cluster.connectionString;
