@@ -4,14 +4,16 @@
  * newlines, backslashes, NULL vs '' vs the text '\N'): the same raw texts, the same decoded rows and keys, and
  * keyset paging over awkward text keys (boundaries inlined as literals) visits every row once, in order.
  */
-import type { Row } from '@walstream/core';
+import { createPipeline, type Row } from '@walstream/core';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createPostgresReader } from '../src/index.js';
 import { copyOut } from '../src/snapshot/copy.js';
 import { SNAPSHOT_SESSION } from '../src/snapshot/snapshotter.js';
 import { chunkSelect, describeTable, readChunk, rowDecoder, type SnapshotTable } from '../src/snapshot/table.js';
 import { TYPE_QUERY, TypeRegistry } from '../src/types/registry.js';
-import { freshDatabase, servers, sql } from './helpers.js';
+import { freshDatabase, servers, slotName, sql } from './helpers.js';
+import { createReplica, diff, dropSlot, replicaRows, sourceRows, until } from './snapshot-helpers.js';
 
 const AWKWARD = [
   "E'tab\\there'",
@@ -157,5 +159,50 @@ describe.each(servers())('Postgres $version snapshot COPY reading', ({ url: admi
     await expect(copyOut(c, 'SELECT 1/0', 1, () => {})).rejects.toThrow(/division by zero/);
     await expect(copyOut(c, 'SELECT 1, 2', 1, () => {})).rejects.toThrow(/COPY row has 2 columns, expected 1/);
     expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('an initial copy whose session dies part-way continues on demand from its last whole chunk', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, pad text)');
+    await sql(url, `INSERT INTO items SELECT g, g % 7, md5(g::text) FROM generate_series(1, 20000) g`);
+    const slot = slotName(url);
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot,
+      publication: 'copy_pub',
+      tables: ['items'],
+      snapshot: { mode: 'initial', chunkRows: 500 },
+    });
+    const replica = createReplica('items', ['id']);
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const pipeline = createPipeline({
+      name: 'copy-lost',
+      reader,
+      sinks: [{ ...replica, write: async (b) => gate.then(() => replica.write(b)) }],
+      batch: { maxEvents: 100, maxBytes: 32 << 10 },
+      maxInFlightBytes: 64 << 10,
+    });
+    await pipeline.start();
+    const done = (id: string) =>
+      pipeline.status().snapshot.some((t) => t.snapshotId === id && t.table === 'public.items' && t.state === 'done');
+    // The sink holds the pipeline (and so the copy, two chunks ahead at most) until the session is gone.
+    await until(() => (pipeline.status().snapshot[0]?.rowsDone ?? 0) >= 500, 'part of the copy');
+    const killed = await sql(
+      url,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%' AND pid <> pg_backend_pid()`,
+    );
+    expect(killed.rowCount).toBe(1);
+    expect(done('initial')).toBe(false);
+    open();
+    // The rest goes on as an on-demand snapshot under the same id.
+    await until(() => done('initial'), 'the rest');
+    await pipeline.stop();
+    await dropSlot(url, slot);
+    const cols = ['id', 'v', 'pad'];
+    expect(diff(await sourceRows(url, 'items', ['id'], cols), replicaRows(replica, ['id'], cols))).toEqual([]);
+    expect(replica.rows.size).toBe(20000);
   });
 });
