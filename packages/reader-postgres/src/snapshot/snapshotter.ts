@@ -63,6 +63,9 @@ export interface SnapshotHandle {
   readonly done: Promise<SnapshotResult>;
 }
 
+/** A copied row has every column: one shared (read-only) empty list, not one per event. */
+const NONE_UNCHANGED: readonly string[] = Object.freeze([]);
+
 interface AckEntry {
   readonly position: Position;
   readonly state: SnapshotJobState;
@@ -418,7 +421,7 @@ export class Snapshotter {
       key,
       before: null,
       after: row,
-      unchanged: [],
+      unchanged: NONE_UNCHANGED,
     };
   }
 
