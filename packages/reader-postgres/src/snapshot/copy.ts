@@ -1,14 +1,16 @@
 /**
  * Reads one chunk with `COPY (SELECT ...) TO STDOUT` (text format) and parses each row straight from its
- * CopyData message. A row-by-row pg result costs a message, an array and a string per column plus the parser's
- * bookkeeping; COPY costs one string per row, split on tabs. The backend sends exactly one row per CopyData
+ * CopyData frame (off the socket, see copy-frames.ts). A row-by-row pg result costs a message, an array and a
+ * string per column plus the parser's bookkeeping; COPY costs one string per row, split on tabs. The backend sends exactly one row per CopyData
  * message (protocol docs, "COPY Operations"), so a message never needs joining with the next.
  *
  * Text format: columns separated by tab, `\N` is NULL, and COPY TO escapes backslash, tab, newline, carriage
  * return, backspace, form feed and vertical tab (`\\ \t \n \r \b \f \v`); every other character is verbatim.
  */
+import type { EventEmitter } from 'node:events';
 import { DecodeError } from '@walstream/core';
 import type pg from 'pg';
+import { CopyFrameTap } from './copy-frames.js';
 
 /**
  * Called once per row with its raw column texts (unescaped, null for NULL). The array is the caller's to keep:
@@ -19,6 +21,7 @@ export type CopyRowHandler = (fields: (string | null)[]) => void;
 /** A pg "submittable": pg hands it the connection's messages while the COPY runs. */
 class CopyOut {
   callback?: (err: Error | null) => void;
+  private tap: CopyFrameTap | null = null;
   private error: Error | null = null;
   private settled = false;
   readonly done: Promise<void>;
@@ -36,22 +39,27 @@ class CopyOut {
     });
   }
 
-  submit(connection: { query(text: string): void }): void {
+  submit(connection: { query(text: string): void; stream?: EventEmitter }): void {
+    this.tap = CopyFrameTap.attach(connection, this.row);
     connection.query(this.text);
   }
 
+  /** Rows as pg's messages, when the socket could not be read directly (see copy-frames.ts). */
   handleCopyData(msg: { chunk: Buffer }): void {
+    this.row(msg.chunk, 0, msg.chunk.length);
+  }
+
+  private readonly row = (b: Buffer, start: number, end: number): void => {
     if (this.error !== null) return;
     try {
-      const b = msg.chunk;
       // Every row ends with a newline (escaped inside values), dropped here.
-      const end = b.length > 0 && b[b.length - 1] === 0x0a ? b.length - 1 : b.length;
-      this.onRow(splitCopyRow(b.toString('utf8', 0, end), this.columns));
+      const stop = end > start && b[end - 1] === 0x0a ? end - 1 : end;
+      this.onRow(splitCopyRow(b.toString('utf8', start, stop), this.columns));
     } catch (err) {
       // Keep draining the COPY (the connection stays in sync); fail once it ends.
       this.error = err as Error;
     }
-  }
+  };
 
   handleCommandComplete(): void {}
   handleRowDescription(): void {}
@@ -71,6 +79,8 @@ class CopyOut {
   }
 
   private finish(err: Error | null): void {
+    // The socket goes back to pg however the COPY ends (a connection lost mid-COPY included).
+    this.tap?.detach();
     if (this.settled) return;
     this.settled = true;
     if (err === null) this.resolve();
