@@ -3,12 +3,41 @@
  * primary-key chunks, before anything is streamed. Positions sit just below the slot's consistent point, so
  * they order before every streamed change. If the exporting session is lost half-way, the rest continues as an
  * on-demand snapshot from the last chunk handed out.
+ *
+ * Rows stream: each chunk is one COPY whose rows become READ events as they arrive and are handed out as soon
+ * as the consumer asks, so they die young (a whole chunk held until its end would outlive the young generation
+ * and be copied and promoted by every scavenge). A chunk's commit, and so its checkpoint, follows its last row.
+ * The next chunk's COPY starts when one ends (its boundary is then known) only while at most one finished chunk
+ * is still being handed out: memory holds at most two chunks, however slow the consumer.
  */
-import { formatLsn, type Position, type ReaderItem, type SchemaChange, type TransactionCommit } from '@walstream/core';
+import {
+  type ChangeEvent,
+  formatLsn,
+  type Position,
+  type ReaderItem,
+  type SchemaChange,
+  type TransactionCommit,
+} from '@walstream/core';
 import type pg from 'pg';
 import type { SnapshotJobState } from './checkpoint.js';
 import type { Snapshotter } from './snapshotter.js';
-import { describeTable, readChunk } from './table.js';
+import { chunkSelect, copyChunk, describeTable } from './table.js';
+
+/** What the copying side hands to the generator, in order; `commit` entries close a chunk. */
+interface Queue {
+  items: ReaderItem[];
+  /** Index in `items` just past the last chunk commit (what may still be handed out after a failure). */
+  committed: number;
+  /** Chunks whose commit is queued but not yet handed out. */
+  unfinished: number;
+  /** The checkpoint state after the last chunk handed out (resume point after a failure). */
+  states: SnapshotJobState[];
+  end: boolean;
+  error: Error | null;
+  wake: (() => void) | null;
+  room: (() => void) | null;
+  stopped: boolean;
+}
 
 export async function* runInitial(
   snap: Snapshotter,
@@ -18,57 +47,49 @@ export async function* runInitial(
 ): AsyncGenerator<ReaderItem[]> {
   const base = snap.initialState();
   const tables = base.tables;
-  const timestamp = new Date().toISOString();
   const id = 'initial';
   for (const t of tables) snap.progress.pending(id, `${t.schema}.${t.table}`);
-  let index = 0;
-  let last: Position | null = null;
+  const q: Queue = {
+    items: [],
+    committed: 0,
+    unfinished: 0,
+    states: [],
+    end: false,
+    error: null,
+    wake: null,
+    room: null,
+    stopped: false,
+  };
   let cursor: SnapshotJobState = base;
+  let last: Position | null = null;
+  const copying = copyAll(snap, client, lsn, only, base, q);
+  copying.catch(() => {}); // its failure is read from q.error
   let finished = false;
   try {
-    for (let ti = 0; ti < tables.length; ti++) {
-      const spec = tables[ti] as { schema: string; table: string };
-      const t = await describeTable(client, spec.schema, spec.table, snap.host.publication, snap.serverVersion);
-      snap.progress.start(id, t.name, t.estimatedRows);
-      const schema: SchemaChange = { kind: 'schema', position: { lsn, index }, schema: t.schemaItem, previous: null };
-      let out: ReaderItem[] = [schema];
-      // The next chunk's query runs while this one is handed out (its boundary is known): two chunks in memory.
-      let ahead = readChunk(client, t, snap.host.types, null, base.chunkRows);
-      ahead.catch(() => {}); // awaited below; not unhandled if the consumer stops first
-      for (;;) {
-        const chunk = await ahead;
-        const end = chunk.rows.length < base.chunkRows;
-        if (!end) {
-          ahead = readChunk(client, t, snap.host.types, chunk.lastKey, base.chunkRows);
-          ahead.catch(() => {});
-        }
-        const next: SnapshotJobState = end
-          ? { ...base, tableIndex: ti + 1, lastKey: null }
-          : { ...base, tableIndex: ti, lastKey: chunk.lastKey };
-        if (chunk.rows.length > 0) {
-          for (let i = 0; i < chunk.rows.length; i++)
-            out.push(snap.readEvent(t, lsn, index++, timestamp, '0', chunk, i));
-          const commit: TransactionCommit = {
-            kind: 'commit',
-            position: { lsn, index: index - 1 },
-            transactionId: '0',
-            timestamp,
-            eventCount: chunk.rows.length,
-          };
-          last = commit.position;
-          if (!only) snap.addAck(commit.position, next);
-          snap.progress.add(id, t.name, chunk.rows.length);
-          cursor = next;
-          out.push(commit);
-        }
-        // One chunk at a time: a promise per chunk rather than per row.
-        if (out.length > 0) yield out;
-        out = [];
-        cursor = next;
-        if (end) break;
+    for (;;) {
+      if (q.items.length === 0) {
+        if (q.error !== null || q.end) break;
+        await new Promise<void>((resolve) => {
+          q.wake = resolve;
+        });
+        continue;
       }
-      snap.progress.finish(id, t.name);
+      // Everything queued, or after a failure only the finished chunks: rows of a chunk cut short would come
+      // again from its boundary.
+      const out = q.error === null ? q.items : q.items.slice(0, q.committed);
+      q.items = [];
+      q.committed = 0;
+      for (const item of out) {
+        if ((item as { kind?: string }).kind === 'commit') {
+          cursor = q.states.shift() as SnapshotJobState;
+          last = (item as TransactionCommit).position;
+          q.unfinished--;
+        }
+      }
+      q.room?.();
+      if (out.length > 0) yield out;
     }
+    if (q.error !== null) throw q.error;
     finished = true;
     await client.query('COMMIT').catch(() => {});
   } catch (err) {
@@ -82,11 +103,88 @@ export async function* runInitial(
     });
     void snap.enqueue(cursor).done.catch(() => {});
   } finally {
+    q.stopped = true;
+    q.room?.();
     await snap.release(client);
+    await copying.catch(() => {});
   }
   if (finished && !only) {
     const done: SnapshotJobState = { ...base, tableIndex: tables.length, lastKey: null, done: true };
     if (last === null) await snap.store.save(snap.host.slot, done);
     else snap.addAck(last, done);
+  }
+}
+
+/** The copying side: one COPY per chunk, rows queued as READ events as they arrive. */
+async function copyAll(
+  snap: Snapshotter,
+  client: pg.Client,
+  lsn: bigint,
+  only: boolean,
+  base: SnapshotJobState,
+  q: Queue,
+): Promise<void> {
+  const id = 'initial';
+  const tables = base.tables;
+  const timestamp = new Date().toISOString();
+  let index = 0;
+  const wake = () => {
+    const w = q.wake;
+    q.wake = null;
+    w?.();
+  };
+  try {
+    for (let ti = 0; ti < tables.length; ti++) {
+      const spec = tables[ti] as { schema: string; table: string };
+      const t = await describeTable(client, spec.schema, spec.table, snap.host.publication, snap.serverVersion);
+      snap.progress.start(id, t.name, t.estimatedRows);
+      const schema: SchemaChange = { kind: 'schema', position: { lsn, index }, schema: t.schemaItem, previous: null };
+      q.items.push(schema);
+      let after: readonly string[] | null = null;
+      for (;;) {
+        // At most one finished chunk still being handed out while the next one is read.
+        while (q.unfinished > 1 && !q.stopped) {
+          await new Promise<void>((resolve) => {
+            q.room = resolve;
+          });
+          q.room = null;
+        }
+        if (q.stopped) return;
+        const chunk = await copyChunk(client, t, snap.host.types, chunkSelect(t, after, base.chunkRows), (row, key) => {
+          const e: ChangeEvent = snap.readEvent(t, lsn, index++, timestamp, '0', key, row);
+          q.items.push(e);
+          // Handed out once this socket read's rows are parsed: microtasks run between reads.
+          if (q.wake !== null) wake();
+        });
+        const end = chunk.rows < base.chunkRows;
+        const next: SnapshotJobState = end
+          ? { ...base, tableIndex: ti + 1, lastKey: null }
+          : { ...base, tableIndex: ti, lastKey: chunk.lastKey };
+        if (chunk.rows > 0) {
+          const commit: TransactionCommit = {
+            kind: 'commit',
+            position: { lsn, index: index - 1 },
+            transactionId: '0',
+            timestamp,
+            eventCount: chunk.rows,
+          };
+          if (!only) snap.addAck(commit.position, next);
+          snap.progress.add(id, t.name, chunk.rows);
+          q.items.push(commit);
+          q.committed = q.items.length;
+          q.states.push(next);
+          q.unfinished++;
+        }
+        wake();
+        if (end) break;
+        after = chunk.lastKey;
+      }
+      snap.progress.finish(id, t.name);
+    }
+  } catch (err) {
+    q.error = err as Error;
+  } finally {
+    q.end = true;
+    wake();
   }
 }

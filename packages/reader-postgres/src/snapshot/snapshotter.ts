@@ -14,6 +14,7 @@ import {
   type Logger,
   type Position,
   type ReaderItem,
+  type Row,
   type SchemaChange,
   type TableSnapshotProgress,
   type TransactionCommit,
@@ -28,15 +29,17 @@ import { runInitial } from './initial.js';
 import { type Job, type PendingChunk, runJob } from './job.js';
 import type { ResolvedSnapshotOptions } from './options.js';
 import { SnapshotProgress } from './progress.js';
-import type { Chunk, SnapshotTable } from './table.js';
+import type { SnapshotTable } from './table.js';
 import type { ChangeWindow } from './window.js';
 
 /**
  * Pinned like the replication session, so copied values decode exactly like streamed ones. row_security=off: a
  * row-security policy on a copied table must never run nor hide rows; Postgres refuses the copy instead.
+ * standard_conforming_strings: chunk boundaries go into COPY statements as '...' literals (see table.ts);
+ * client_encoding: COPY rows are parsed as UTF-8.
  */
 export const SNAPSHOT_SESSION =
-  '-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c row_security=off';
+  '-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c row_security=off -c standard_conforming_strings=on -c client_encoding=UTF8';
 
 export interface SnapshotHost {
   readonly slot: string;
@@ -59,6 +62,9 @@ export interface SnapshotHandle {
   /** Resolves when the last chunk has been handed to the pipeline; rejects when the snapshot fails. */
   readonly done: Promise<SnapshotResult>;
 }
+
+/** A copied row has every column: one shared (read-only) empty list, not one per event. */
+const NONE_UNCHANGED: readonly string[] = Object.freeze([]);
 
 interface AckEntry {
   readonly position: Position;
@@ -362,7 +368,17 @@ export class Snapshotter {
     }
     for (const i of keep) {
       index++;
-      out.push(this.readEvent(t, lsn, index, commit.timestamp, commit.transactionId, chunk.chunk, i));
+      out.push(
+        this.readEvent(
+          t,
+          lsn,
+          index,
+          commit.timestamp,
+          commit.transactionId,
+          chunk.chunk.keys[i] as Row,
+          chunk.chunk.rows[i] as Row,
+        ),
+      );
     }
     if (keep.length > 0) this.host.setLastIndex(lsn, index);
     const c: TransactionCommit = {
@@ -385,8 +401,8 @@ export class Snapshotter {
     index: number,
     timestamp: string,
     transactionId: string,
-    chunk: Chunk,
-    i: number,
+    key: Row,
+    row: Row,
   ): ChangeEvent {
     const position = { lsn, index };
     if (lsn !== this.idLsn) {
@@ -402,10 +418,10 @@ export class Snapshotter {
       database: this.database,
       schema: t.schema,
       table: t.table,
-      key: chunk.keys[i] ?? null,
+      key,
       before: null,
-      after: chunk.rows[i] ?? null,
-      unchanged: [],
+      after: row,
+      unchanged: NONE_UNCHANGED,
     };
   }
 

@@ -4,11 +4,12 @@
  * decoded with the same decoders as the replication stream, so a copied row and a streamed row of the same
  * data are equal.
  */
-import type { ColumnSchema, Row, TableSchema, Value } from '@walstream/core';
+import { type ColumnSchema, DecodeError, type Row, type TableSchema, type Value } from '@walstream/core';
 import type pg from 'pg';
-import { quoteIdent } from '../sql.js';
+import { quoteIdent, quoteLiteral } from '../sql.js';
 import type { TypeRegistry } from '../types/registry.js';
 import type { TextDecoder } from '../types/text.js';
+import { copyOut } from './copy.js';
 import { NoPrimaryKeyError, SnapshotError } from './errors.js';
 
 export interface SnapshotTable {
@@ -28,9 +29,6 @@ export interface SnapshotTable {
   readonly estimatedRows: number | null;
   readonly schemaItem: TableSchema;
 }
-
-/** Columns come back as the server's text output; decoding happens here, with the stream's decoders. */
-export const RAW_TEXT: pg.CustomTypesConfig = { getTypeParser: () => (value: string) => value } as pg.CustomTypesConfig;
 
 export async function describeTable(
   client: pg.Client,
@@ -114,7 +112,45 @@ export interface Chunk {
   readonly lastKey: string[] | null;
 }
 
-/** Rows after `after` (raw key text, null = from the start) in key order, at most `limit`. */
+/**
+ * The keyset query of one chunk: rows after `after` (raw key text, null = from the start) in key order, at most
+ * `limit`. It runs under COPY (see copy.ts), which takes no bind parameters: the boundary goes in as literals
+ * cast to the key columns' types, exactly what parameters would be (the session pins
+ * standard_conforming_strings).
+ */
+export function chunkSelect(t: SnapshotTable, after: readonly string[] | null, limit: number): string {
+  const where: string[] = [];
+  if (t.rowFilter !== null) where.push(`(${t.rowFilter})`);
+  if (after !== null) {
+    const keyCols = t.keyIndexes.map((i) => t.columns[i] as SnapshotTable['columns'][number]);
+    const literals = keyCols.map((c, i) => `${quoteLiteral(after[i] as string)}::${c.type}`);
+    where.push(`(${keyCols.map((c) => quoteIdent(c.name)).join(', ')}) > (${literals.join(', ')})`);
+  }
+  return `SELECT ${t.selectList} FROM ${t.from}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${t.orderBy} LIMIT ${limit}`;
+}
+
+/** Runs one chunk's query, handing each decoded row (and its key) to `onRow` as it arrives. */
+export async function copyChunk(
+  client: pg.Client,
+  t: SnapshotTable,
+  types: TypeRegistry,
+  select: string,
+  onRow: (row: Row, key: Row) => void,
+): Promise<{ rows: number; lastKey: string[] | null }> {
+  const decode = rowDecoder(t, types);
+  let rows = 0;
+  let last: (string | null)[] | null = null;
+  await copyOut(client, select, t.columns.length, (fields) => {
+    const row = decode(fields);
+    onRow(row, decode.key(row));
+    rows++;
+    last = fields;
+  });
+  const lastFields = last as (string | null)[] | null;
+  return { rows, lastKey: lastFields === null ? null : t.keyIndexes.map((i) => lastFields[i] as string) };
+}
+
+/** One whole chunk in memory (on-demand snapshots hold it until its high watermark). */
 export async function readChunk(
   client: pg.Client,
   t: SnapshotTable,
@@ -122,39 +158,55 @@ export async function readChunk(
   after: readonly string[] | null,
   limit: number,
 ): Promise<Chunk> {
-  const where: string[] = [];
-  const values: unknown[] = [];
-  if (t.rowFilter !== null) where.push(`(${t.rowFilter})`);
-  if (after !== null) {
-    const keyCols = t.keyIndexes.map((i) => t.columns[i] as SnapshotTable['columns'][number]);
-    const params = keyCols.map((c, i) => `$${i + 1}::${c.type}`);
-    where.push(`(${keyCols.map((c) => quoteIdent(c.name)).join(', ')}) > (${params.join(', ')})`);
-    values.push(...after);
-  }
-  const text = `SELECT ${t.selectList} FROM ${t.from}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${t.orderBy} LIMIT ${limit}`;
-  const res = await client.query({ text, values, rowMode: 'array', types: RAW_TEXT });
+  const rows: Row[] = [];
+  const keys: Row[] = [];
+  const { lastKey } = await copyChunk(client, t, types, chunkSelect(t, after, limit), (row, key) => {
+    rows.push(row);
+    keys.push(key);
+  });
+  return { rows, keys, lastKey };
+}
+
+export interface RowDecoder {
+  (fields: readonly (string | null)[]): Row;
+  /** The key columns of a decoded row, in key order. */
+  key(row: Row): Row;
+}
+
+/**
+ * Decodes a row's column texts with the stream's text decoders. A failure names the column and type, never
+ * the value (the decoders' own messages never quote it either).
+ */
+export function rowDecoder(t: SnapshotTable, types: TypeRegistry): RowDecoder {
+  const n = t.columns.length;
+  const names = t.columns.map((c) => c.name);
   const decoders: TextDecoder[] = t.columns.map((c) => types.get(c.typeOid).text);
-  const rows: Row[] = new Array(res.rows.length);
-  const keys: Row[] = new Array(res.rows.length);
-  const raw = res.rows as (string | null)[][];
-  for (let r = 0; r < raw.length; r++) {
-    const src = raw[r] as (string | null)[];
+  const keyNames = t.keyIndexes.map((i) => names[i] as string);
+  const decode = ((fields: readonly (string | null)[]): Row => {
     const row: Row = {};
-    for (let i = 0; i < decoders.length; i++) {
-      const v = src[i];
-      row[(t.columns[i] as { name: string }).name] =
-        v === null || v === undefined ? null : (decoders[i] as TextDecoder)(v);
+    for (let i = 0; i < n; i++) {
+      const v = fields[i];
+      if (v === null || v === undefined) {
+        row[names[i] as string] = null;
+        continue;
+      }
+      try {
+        row[names[i] as string] = (decoders[i] as TextDecoder)(v);
+      } catch (err) {
+        const c = t.columns[i] as SnapshotTable['columns'][number];
+        throw new DecodeError(
+          `cannot decode column ${c.name} (${c.type}) of ${t.name}: ${err instanceof DecodeError ? err.message : (err as Error).name}`,
+        );
+      }
     }
+    return row;
+  }) as RowDecoder;
+  decode.key = (row: Row): Row => {
     const key: Row = {};
-    for (const i of t.keyIndexes) {
-      const n = (t.columns[i] as { name: string }).name;
-      key[n] = row[n] as Value;
-    }
-    rows[r] = row;
-    keys[r] = key;
-  }
-  const last = raw[raw.length - 1];
-  return { rows, keys, lastKey: last === undefined ? null : t.keyIndexes.map((i) => last[i] as string) };
+    for (const k of keyNames) key[k] = row[k] as Value;
+    return key;
+  };
+  return decode;
 }
 
 /** A canonical string for a key, equal for equal values however they were decoded. */

@@ -49,15 +49,18 @@ const INFINITE = new Set(['infinity', '-infinity']);
  * years past 9999 keep all their digits (exactly Postgres' to_json rendering, and what binary mode gives).
  */
 const asTimestamptz: TextDecoder = (s) => {
-  if (INFINITE.has(s)) return s;
-  if (!TIMESTAMPTZ.test(s)) throw unexpected('timestamptz', 'DateStyle=ISO');
+  if (!TIMESTAMPTZ.test(s)) {
+    if (INFINITE.has(s)) return s;
+    throw unexpected('timestamptz', 'DateStyle=ISO');
+  }
   const sp = s.indexOf(' ');
-  let out = `${s.slice(0, sp)}T${s.slice(sp + 1)}`;
-  const bc = out.endsWith(' BC');
-  if (bc) out = out.slice(0, -3);
-  // Offset at the end: +HH, +HH:MM or +HH:MM:SS; to_json pads +HH to +HH:MM.
-  const m = /([+-]\d\d)(:\d\d)?(:\d\d)?$/.exec(out);
-  if (m && m[2] === undefined) out = `${out}:00`;
+  // The format is checked: the offset is +HH when its sign is third from the end (before any ` BC`); to_json
+  // pads +HH to +HH:MM and keeps +HH:MM and +HH:MM:SS.
+  const bc = s.charCodeAt(s.length - 1) === 0x43; /* C of ` BC` */
+  const end = bc ? s.length - 3 : s.length;
+  const sign = s.charCodeAt(end - 3);
+  const pad = sign === 0x2b /* + */ || sign === 0x2d; /* - */
+  const out = `${s.slice(0, sp)}T${s.slice(sp + 1, end)}${pad ? ':00' : ''}`;
   return bc ? `${out} BC` : out;
 };
 const asTimestamp: TextDecoder = (s) => {

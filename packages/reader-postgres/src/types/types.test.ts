@@ -23,6 +23,12 @@ describe('text decoders', () => {
     expect(tz('2026-05-03 02:40:00.123+00')).toBe('2026-05-03T02:40:00.123+00:00');
     expect(tz('0044-03-15 02:40:00+00 BC')).toBe('0044-03-15T02:40:00+00:00 BC');
     expect(tz('infinity')).toBe('infinity');
+    expect(tz('-infinity')).toBe('-infinity');
+    expect(tz('2026-05-03 02:40:00-03')).toBe('2026-05-03T02:40:00-03:00');
+    expect(tz('2026-05-03 02:40:00.5+05:30')).toBe('2026-05-03T02:40:00.5+05:30');
+    expect(tz('1850-05-03 02:40:00-00:01:15')).toBe('1850-05-03T02:40:00-00:01:15');
+    expect(tz('0044-03-15 02:40:00.25-00:01:15 BC')).toBe('0044-03-15T02:40:00.25-00:01:15 BC');
+    expect(tz('0044-03-15 02:40:00-05 BC')).toBe('0044-03-15T02:40:00-05:00 BC');
     expect(builtinTextDecoder(Oid.int8)('-9223372036854775808')).toBe(-9223372036854775808n);
     expect(Object.is(builtinTextDecoder(Oid.float8)('-0'), -0)).toBe(true);
     expect(builtinTextDecoder(Oid.jsonb)('{"a": 1}')).toEqual(new RawJson('{"a": 1}'));
