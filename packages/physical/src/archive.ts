@@ -244,8 +244,7 @@ class WalArchive implements WalArchiveSink {
     const r = this.run;
     if (r === null) return;
     this.run = null;
-    const buf = r.bufs.length === 1 ? (r.bufs[0] as Uint8Array) : Buffer.concat(r.bufs, r.len);
-    await writeAll(r.seg.fh, buf, 0, r.len, r.pos);
+    await writeAll(r.seg.fh, r.bufs, r.len, r.pos);
     r.seg.dirty = true;
   }
 
@@ -315,11 +314,25 @@ class WalArchive implements WalArchiveSink {
   }
 }
 
-async function writeAll(fh: FileHandle, buf: Uint8Array, off: number, len: number, pos: number): Promise<void> {
-  while (len > 0) {
-    const { bytesWritten } = await fh.write(buf, off, len, pos);
-    off += bytesWritten;
-    pos += bytesWritten;
-    len -= bytesWritten;
+/** One writev per run of a segment (the chunks stay where the socket put them); short writes are continued. */
+async function writeAll(fh: FileHandle, bufs: Uint8Array[], len: number, pos: number): Promise<void> {
+  let rest = bufs;
+  let left = len;
+  let at = pos;
+  for (;;) {
+    const { bytesWritten } = await fh.writev(rest, at);
+    left -= bytesWritten;
+    at += bytesWritten;
+    if (left <= 0) return;
+    let skip = bytesWritten;
+    const next: Uint8Array[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) skip -= b.length;
+      else {
+        next.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    rest = next;
   }
 }

@@ -94,6 +94,8 @@ async function runBackup(o: BaseBackupOptions): Promise<BaseBackupResult> {
   let sets: ResultSet[];
   try {
     sets = await session.copy(`BASE_BACKUP (${opts.join(', ')})`, {
+      // The tar extractor writes each piece synchronously: nothing is kept past the callback.
+      borrow: true,
       row: (columns, row) => {
         const i = columns.indexOf('size');
         if (columns.includes('spcoid') && i >= 0 && row[i] != null) total = (total ?? 0) + Number(row[i]) * 1024;

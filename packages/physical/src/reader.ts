@@ -262,8 +262,8 @@ class PhysicalReaderImpl implements PhysicalReader {
       data: (c) => {
         if (c[0] === 0x77 /* w */) {
           const start = lsnFromParts(c.readUInt32BE(1), c.readUInt32BE(5));
-          const bytes = Buffer.allocUnsafe(c.length - 25);
-          c.copy(bytes, 0, 25);
+          // The session hands over ownership of c: the WAL bytes are a view of it, never copied.
+          const bytes = c.subarray(25);
           const end = start + BigInt(bytes.length);
           if (end > this.received) this.received = end;
           const ts = pgTime(c.readBigInt64BE(17));

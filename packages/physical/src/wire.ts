@@ -3,7 +3,9 @@
  * this class takes the connection's message stream over: walsender commands return several result sets and
  * COPY streams (BASE_BACKUP, START_REPLICATION) that pg's query machinery does not model.
  */
+import net from 'node:net';
 import pg from 'pg';
+import { type BackendMessage, BackendParser } from './backend.js';
 import { PhysicalConnectionError, PhysicalServerError } from './errors.js';
 
 export interface ResultSet {
@@ -12,8 +14,10 @@ export interface ResultSet {
 }
 
 export interface CopyHandlers {
-  /** A CopyData payload. The buffer may be reused after the call returns: copy what you keep. */
+  /** A CopyData payload. The receiver owns it (never reused) unless `borrow` is set. */
   data(chunk: Buffer): void;
+  /** The payload is only valid during data(): copy what you keep. Saves a copy for a consumer that writes at once. */
+  borrow?: boolean;
   /** The server ended its side of the COPY (CopyDone). */
   done?(): void;
   /** CopyOut/CopyBoth started. */
@@ -38,43 +42,35 @@ interface Pending {
   reject(err: Error): void;
 }
 
-/** Message events pg's Client handles; removed so they reach only this class. */
-const TAKEN = [
-  'rowDescription',
-  'dataRow',
-  'commandComplete',
-  'readyForQuery',
-  'errorMessage',
-  'copyData',
-  'copyInResponse',
-  'emptyQuery',
-  'portalSuspended',
-  'notice',
-  'notification',
-  'parseComplete',
-];
-
 export class WireSession {
   private pending: Pending | null = null;
   private closed = false;
   private lost: Error | null = null;
+  private readonly parser: BackendParser;
 
   private constructor(
     private readonly client: pg.Client,
     private readonly conn: RawConnection,
+    tap: ReadTap,
   ) {
-    for (const name of TAKEN) conn.removeAllListeners(name);
-    conn.on('message', (msg: { name: string }) => this.onMessage(msg));
+    // From here on this session parses the server's messages itself (backend.ts says why); pg's parser is idle.
+    conn.stream.removeAllListeners('data');
+    const parser = new BackendParser((msg) => this.onMessage(msg));
+    this.parser = parser;
+    if (tap.socket !== null) tap.feed = (b) => parser.feed(b);
+    else conn.stream.on('data', (b: Buffer) => parser.feed(b));
     conn.on('end', () => this.onLost(new PhysicalConnectionError('the server closed the replication connection')));
     conn.on('error', (err: Error) => this.onLost(new PhysicalConnectionError('replication connection lost', err)));
   }
 
   static async connect(connectionString: string, applicationName: string): Promise<WireSession> {
+    const tap: ReadTap = { socket: null, feed: null };
     const client = new pg.Client({
       connectionString,
       replication: 'true',
       application_name: applicationName,
-    } as pg.ClientConfig);
+      stream: (cfg: { ssl?: unknown }) => (cfg.ssl ? new net.Socket() : tappedSocket(tap)),
+    } as unknown as pg.ClientConfig);
     client.on('error', () => {}); // surfaced through the session's pending command
     try {
       await client.connect();
@@ -83,7 +79,7 @@ export class WireSession {
       throw new PhysicalConnectionError('cannot open the replication connection', err);
     }
     const conn = (client as unknown as { connection: RawConnection }).connection;
-    return new WireSession(client, conn);
+    return new WireSession(client, conn, tap);
   }
 
   /** A walsender command; resolves with its result sets after ReadyForQuery. */
@@ -132,6 +128,7 @@ export class WireSession {
     if (this.pending) return Promise.reject(new Error('a replication command is already running'));
     return new Promise<ResultSet[]>((resolve, reject) => {
       this.pending = { sets: [], current: null, error: null, copy, resolve, reject };
+      this.parser.borrow = copy?.borrow === true;
       this.conn.query(sql);
     });
   }
@@ -144,28 +141,27 @@ export class WireSession {
     if (p && !this.closed) p.reject(err);
   }
 
-  private onMessage(msg: { name: string } & Record<string, unknown>): void {
+  private onMessage(msg: BackendMessage): void {
     const p = this.pending;
     if (p === null) return;
     switch (msg.name) {
       case 'copyData':
-        p.copy?.data(msg.chunk as Buffer);
+        p.copy?.data(msg.chunk);
         return;
       case 'copyOutResponse':
-      case 'replicationStart':
+      case 'copyBothResponse':
         p.copy?.started?.();
         return;
       case 'copyDone':
         p.copy?.done?.();
         return;
       case 'rowDescription': {
-        const fields = msg.fields as { name: string }[];
-        p.current = { columns: fields.map((f) => f.name), rows: [] };
+        p.current = { columns: msg.fields.map((f) => f.name), rows: [] };
         p.sets.push(p.current);
         return;
       }
       case 'dataRow': {
-        const row = msg.fields as (string | null)[];
+        const row = msg.fields;
         p.current?.rows.push(row);
         if (p.current) p.copy?.row?.(p.current.columns, row);
         return;
@@ -174,7 +170,10 @@ export class WireSession {
         p.current = null;
         return;
       case 'error':
-        p.error = new PhysicalServerError(msg as unknown as { code?: string; message: string });
+        p.error = new PhysicalServerError({
+          ...(msg.code !== undefined ? { code: msg.code } : {}),
+          message: msg.message,
+        });
         return;
       case 'readyForQuery':
         this.pending = null;
@@ -183,6 +182,37 @@ export class WireSession {
         return;
     }
   }
+}
+
+/** Where a plain TCP socket's reads go: pg's parser (as 'data' events) until the session takes them over. */
+interface ReadTap {
+  socket: net.Socket | null;
+  feed: ((b: Buffer) => void) | null;
+}
+
+/**
+ * A socket that reads into one reused 1 MiB buffer (net's `onread`) instead of a new 64 KiB buffer per read:
+ * a replication stream moves hundreds of MB/s, and every fresh read buffer was external memory that V8
+ * answered with a full GC every few hundred ms. Safe because BackendParser copies what it keeps. Before the
+ * session takes over (startup, authentication) reads are copied out as ordinary 'data' events for pg. TLS
+ * wraps the socket and reads it itself: an ssl connection keeps an ordinary socket.
+ */
+function tappedSocket(tap: ReadTap): net.Socket {
+  const buffer = Buffer.allocUnsafeSlow(1 << 20);
+  // `onread` is a constructor option since Node 12 (older @types/node list it for connect() only).
+  const socket = new net.Socket({
+    onread: {
+      buffer,
+      callback: (n: number, buf: Uint8Array) => {
+        const view = Buffer.from(buf.buffer, buf.byteOffset, n);
+        if (tap.feed) tap.feed(view);
+        else socket.emit('data', Buffer.from(view));
+        return true;
+      },
+    },
+  } as net.SocketConstructorOpts);
+  tap.socket = socket;
+  return socket;
 }
 
 /** The first row of the first result set, as a column -> value map. */
