@@ -58,11 +58,25 @@ try {
   const [{ l: endText }] = await sql(url, 'SELECT pg_current_wal_lsn()::text AS l');
   const endLsn = parseLsn(endText);
   const walMb = Number(endLsn - parseLsn(startText)) / 1024 / 1024;
+  // Time inside the sink's write (writev + fsync): near the total means the disk bounds the archive.
+  const sink = createWalArchiveSink({ dir: join(work, 'wal') });
+  const write = sink.write.bind(sink);
+  let inWrite = 0;
+  let writes = 0;
+  sink.write = async (batch, opts) => {
+    const t = process.hrtime.bigint();
+    try {
+      return await write(batch, opts);
+    } finally {
+      inWrite += Number(process.hrtime.bigint() - t) / 1e9;
+      writes++;
+    }
+  };
   const a = await profiled('archive', async () => {
     const pipeline = createPipeline({
       name: 'prof',
       reader: createPhysicalReader({ connectionString: url, slot: 'p_ws' }),
-      sinks: [createWalArchiveSink({ dir: join(work, 'wal') })],
+      sinks: [sink],
       ...(BATCH_MB ? { batch: { maxBytes: BATCH_MB << 20, maxEvents: 100_000 } } : {}),
     });
     const reached = new Promise((r) => pipeline.on('committed', (e) => e.position.lsn >= endLsn && r()));
@@ -71,7 +85,7 @@ try {
     await pipeline.stop();
   });
   console.log(
-    `archive ${walMb.toFixed(0)} MB in ${a.s.toFixed(1)} s = ${(walMb / a.s).toFixed(0)} MB/s, maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+    `archive ${walMb.toFixed(0)} MB in ${a.s.toFixed(1)} s = ${(walMb / a.s).toFixed(0)} MB/s (${writes} sink writes, ${inWrite.toFixed(1)} s in them), maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
   );
   const b = await profiled('backup', () => takeBaseBackup({ connectionString: url, dir: join(work, 'base') }));
   console.log(
