@@ -34,7 +34,9 @@ async function sql(url, text) {
 function timeTool(bin, args) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', 'maxrss=%M', bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', bin, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d) => {
       err += d;
@@ -42,7 +44,9 @@ function timeTool(bin, args) {
     child.on('exit', (code) => {
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       const rss = Number(/maxrss=(\d+)/.exec(err)?.[1] ?? 0) / 1024;
-      if (code === 0) resolve({ s, rss });
+      const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(err);
+      const cpuS = cpu ? Number(cpu[1]) + Number(cpu[2]) : 0;
+      if (code === 0) resolve({ s, rss, cpuS });
       else reject(new Error(`${bin} exited ${code}: ${err.slice(-1500)}`));
     });
   });
@@ -122,11 +126,15 @@ export async function run() {
     const wsMbs = [];
     const wsBigMbs = [];
     let recvRss = 0;
+    // CPU seconds (user + system, all threads) per run: on a shared machine a process that needs more CPU
+    // loses more wall time to the others, so this explains ratios that move with the load.
+    const recvCpu = [];
+    const wsCpu = [];
     for (let r = 0; r < ROUNDS; r++) {
       const recvDir = join(work, `recv${r}`);
       const wsDir = join(work, `ws${r}`);
       const recv = async () => {
-        const { s, rss } = await timeTool(join(cluster.binDir, 'pg_receivewal'), [
+        const { s, rss, cpuS } = await timeTool(join(cluster.binDir, 'pg_receivewal'), [
           '-D',
           recvDir,
           '-d',
@@ -139,9 +147,13 @@ export async function run() {
         ]);
         recvMbs.push(walMb / s);
         recvRss = Math.max(recvRss, rss);
+        recvCpu.push(cpuS);
       };
       const ws = async () => {
+        const c0 = process.cpuUsage();
         wsMbs.push(walMb / (await timeArchiver(url, `b_ws${r}`, wsDir, endLsn, ARCHIVE)));
+        const c = process.cpuUsage(c0);
+        wsCpu.push((c.user + c.system) / 1e6);
       };
       // The pipeline's default batch (1 MiB): the archive fsyncs once per batch, so 16x the fsyncs.
       const wsBig = async () => {
@@ -162,6 +174,9 @@ export async function run() {
     );
     console.log(
       `  WAL archive    walstream, default 1 MiB batches ${median(wsBigMbs).toFixed(0)} MB/s (${spread(wsBigMbs)})   ratio ${(median(wsBigMbs) / median(recvMbs)).toFixed(2)}x`,
+    );
+    console.log(
+      `  archive CPU    walstream ${median(wsCpu).toFixed(2)} s   pg_receivewal ${median(recvCpu).toFixed(2)} s   (user + system per run, median)`,
     );
 
     const bbMbs = [];

@@ -2,11 +2,11 @@
  * The backend message parser of a replication connection, used instead of pg-protocol's once the session is
  * established. Replication streams are almost all large CopyData messages; pg-protocol reassembles every
  * message in one growing buffer that it reuses, so each payload had to be copied again by its receiver (and
- * the WAL archive concatenated it a third time). Here every CopyData payload is copied once, into a slab
- * of a few MiB shared by consecutive messages, and the receiver owns its view: nothing is reused. One copy
- * into slabs (rather than views of the socket's 64 KiB reads) means few, large allocations that the archive
- * writes with few iovecs, and socket buffers that die young: the external-memory pressure that made V8 run
- * a full GC every few hundred ms drops with it.
+ * the WAL archive concatenated it a third time). Here the socket reads straight into slabs of a few MiB
+ * (`buffer()` is where the next read goes, `wrote(n)` parses what arrived): consecutive reads are contiguous,
+ * so every message is handed out as a view of its slab, without a copy, and the receiver owns it (a slab is
+ * never reused; it is freed when no view is left). Only the unfinished message at the end of a full slab is
+ * copied into the next one. For a socket that cannot read into given memory (TLS), `feed()` copies each read in.
  */
 
 export type BackendMessage =
@@ -22,85 +22,57 @@ export type BackendMessage =
   | { name: 'other'; code: number };
 
 const HEADER = 5;
-/** Slab size; a payload larger than a slab gets a buffer of its own. */
+/** Slab size; a message larger than a slab gets a slab of its own size. */
 const SLAB = 4 << 20;
+/** A read smaller than this is not worth it: start a new slab instead. */
+const MIN_READ = 64 << 10;
 
 export class BackendParser {
-  /** A message whose body spans socket reads: its buffer and how much of it is filled. */
-  private partial: { code: number; body: Buffer; filled: number } | null = null;
-  /** Fewer than 5 header bytes left at the end of a read. */
-  private headerTail: Buffer | null = null;
+  /** Receives each complete message. Set before the first `wrote()`. */
+  emit: (msg: BackendMessage) => void = () => {};
   private slab: Buffer = Buffer.alloc(0);
-  private slabUsed = 0;
-  private scratch: Buffer = Buffer.alloc(0);
-  /**
-   * Lend CopyData payloads instead of giving them: views valid only during the callback (no copy for a
-   * payload inside one read, a reused buffer for one that spans reads). For receivers that consume at once
-   * (the base backup's tar extractor writes synchronously).
-   */
-  borrow = false;
+  /** First byte not yet parsed (the start of an unfinished message). */
+  private parsePos = 0;
+  /** End of the bytes received. */
+  private writePos = 0;
 
-  constructor(private readonly emit: (msg: BackendMessage) => void) {}
+  /** Where the next read goes: the free tail of the slab, room enough for the unfinished message. */
+  buffer(): Buffer {
+    const have = this.writePos - this.parsePos;
+    const missing = have >= HEADER ? HEADER + this.slab.readUInt32BE(this.parsePos + 1) - 4 - have : 0;
+    const free = this.slab.length - this.writePos;
+    if (free < MIN_READ || missing > free) {
+      const next = Buffer.allocUnsafeSlow(Math.max(SLAB, have + missing + MIN_READ));
+      this.slab.copy(next, 0, this.parsePos, this.writePos);
+      this.slab = next;
+      this.parsePos = 0;
+      this.writePos = have;
+    }
+    return this.slab.subarray(this.writePos);
+  }
 
-  feed(input: Buffer): void {
-    let chunk = input;
-    if (this.headerTail) {
-      chunk = Buffer.concat([this.headerTail, chunk]);
-      this.headerTail = null;
-    }
-    let off = 0;
-    const p = this.partial;
-    if (p) {
-      const n = Math.min(p.body.length - p.filled, chunk.length);
-      chunk.copy(p.body, p.filled, 0, n);
-      p.filled += n;
-      off = n;
-      if (p.filled < p.body.length) return;
-      this.partial = null;
-      this.emit(decode(p.code, p.body));
-    }
-    while (off < chunk.length) {
-      if (chunk.length - off < HEADER) {
-        this.headerTail = Buffer.from(chunk.subarray(off));
-        return;
-      }
-      const code = chunk[off] as number;
-      const len = chunk.readUInt32BE(off + 1) - 4;
-      const start = off + HEADER;
-      const copyData = code === 0x64;
-      if (start + len <= chunk.length) {
-        off = start + len;
-        let body = chunk.subarray(start, off);
-        if (copyData && !this.borrow) {
-          const own = this.take(len);
-          body.copy(own);
-          body = own;
-        }
-        this.emit(decode(code, body));
-        continue;
-      }
-      const body = copyData ? this.take(len) : Buffer.allocUnsafe(len);
-      const have = chunk.length - start;
-      chunk.copy(body, 0, start);
-      this.partial = { code, body, filled: have };
-      return;
+  /** `n` bytes were read into the last `buffer()`: emits every message they complete. */
+  wrote(n: number): void {
+    this.writePos += n;
+    const b = this.slab;
+    while (this.writePos - this.parsePos >= HEADER) {
+      const code = b[this.parsePos] as number;
+      const start = this.parsePos + HEADER;
+      const end = start + b.readUInt32BE(this.parsePos + 1) - 4;
+      if (end > this.writePos) return;
+      this.parsePos = end;
+      this.emit(decode(code, b.subarray(start, end)));
     }
   }
 
-  /** `len` bytes of the current slab (a new one when it is full). */
-  private take(len: number): Buffer {
-    if (this.borrow) {
-      if (this.scratch.length < len) this.scratch = Buffer.allocUnsafeSlow(Math.max(len, 1 << 20));
-      return this.scratch.subarray(0, len);
+  /** A read that landed elsewhere: copied in, then parsed. */
+  feed(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      const n = chunk.copy(this.buffer(), 0, off);
+      off += n;
+      this.wrote(n);
     }
-    if (len > SLAB / 4) return Buffer.allocUnsafeSlow(len);
-    if (this.slabUsed + len > this.slab.length) {
-      this.slab = Buffer.allocUnsafeSlow(SLAB);
-      this.slabUsed = 0;
-    }
-    const b = this.slab.subarray(this.slabUsed, this.slabUsed + len);
-    this.slabUsed += len;
-    return b;
   }
 }
 

@@ -94,8 +94,6 @@ async function runBackup(o: BaseBackupOptions): Promise<BaseBackupResult> {
   let sets: ResultSet[];
   try {
     sets = await session.copy(`BASE_BACKUP (${opts.join(', ')})`, {
-      // The tar extractor writes each piece synchronously: nothing is kept past the callback.
-      borrow: true,
       row: (columns, row) => {
         const i = columns.indexOf('size');
         if (columns.includes('spcoid') && i >= 0 && row[i] != null) total = (total ?? 0) + Number(row[i]) * 1024;
@@ -115,7 +113,7 @@ async function runBackup(o: BaseBackupOptions): Promise<BaseBackupResult> {
                 return;
               }
             case 0x64 /* d: archive or manifest data */:
-              if (inManifest) (manifest as Buffer[]).push(Buffer.from(c.subarray(1)));
+              if (inManifest) (manifest as Buffer[]).push(c.subarray(1));
               else tar.push(c.subarray(1));
               return;
             case 0x70 /* p: progress */:

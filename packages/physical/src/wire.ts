@@ -14,10 +14,8 @@ export interface ResultSet {
 }
 
 export interface CopyHandlers {
-  /** A CopyData payload. The receiver owns it (never reused) unless `borrow` is set. */
+  /** A CopyData payload. The receiver owns it (a view of a slab that is never reused): keep it without copying. */
   data(chunk: Buffer): void;
-  /** The payload is only valid during data(): copy what you keep. Saves a copy for a consumer that writes at once. */
-  borrow?: boolean;
   /** The server ended its side of the COPY (CopyDone). */
   done?(): void;
   /** CopyOut/CopyBoth started. */
@@ -46,7 +44,6 @@ export class WireSession {
   private pending: Pending | null = null;
   private closed = false;
   private lost: Error | null = null;
-  private readonly parser: BackendParser;
 
   private constructor(
     private readonly client: pg.Client,
@@ -55,16 +52,16 @@ export class WireSession {
   ) {
     // From here on this session parses the server's messages itself (backend.ts says why); pg's parser is idle.
     conn.stream.removeAllListeners('data');
-    const parser = new BackendParser((msg) => this.onMessage(msg));
-    this.parser = parser;
-    if (tap.socket !== null) tap.feed = (b) => parser.feed(b);
+    const parser = tap.parser;
+    parser.emit = (msg) => this.onMessage(msg);
+    if (tap.socket !== null) tap.taken = true;
     else conn.stream.on('data', (b: Buffer) => parser.feed(b));
     conn.on('end', () => this.onLost(new PhysicalConnectionError('the server closed the replication connection')));
     conn.on('error', (err: Error) => this.onLost(new PhysicalConnectionError('replication connection lost', err)));
   }
 
   static async connect(connectionString: string, applicationName: string): Promise<WireSession> {
-    const tap: ReadTap = { socket: null, feed: null };
+    const tap: ReadTap = { socket: null, taken: false, parser: new BackendParser() };
     const client = new pg.Client({
       connectionString,
       replication: 'true',
@@ -128,7 +125,6 @@ export class WireSession {
     if (this.pending) return Promise.reject(new Error('a replication command is already running'));
     return new Promise<ResultSet[]>((resolve, reject) => {
       this.pending = { sets: [], current: null, error: null, copy, resolve, reject };
-      this.parser.borrow = copy?.borrow === true;
       this.conn.query(sql);
     });
   }
@@ -187,26 +183,24 @@ export class WireSession {
 /** Where a plain TCP socket's reads go: pg's parser (as 'data' events) until the session takes them over. */
 interface ReadTap {
   socket: net.Socket | null;
-  feed: ((b: Buffer) => void) | null;
+  taken: boolean;
+  parser: BackendParser;
 }
 
 /**
- * A socket that reads into one reused 1 MiB buffer (net's `onread`) instead of a new 64 KiB buffer per read:
- * a replication stream moves hundreds of MB/s, and every fresh read buffer was external memory that V8
- * answered with a full GC every few hundred ms. Safe because BackendParser copies what it keeps. Before the
- * session takes over (startup, authentication) reads are copied out as ordinary 'data' events for pg. TLS
- * wraps the socket and reads it itself: an ssl connection keeps an ordinary socket.
+ * A socket that reads straight into the parser's slabs (net's `onread`) instead of a new 64 KiB buffer per
+ * read that the parser would copy again: a replication stream moves hundreds of MB/s. Before the session
+ * takes over (startup, authentication) each read is copied out as an ordinary 'data' event for pg and its
+ * slab space reused. TLS wraps the socket and reads it itself: an ssl connection keeps an ordinary socket.
  */
 function tappedSocket(tap: ReadTap): net.Socket {
-  const buffer = Buffer.allocUnsafeSlow(1 << 20);
   // `onread` is a constructor option since Node 12 (older @types/node list it for connect() only).
   const socket = new net.Socket({
     onread: {
-      buffer,
+      buffer: () => tap.parser.buffer(),
       callback: (n: number, buf: Uint8Array) => {
-        const view = Buffer.from(buf.buffer, buf.byteOffset, n);
-        if (tap.feed) tap.feed(view);
-        else socket.emit('data', Buffer.from(view));
+        if (tap.taken) tap.parser.wrote(n);
+        else socket.emit('data', Buffer.from(buf.subarray(0, n)));
         return true;
       },
     },
