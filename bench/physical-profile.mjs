@@ -72,6 +72,7 @@ try {
       writes++;
     }
   };
+  if (process.env.BENCH_MARK) console.log('--- archive start');
   const a = await profiled('archive', async () => {
     const pipeline = createPipeline({
       name: 'prof',

@@ -53,15 +53,20 @@ function timeTool(bin, args) {
 }
 
 // As packages/cli/src/commands/archive.ts runs it.
-const ARCHIVE = { batch: { maxBytes: 16 << 20, maxEvents: 10_000, maxWaitMs: 100 }, maxInFlightBytes: 40 << 20 };
+const ARCHIVE = {
+  batch: { maxBytes: 16 << 20, maxEvents: 10_000, maxWaitMs: 100 },
+  maxInFlightBytes: 40 << 20,
+  reuseBuffers: true,
+};
 
 async function timeArchiver(url, slot, dir, endLsn, options) {
   const t0 = process.hrtime.bigint();
+  const { reuseBuffers, ...pipelineOptions } = options;
   const pipeline = createPipeline({
     name: 'bench-archive',
-    reader: createPhysicalReader({ connectionString: url, slot }),
+    reader: createPhysicalReader({ connectionString: url, slot, reuseBuffers: reuseBuffers === true }),
     sinks: [createWalArchiveSink({ dir })],
-    ...options,
+    ...pipelineOptions,
   });
   let done;
   const reached = new Promise((r) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BackendMessage, BackendParser } from './backend.js';
+import { type BackendMessage, BackendParser, SlabPool } from './backend.js';
 
 const msg = (code: string, body: Buffer) => {
   const h = Buffer.alloc(5);
@@ -97,5 +97,23 @@ describe('BackendParser', () => {
       { name: 'rowDescription', fields: [{ name: 'a' }, { name: 'bb' }] },
       { name: 'dataRow', fields: ['hi', null] },
     ]);
+  });
+});
+
+describe('SlabPool', () => {
+  it('gives the parser back the memory it was handed, only whole slabs', () => {
+    const pool = new SlabPool();
+    const p = new BackendParser(pool);
+    const first = p.buffer();
+    const slab = p.currentSlab;
+    expect(slab.byteLength).toBe(4 << 20);
+    pool.give(slab);
+    pool.give(new ArrayBuffer(100)); // not a slab: dropped
+    // fill the current slab so the next buffer() starts a new one: it is the one given back
+    const n = first.length - 1000;
+    first[0] = 0x64;
+    first.writeUInt32BE(n - 1, 1); // one CopyData message of n bytes in all
+    p.wrote(n);
+    expect(p.buffer().buffer).toBe(slab);
   });
 });

@@ -27,10 +27,37 @@ const SLAB = 4 << 20;
 /** A read smaller than this is not worth it: start a new slab instead. */
 const MIN_READ = 64 << 10;
 
+/**
+ * Slabs handed back by a receiver that is done with every view of them (the reader, once the pipeline
+ * committed past a slab's WAL): reused instead of allocated, so a steady stream allocates no new memory.
+ * Every new slab is external memory V8 answers with a full GC every ~25 MB of WAL.
+ */
+export class SlabPool {
+  private readonly free: ArrayBuffer[] = [];
+  constructor(private readonly max = 16) {}
+
+  take(): Buffer {
+    const ab = this.free.pop();
+    return ab ? Buffer.from(ab) : Buffer.allocUnsafeSlow(SLAB);
+  }
+
+  give(ab: ArrayBufferLike): void {
+    if (ab.byteLength === SLAB && this.free.length < this.max && ab instanceof ArrayBuffer) this.free.push(ab);
+  }
+}
+
 export class BackendParser {
   /** Receives each complete message. Set before the first `wrote()`. */
   emit: (msg: BackendMessage) => void = () => {};
   private slab: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly pool: SlabPool | null = null) {}
+
+  /** The memory reads go into now (never to be handed back while it is). */
+  get currentSlab(): ArrayBufferLike {
+    return this.slab.buffer;
+  }
+
   /** First byte not yet parsed (the start of an unfinished message). */
   private parsePos = 0;
   /** End of the bytes received. */
@@ -42,7 +69,8 @@ export class BackendParser {
     const missing = have >= HEADER ? HEADER + this.slab.readUInt32BE(this.parsePos + 1) - 4 - have : 0;
     const free = this.slab.length - this.writePos;
     if (free < MIN_READ || missing > free) {
-      const next = Buffer.allocUnsafeSlow(Math.max(SLAB, have + missing + MIN_READ));
+      const size = Math.max(SLAB, have + missing + MIN_READ);
+      const next = size === SLAB && this.pool ? this.pool.take() : Buffer.allocUnsafeSlow(size);
       this.slab.copy(next, 0, this.parsePos, this.writePos);
       this.slab = next;
       this.parsePos = 0;

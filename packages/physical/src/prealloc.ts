@@ -56,8 +56,17 @@ export class SegmentPreallocator {
 async function fill(path: string, size: number): Promise<void> {
   const fh = await open(path, 'w');
   try {
-    for (let off = 0; off < size; off += ZEROS.length) {
-      await fh.write(ZEROS, 0, Math.min(ZEROS.length, size - off), off);
+    // One writev of the same zero buffer repeated: a single thread-pool request per segment.
+    const bufs: Buffer[] = [];
+    for (let left = size; left > 0; left -= ZEROS.length)
+      bufs.push(left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left));
+    let done = 0;
+    while (done < size) {
+      const { bytesWritten } = await fh.writev(
+        done === 0 ? bufs : [ZEROS.subarray(0, Math.min(ZEROS.length, size - done))],
+        done,
+      );
+      done += bytesWritten;
     }
     await fh.sync();
   } finally {

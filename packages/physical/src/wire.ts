@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import pg from 'pg';
-import { type BackendMessage, BackendParser } from './backend.js';
+import { type BackendMessage, BackendParser, type SlabPool } from './backend.js';
 import { PhysicalConnectionError, PhysicalServerError } from './errors.js';
 
 export interface ResultSet {
@@ -44,6 +44,7 @@ export class WireSession {
   private pending: Pending | null = null;
   private closed = false;
   private lost: Error | null = null;
+  private readonly parser: BackendParser;
 
   private constructor(
     private readonly client: pg.Client,
@@ -53,6 +54,7 @@ export class WireSession {
     // From here on this session parses the server's messages itself (backend.ts says why); pg's parser is idle.
     conn.stream.removeAllListeners('data');
     const parser = tap.parser;
+    this.parser = parser;
     parser.emit = (msg) => this.onMessage(msg);
     if (tap.socket !== null) tap.taken = true;
     else conn.stream.on('data', (b: Buffer) => parser.feed(b));
@@ -60,8 +62,8 @@ export class WireSession {
     conn.on('error', (err: Error) => this.onLost(new PhysicalConnectionError('replication connection lost', err)));
   }
 
-  static async connect(connectionString: string, applicationName: string): Promise<WireSession> {
-    const tap: ReadTap = { socket: null, taken: false, parser: new BackendParser() };
+  static async connect(connectionString: string, applicationName: string, pool?: SlabPool): Promise<WireSession> {
+    const tap: ReadTap = { socket: null, taken: false, parser: new BackendParser(pool ?? null) };
     const client = new pg.Client({
       connectionString,
       replication: 'true',
@@ -95,6 +97,11 @@ export class WireSession {
 
   sendCopyDone(): void {
     if (!this.closed && this.lost === null) this.conn.endCopyFrom();
+  }
+
+  /** The slab the socket reads into now: not to be handed back to the pool yet. */
+  get currentSlab(): ArrayBufferLike {
+    return this.parser.currentSlab;
   }
 
   pause(): void {

@@ -23,7 +23,14 @@ export async function archiveCommand(v: PhysicalArgs, io: CliIo): Promise<number
   const logger = lineLogger(io, tty);
   const pipeline: Pipeline = createPipeline({
     name: 'wal-archive',
-    reader: createPhysicalReader({ connectionString, slot, createSlot: v['no-create-slot'] !== true, logger }),
+    // The archive sink keeps no reference to chunk bytes after a write: their memory can be reused.
+    reader: createPhysicalReader({
+      connectionString,
+      slot,
+      createSlot: v['no-create-slot'] !== true,
+      reuseBuffers: true,
+      logger,
+    }),
     sinks: [createWalArchiveSink({ dir, compression })],
     // The sink fsyncs once per batch: segment-sized batches mean about one fsync per segment under load, as
     // pg_receivewal does, and maxWaitMs still confirms a quiet server's WAL within 100 ms.
