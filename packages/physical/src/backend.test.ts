@@ -117,3 +117,32 @@ describe('SlabPool', () => {
     expect(p.buffer().buffer).toBe(slab);
   });
 });
+
+describe('BackendParser with recycleFull', () => {
+  it('hands a full slab back at once, so two slabs carry a long stream', () => {
+    const p = new BackendParser(new SlabPool(2), true);
+    const seen = new Set<ArrayBufferLike>();
+    let total = 0;
+    p.emit = (m) => {
+      if (m.name === 'copyData') total += m.chunk.length;
+    };
+    const one = Buffer.alloc(100_005, 1);
+    one[0] = 0x64;
+    one.writeUInt32BE(100_004, 1);
+    let sent = 0;
+    let off = 0;
+    while (sent < 400) {
+      const into = p.buffer();
+      seen.add(into.buffer);
+      const n = one.copy(into, 0, off);
+      off += n;
+      if (off === one.length) {
+        off = 0;
+        sent++;
+      }
+      p.wrote(n);
+    }
+    expect(total).toBe(400 * 100_000);
+    expect(seen.size).toBeLessThanOrEqual(2);
+  });
+});

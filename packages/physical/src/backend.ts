@@ -51,7 +51,15 @@ export class BackendParser {
   emit: (msg: BackendMessage) => void = () => {};
   private slab: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly pool: SlabPool | null = null) {}
+  /**
+   * @param pool where new slabs come from (and, with `recycleFull`, go back to)
+   * @param recycleFull a full slab goes back to the pool at once: for a receiver that is done with every message
+   *   when its callback returns (the base backup writes each piece synchronously and copies what it keeps)
+   */
+  constructor(
+    private readonly pool: SlabPool | null = null,
+    private readonly recycleFull = false,
+  ) {}
 
   /** The memory reads go into now (never to be handed back while it is). */
   get currentSlab(): ArrayBufferLike {
@@ -72,6 +80,7 @@ export class BackendParser {
       const size = Math.max(SLAB, have + missing + MIN_READ);
       const next = size === SLAB && this.pool ? this.pool.take() : Buffer.allocUnsafeSlow(size);
       this.slab.copy(next, 0, this.parsePos, this.writePos);
+      if (this.recycleFull) this.pool?.give(this.slab.buffer);
       this.slab = next;
       this.parsePos = 0;
       this.writePos = have;

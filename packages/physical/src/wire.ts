@@ -62,8 +62,17 @@ export class WireSession {
     conn.on('error', (err: Error) => this.onLost(new PhysicalConnectionError('replication connection lost', err)));
   }
 
-  static async connect(connectionString: string, applicationName: string, pool?: SlabPool): Promise<WireSession> {
-    const tap: ReadTap = { socket: null, taken: false, parser: new BackendParser(pool ?? null) };
+  /**
+   * @param pool slabs to read into; `recycleFull` hands each full one back at once (see BackendParser), for a
+   *   receiver that keeps nothing past its data() callback
+   */
+  static async connect(
+    connectionString: string,
+    applicationName: string,
+    pool?: SlabPool,
+    recycleFull = false,
+  ): Promise<WireSession> {
+    const tap: ReadTap = { socket: null, taken: false, parser: new BackendParser(pool ?? null, recycleFull) };
     const client = new pg.Client({
       connectionString,
       replication: 'true',
