@@ -1,5 +1,6 @@
 // Profiles walstream's WAL archiver and base backup alone (no reference tools), one CPU profile per phase:
-//   node bench/physical-profile.mjs [outDir]   (BENCH_WAL_MB, default 256; BENCH_BATCH_MB: archive batch.maxBytes)
+//   node bench/physical-profile.mjs [outDir]   (BENCH_WAL_MB, default 256; BENCH_BATCH_MB: archive batch.maxBytes;
+//   BENCH_REUSE=0: the reader without reuseBuffers)
 // Print the top frames with any cpuprofile viewer (Chrome DevTools, speedscope). Used to find what bounds
 // bench/physical.mjs; it measures nothing against a reference.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -76,7 +77,11 @@ try {
   const a = await profiled('archive', async () => {
     const pipeline = createPipeline({
       name: 'prof',
-      reader: createPhysicalReader({ connectionString: url, slot: 'p_ws' }),
+      reader: createPhysicalReader({
+        connectionString: url,
+        slot: 'p_ws',
+        reuseBuffers: process.env.BENCH_REUSE !== '0',
+      }),
       sinks: [sink],
       ...(BATCH_MB ? { batch: { maxBytes: BATCH_MB << 20, maxEvents: 100_000 } } : {}),
     });

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Batch, type ChangeEvent, ConfigError, Operation, positionId } from '@walstream/core';
@@ -84,7 +84,9 @@ describe('WAL archive sink', () => {
     const a = fill(SEG / 2, 4);
     await sink.write(batch(chunk(1, 0n, a)), { signal });
     const next = `${segmentName(1, 1n, SEG)}.prealloc`;
-    for (let i = 0; i < 200 && !(await readdir(dir)).includes(next); i++) await new Promise((r) => setTimeout(r, 10));
+    const size = async () => (await stat(join(dir, next)).catch(() => null))?.size ?? -1;
+    for (let i = 0; i < 500 && (await size()) !== SEG; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100)); // its close
     const prepared = await readFile(join(dir, next));
     expect(prepared.length).toBe(SEG);
     expect(prepared.every((x) => x === 0)).toBe(true);

@@ -274,7 +274,7 @@ class WalArchive implements WalArchiveSink {
     if (this.partial.has(name)) {
       fd = openSync(path, 'r+');
     } else {
-      if (await this.prealloc?.take(name, path)) {
+      if (this.prealloc?.take(name, path)) {
         fd = openSync(path, 'r+');
       } else {
         fd = openSync(path, 'w+');

@@ -1,6 +1,6 @@
 /**
- * The next WAL segment file, zero-filled and fsynced ahead of time on the thread pool, as pg_receivewal pads a
- * new segment before writing it. Writing WAL into a fresh (sparse) file makes the kernel allocate every page
+ * The next WAL segment file, zero-filled ahead of time on the thread pool, as pg_receivewal pads a new segment
+ * before writing it (not fsynced: the point is that its pages exist; the archive fsyncs the segment's data). Writing WAL into a fresh (sparse) file makes the kernel allocate every page
  * and block inside the write call, which blocked the event loop for ~70 ms per 16 MiB; overwriting a padded
  * file costs ~8 ms (measured on the bench machine). The file is `<segment>.prealloc` until the archive needs
  * it and renames it to `<segment>.partial`; a leftover one never counts as WAL and is removed on open.
@@ -14,7 +14,7 @@ const ZEROS = Buffer.alloc(1 << 20);
 export const PREALLOC_SUFFIX = '.prealloc';
 
 export class SegmentPreallocator {
-  private pending: { name: string; path: string; ready: Promise<boolean> } | null = null;
+  private pending: { name: string; path: string; ready: Promise<boolean>; done: boolean } | null = null;
 
   constructor(
     private readonly dir: string,
@@ -27,19 +27,29 @@ export class SegmentPreallocator {
     void this.discard();
     const path = join(this.dir, `${name}${PREALLOC_SUFFIX}`);
     // A failure (disk full) only means the segment is created the plain way later, which reports it.
-    const ready = fill(path, this.size).then(
-      () => true,
+    const pending = { name, path, ready: Promise.resolve(false), done: false };
+    pending.ready = fill(path, this.size).then(
+      () => {
+        pending.done = true;
+        return true;
+      },
       () => false,
     );
-    this.pending = { name, path, ready };
+    this.pending = pending;
   }
 
-  /** Renames the prepared file of `name` to `target`; false when none is ready for that name. */
-  async take(name: string, target: string): Promise<boolean> {
+  /**
+   * Renames the prepared file of `name` to `target`; false when none is ready for that name. Never waits: a
+   * file still being filled (a slow disk) is dropped and the segment created the plain way.
+   */
+  take(name: string, target: string): boolean {
     const p = this.pending;
     if (p === null || p.name !== name) return false;
+    if (!p.done) {
+      void this.discard();
+      return false;
+    }
     this.pending = null;
-    if (!(await p.ready)) return false;
     renameSync(p.path, target);
     return true;
   }
@@ -68,7 +78,6 @@ async function fill(path: string, size: number): Promise<void> {
       );
       done += bytesWritten;
     }
-    await fh.sync();
   } finally {
     await fh.close();
   }
