@@ -34,7 +34,8 @@ const MIN_READ = 64 << 10;
  */
 export class SlabPool {
   private readonly free: ArrayBuffer[] = [];
-  constructor(private readonly max = 16) {}
+  /** @param max free slabs kept (4 MiB each); the rest are left to the GC */
+  constructor(private readonly max = 8) {}
 
   take(): Buffer {
     const ab = this.free.pop();

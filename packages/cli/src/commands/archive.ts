@@ -29,13 +29,15 @@ export async function archiveCommand(v: PhysicalArgs, io: CliIo): Promise<number
       slot,
       createSlot: v['no-create-slot'] !== true,
       reuseBuffers: true,
+      maxBufferedBytes: 8 << 20,
       logger,
     }),
     sinks: [createWalArchiveSink({ dir, compression })],
     // The sink fsyncs once per batch: segment-sized batches mean about one fsync per segment under load, as
     // pg_receivewal does, and maxWaitMs still confirms a quiet server's WAL within 100 ms.
     batch: ARCHIVE_BATCH,
-    maxInFlightBytes: 40 << 20,
+    // Two batches in flight (one being written, one filling): enough to keep the disk busy, RSS bounded.
+    maxInFlightBytes: 32 << 20,
     logger,
   });
   try {
