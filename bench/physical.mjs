@@ -1,7 +1,9 @@
 // Physical replication, side by side on one PostgreSQL 15 (the system pg_receivewal / pg_basebackup match it):
 //   WAL archive: BENCH_WAL_MB of WAL is written first; then pg_receivewal and walstream (physical reader ->
-//   Pipeline -> WAL archive sink) each read it from their own physical slot into their own folder, both
-//   fsyncing (pg_receivewal at segment end, walstream at every batch). Target: walstream >= 0.9x MB/s.
+//   Pipeline -> WAL archive sink, configured as `walstream archive` runs it: 16 MiB batches) each read it from
+//   their own physical slot into their own folder, both fsyncing (pg_receivewal at segment end and when the
+//   server asks, walstream at every batch). Target: walstream >= 0.9x MB/s. A third line shows the pipeline's
+//   default 1 MiB batches (an fsync per MiB).
 //   Base backup: pg_basebackup -Fp -X fetch -c fast and takeBaseBackup (same content: plain files, WAL,
 //   CRC32C manifest, fsync). Target: walstream >= 0.8x MB/s.
 // Each pair runs BENCH_ROUNDS times, alternating which goes first; the median and the spread are printed.
@@ -32,7 +34,9 @@ async function sql(url, text) {
 function timeTool(bin, args) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', 'maxrss=%M', bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', bin, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d) => {
       err += d;
@@ -40,19 +44,35 @@ function timeTool(bin, args) {
     child.on('exit', (code) => {
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       const rss = Number(/maxrss=(\d+)/.exec(err)?.[1] ?? 0) / 1024;
-      if (code === 0) resolve({ s, rss });
+      const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(err);
+      const cpuS = cpu ? Number(cpu[1]) + Number(cpu[2]) : 0;
+      if (code === 0) resolve({ s, rss, cpuS });
       else reject(new Error(`${bin} exited ${code}: ${err.slice(-1500)}`));
     });
   });
 }
 
-async function timeArchiver(url, slot, dir, endLsn, batch) {
+// As packages/cli/src/commands/archive.ts runs it.
+const ARCHIVE = {
+  batch: { maxBytes: 16 << 20, maxEvents: 10_000, maxWaitMs: 100 },
+  maxInFlightBytes: 32 << 20,
+  reuseBuffers: true,
+  maxBufferedBytes: 8 << 20,
+};
+
+async function timeArchiver(url, slot, dir, endLsn, options) {
   const t0 = process.hrtime.bigint();
+  const { reuseBuffers, maxBufferedBytes, ...pipelineOptions } = options;
   const pipeline = createPipeline({
     name: 'bench-archive',
-    reader: createPhysicalReader({ connectionString: url, slot }),
+    reader: createPhysicalReader({
+      connectionString: url,
+      slot,
+      reuseBuffers: reuseBuffers === true,
+      ...(maxBufferedBytes ? { maxBufferedBytes } : {}),
+    }),
     sinks: [createWalArchiveSink({ dir })],
-    ...(batch ? { batch } : {}),
+    ...pipelineOptions,
   });
   let done;
   const reached = new Promise((r) => {
@@ -107,21 +127,27 @@ export async function run() {
     const dbMb = Number(b) / 1024 / 1024;
     console.log(`physical: ${walMb.toFixed(0)} MB of WAL, database ${dbMb.toFixed(0)} MB, ${ROUNDS} rounds (PG15)`);
 
+    const baseRss = process.resourceUsage().maxRSS / 1024;
     // An untimed read of the WAL first, so neither tool pays for a cold page cache in the first round.
     const warmDir = join(work, 'warm');
     await mkdir(warmDir);
-    await timeArchiver(url, 'b_warm', warmDir, endLsn);
+    await timeArchiver(url, 'b_warm', warmDir, endLsn, ARCHIVE);
     await rm(warmDir, { recursive: true, force: true });
 
     const recvMbs = [];
     const wsMbs = [];
     const wsBigMbs = [];
     let recvRss = 0;
+    // CPU seconds (user + system, all threads) per run: on a shared machine a process that needs more CPU
+    // loses more wall time to the others, so this explains ratios that move with the load.
+    const recvCpu = [];
+    let archiveRss = 0;
+    const wsCpu = [];
     for (let r = 0; r < ROUNDS; r++) {
       const recvDir = join(work, `recv${r}`);
       const wsDir = join(work, `ws${r}`);
       const recv = async () => {
-        const { s, rss } = await timeTool(join(cluster.binDir, 'pg_receivewal'), [
+        const { s, rss, cpuS } = await timeTool(join(cluster.binDir, 'pg_receivewal'), [
           '-D',
           recvDir,
           '-d',
@@ -134,14 +160,19 @@ export async function run() {
         ]);
         recvMbs.push(walMb / s);
         recvRss = Math.max(recvRss, rss);
+        recvCpu.push(cpuS);
       };
       const ws = async () => {
-        wsMbs.push(walMb / (await timeArchiver(url, `b_ws${r}`, wsDir, endLsn)));
+        const c0 = process.cpuUsage();
+        wsMbs.push(walMb / (await timeArchiver(url, `b_ws${r}`, wsDir, endLsn, ARCHIVE)));
+        const c = process.cpuUsage(c0);
+        wsCpu.push((c.user + c.system) / 1e6);
+        // Round 0 runs this before any default-batch run: the peak so far is the warm-up's and this one's.
+        if (r === 0) archiveRss = process.resourceUsage().maxRSS / 1024;
       };
-      // The archive fsyncs once per pipeline batch: a bigger batch means fewer fsyncs (pg_receivewal: one per segment).
+      // The pipeline's default batch (1 MiB): the archive fsyncs once per batch, so 16x the fsyncs.
       const wsBig = async () => {
-        const batch = { maxBytes: 16 << 20, maxEvents: 100_000 };
-        wsBigMbs.push(walMb / (await timeArchiver(url, `b_wsb${r}`, `${wsDir}-big`, endLsn, batch)));
+        wsBigMbs.push(walMb / (await timeArchiver(url, `b_wsb${r}`, `${wsDir}-big`, endLsn, {})));
       };
       await mkdir(recvDir);
       await mkdir(wsDir);
@@ -157,7 +188,10 @@ export async function run() {
       `  WAL archive    walstream ${median(wsMbs).toFixed(0)} MB/s (${spread(wsMbs)})   pg_receivewal ${median(recvMbs).toFixed(0)} MB/s (${spread(recvMbs)})   ratio ${(median(wsMbs) / median(recvMbs)).toFixed(2)}x (target >= 0.9x)`,
     );
     console.log(
-      `  WAL archive    walstream, batch.maxBytes 16 MiB ${median(wsBigMbs).toFixed(0)} MB/s (${spread(wsBigMbs)})   ratio ${(median(wsBigMbs) / median(recvMbs)).toFixed(2)}x`,
+      `  WAL archive    walstream, default 1 MiB batches ${median(wsBigMbs).toFixed(0)} MB/s (${spread(wsBigMbs)})   ratio ${(median(wsBigMbs) / median(recvMbs)).toFixed(2)}x`,
+    );
+    console.log(
+      `  archive CPU    walstream ${median(wsCpu).toFixed(2)} s   pg_receivewal ${median(recvCpu).toFixed(2)} s   (user + system per run, median)`,
     );
 
     const bbMbs = [];
@@ -212,7 +246,7 @@ export async function run() {
       `  base backup    walstream ${median(wsbMbs).toFixed(0)} MB/s (${spread(wsbMbs)})   pg_basebackup ${median(bbMbs).toFixed(0)} MB/s (${spread(bbMbs)})   ratio ${(median(wsbMbs) / median(bbMbs)).toFixed(2)}x (target >= 0.8x)`,
     );
     console.log(
-      `  peak RSS       walstream ${wsArchiveRss.toFixed(0)} MB (archive) / ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (whole run)   pg_receivewal ${recvRss.toFixed(0)} MB   pg_basebackup ${bbRss.toFixed(0)} MB`,
+      `  peak RSS       walstream ${archiveRss.toFixed(0)} MB (archive as walstream archive runs it; the process was at ${baseRss.toFixed(0)} MB before) / ${wsArchiveRss.toFixed(0)} MB (after the default-batch runs too) / ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (whole run)   pg_receivewal ${recvRss.toFixed(0)} MB   pg_basebackup ${bbRss.toFixed(0)} MB`,
     );
   } finally {
     await cluster.stop();

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { startBridge } from './bridge/bridge.js';
 import { type CheckTarget, formatChecks, runChecks } from './commands/check.js';
 import { writeSampleConfig } from './commands/init.js';
+import { PHYSICAL_COMMANDS, physicalMain } from './commands/physical.js';
 import { dropSource, sourceStatus } from './commands/slot.js';
 import { readTableTypes, renderJsonSchema, renderTypeScript, renderZod } from './commands/types.js';
 import { ConfigFileError } from './config/errors.js';
@@ -42,6 +43,10 @@ Usage:
   walstream nats     --slot S --pub P [--port 9090] [--host 127.0.0.1] [--json] [--zstd]
                      (drop-in for the reference Postgres -> NATS bridge: PG_HOST, PG_PORT, PG_DB,
                       POSTGRES_BRIDGE_USER, POSTGRES_BRIDGE_PASSWORD, NATS_HOST, NATS_BRIDGE_USER, NATS_BRIDGE_PASSWORD)
+  walstream backup   --connection URL --dir DIR             (base backup, verified against its manifest)
+  walstream archive  --connection URL --dir DIR [--slot S]  (WAL archiver, until SIGINT/SIGTERM)
+  walstream restore  --backup DIR --archive DIR --target-dir DIR --to TIME [--port N]
+                     (point-in-time recovery; walstream backup|archive|restore --help for every option)
 
 Instead of --config, check/status/drop/types accept --connection URL --slot S --publication P [--tables a,b].
 Exit codes: 0 ok, 1 failed (check failed, pipeline failed), 2 usage or config error, 3 could not start.
@@ -126,6 +131,8 @@ async function confirm(io: CliIo, question: string, expected: string): Promise<b
 const json = (x: unknown) => `${JSON.stringify(x, jsonReplacer, 2)}\n`;
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  // The physical commands have options of their own (directories, recovery targets).
+  if (argv[0] !== undefined && PHYSICAL_COMMANDS.has(argv[0])) return physicalMain(argv[0], argv.slice(1), io);
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });

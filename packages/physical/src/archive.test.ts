@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Batch, type ChangeEvent, ConfigError, Operation, positionId } from '@walstream/core';
@@ -46,6 +46,11 @@ function fill(n: number, seed: number): Buffer {
   return b;
 }
 
+/** The archive's WAL files, without the next segment being prepared in the background. */
+async function wal(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => !f.endsWith('.prealloc')).sort();
+}
+
 describe('WAL archive sink', () => {
   let dir: string;
   beforeEach(async () => {
@@ -61,16 +66,51 @@ describe('WAL archive sink', () => {
     const base = 5n * BigInt(SEG);
     const a = fill(SEG - 100, 1);
     await sink.write(batch(chunk(1, base, a)), { signal });
-    expect(await readdir(dir)).toEqual([`${segmentName(1, 5n, SEG)}.partial`]);
+    expect(await wal(dir)).toEqual([`${segmentName(1, 5n, SEG)}.partial`]);
     const b = fill(300, 2);
     await sink.write(batch(chunk(1, base + BigInt(a.length), b)), { signal });
-    expect((await readdir(dir)).sort()).toEqual([segmentName(1, 5n, SEG), `${segmentName(1, 6n, SEG)}.partial`]);
+    expect(await wal(dir)).toEqual([segmentName(1, 5n, SEG), `${segmentName(1, 6n, SEG)}.partial`]);
     const full = await readFile(join(dir, segmentName(1, 5n, SEG)));
     expect(full.equals(Buffer.concat([a, b.subarray(0, 100)]))).toBe(true);
     const partial = await readFile(join(dir, `${segmentName(1, 6n, SEG)}.partial`));
     expect(partial.length).toBe(SEG);
     expect(partial.subarray(0, 200).equals(b.subarray(100))).toBe(true);
     await sink.close?.();
+  });
+
+  it('prepares the next segment zero-filled and uses it; a leftover one never counts and is removed', async () => {
+    const sink = createWalArchiveSink({ dir });
+    await sink.open?.({ pipeline: 't', logger: undefined as never, signal });
+    const a = fill(SEG / 2, 4);
+    await sink.write(batch(chunk(1, 0n, a)), { signal });
+    const next = `${segmentName(1, 1n, SEG)}.prealloc`;
+    const size = async () => (await stat(join(dir, next)).catch(() => null))?.size ?? -1;
+    for (let i = 0; i < 500 && (await size()) !== SEG; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100)); // its close
+    const prepared = await readFile(join(dir, next));
+    expect(prepared.length).toBe(SEG);
+    expect(prepared.every((x) => x === 0)).toBe(true);
+    // the rest of segment 0 and the start of segment 1: segment 1 is the prepared file, renamed
+    const b = fill(SEG / 2 + 100, 5);
+    b.fill(0, SEG / 2, SEG / 2 + 40); // no long page header: the owner check (system id) has nothing to compare
+    await sink.write(batch(chunk(1, BigInt(a.length), b)), { signal });
+    expect(await wal(dir)).toEqual([segmentName(1, 0n, SEG), `${segmentName(1, 1n, SEG)}.partial`]);
+    const partial = await readFile(join(dir, `${segmentName(1, 1n, SEG)}.partial`));
+    expect(partial.length).toBe(SEG);
+    expect(partial.subarray(0, 100).equals(b.subarray(SEG / 2))).toBe(true);
+    expect(partial.subarray(100).every((x) => x === 0)).toBe(true);
+    await sink.close?.();
+    expect((await readdir(dir)).filter((f) => f.endsWith('.prealloc'))).toEqual([]);
+
+    // A crash leaves a prepared file behind: the next open removes it, and the archive still ends in segment 1.
+    await writeFile(join(dir, `${segmentName(1, 7n, SEG)}.prealloc`), Buffer.alloc(SEG));
+    const again = createWalArchiveSink({ dir });
+    await again.open?.({ pipeline: 't', logger: undefined as never, signal });
+    expect((await readdir(dir)).filter((f) => f.endsWith('.prealloc'))).toEqual([]);
+    await expect(again.write(batch(chunk(1, 3n * BigInt(SEG), fill(10, 0))), { signal })).rejects.toBeInstanceOf(
+      WalGapError,
+    );
+    await again.close?.();
   });
 
   it('rejects a gap, and a stream that starts mid-segment on an empty archive', async () => {
@@ -113,7 +153,7 @@ describe('WAL archive sink', () => {
     await sink.write(batch(chunk(2, BigInt(SEG) + 10n, hist, 'history'), chunk(2, BigInt(SEG), fill(SEG, 6))), {
       signal,
     });
-    const files = (await readdir(dir)).sort();
+    const files = await wal(dir);
     expect(files).toEqual([
       `${segmentName(1, 0n, SEG)}.gz`,
       `${segmentName(1, 1n, SEG)}.partial`,

@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, type Lsn, parseLsn } from '@walstream/core';
+import { SlabPool } from './backend.js';
 import { BaseBackupError } from './errors.js';
 import { TarExtractor } from './tar.js';
 import { type ResultSet, WireSession } from './wire.js';
@@ -68,7 +69,13 @@ export async function takeBaseBackup(options: BaseBackupOptions): Promise<BaseBa
 }
 
 async function runBackup(o: BaseBackupOptions): Promise<BaseBackupResult> {
-  const session = await WireSession.connect(o.connectionString, o.applicationName ?? 'walstream-basebackup');
+  // Every piece is written (or copied) before the next arrives: two slabs, recycled as they fill, carry the stream.
+  const session = await WireSession.connect(
+    o.connectionString,
+    o.applicationName ?? 'walstream-basebackup',
+    new SlabPool(2),
+    true,
+  );
   const tar = new TarExtractor(o.dir);
   let manifest: Buffer[] | null = null;
   let inManifest = false;

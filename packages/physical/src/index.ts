@@ -43,5 +43,7 @@ export type {
   RestoreTarget,
 } from './restore.js';
 export { restore, restoreCommand } from './restore.js';
+export type { BackupVerification } from './verify.js';
+export { verifyBackup } from './verify.js';
 export type { WalChunk } from './wal.js';
 export { historyName, isWalChunk, parseSegmentName, segmentName } from './wal.js';

@@ -3,7 +3,9 @@
  * this class takes the connection's message stream over: walsender commands return several result sets and
  * COPY streams (BASE_BACKUP, START_REPLICATION) that pg's query machinery does not model.
  */
+import net from 'node:net';
 import pg from 'pg';
+import { type BackendMessage, BackendParser, type SlabPool } from './backend.js';
 import { PhysicalConnectionError, PhysicalServerError } from './errors.js';
 
 export interface ResultSet {
@@ -12,7 +14,7 @@ export interface ResultSet {
 }
 
 export interface CopyHandlers {
-  /** A CopyData payload. The buffer may be reused after the call returns: copy what you keep. */
+  /** A CopyData payload. The receiver owns it (a view of a slab that is never reused): keep it without copying. */
   data(chunk: Buffer): void;
   /** The server ended its side of the COPY (CopyDone). */
   done?(): void;
@@ -38,43 +40,45 @@ interface Pending {
   reject(err: Error): void;
 }
 
-/** Message events pg's Client handles; removed so they reach only this class. */
-const TAKEN = [
-  'rowDescription',
-  'dataRow',
-  'commandComplete',
-  'readyForQuery',
-  'errorMessage',
-  'copyData',
-  'copyInResponse',
-  'emptyQuery',
-  'portalSuspended',
-  'notice',
-  'notification',
-  'parseComplete',
-];
-
 export class WireSession {
   private pending: Pending | null = null;
   private closed = false;
   private lost: Error | null = null;
+  private readonly parser: BackendParser;
 
   private constructor(
     private readonly client: pg.Client,
     private readonly conn: RawConnection,
+    tap: ReadTap,
   ) {
-    for (const name of TAKEN) conn.removeAllListeners(name);
-    conn.on('message', (msg: { name: string }) => this.onMessage(msg));
+    // From here on this session parses the server's messages itself (backend.ts says why); pg's parser is idle.
+    conn.stream.removeAllListeners('data');
+    const parser = tap.parser;
+    this.parser = parser;
+    parser.emit = (msg) => this.onMessage(msg);
+    if (tap.socket !== null) tap.taken = true;
+    else conn.stream.on('data', (b: Buffer) => parser.feed(b));
     conn.on('end', () => this.onLost(new PhysicalConnectionError('the server closed the replication connection')));
     conn.on('error', (err: Error) => this.onLost(new PhysicalConnectionError('replication connection lost', err)));
   }
 
-  static async connect(connectionString: string, applicationName: string): Promise<WireSession> {
+  /**
+   * @param pool slabs to read into; `recycleFull` hands each full one back at once (see BackendParser), for a
+   *   receiver that keeps nothing past its data() callback
+   */
+  static async connect(
+    connectionString: string,
+    applicationName: string,
+    pool?: SlabPool,
+    recycleFull = false,
+  ): Promise<WireSession> {
+    const tap: ReadTap = { socket: null, taken: false, parser: new BackendParser(pool ?? null, recycleFull) };
     const client = new pg.Client({
       connectionString,
       replication: 'true',
       application_name: applicationName,
-    } as pg.ClientConfig);
+      stream: (cfg: { ssl?: unknown }) => (cfg.ssl ? new net.Socket() : tappedSocket(tap)),
+    } as unknown as pg.ClientConfig);
     client.on('error', () => {}); // surfaced through the session's pending command
     try {
       await client.connect();
@@ -83,7 +87,7 @@ export class WireSession {
       throw new PhysicalConnectionError('cannot open the replication connection', err);
     }
     const conn = (client as unknown as { connection: RawConnection }).connection;
-    return new WireSession(client, conn);
+    return new WireSession(client, conn, tap);
   }
 
   /** A walsender command; resolves with its result sets after ReadyForQuery. */
@@ -102,6 +106,11 @@ export class WireSession {
 
   sendCopyDone(): void {
     if (!this.closed && this.lost === null) this.conn.endCopyFrom();
+  }
+
+  /** The slab the socket reads into now: not to be handed back to the pool yet. */
+  get currentSlab(): ArrayBufferLike {
+    return this.parser.currentSlab;
   }
 
   pause(): void {
@@ -144,28 +153,27 @@ export class WireSession {
     if (p && !this.closed) p.reject(err);
   }
 
-  private onMessage(msg: { name: string } & Record<string, unknown>): void {
+  private onMessage(msg: BackendMessage): void {
     const p = this.pending;
     if (p === null) return;
     switch (msg.name) {
       case 'copyData':
-        p.copy?.data(msg.chunk as Buffer);
+        p.copy?.data(msg.chunk);
         return;
       case 'copyOutResponse':
-      case 'replicationStart':
+      case 'copyBothResponse':
         p.copy?.started?.();
         return;
       case 'copyDone':
         p.copy?.done?.();
         return;
       case 'rowDescription': {
-        const fields = msg.fields as { name: string }[];
-        p.current = { columns: fields.map((f) => f.name), rows: [] };
+        p.current = { columns: msg.fields.map((f) => f.name), rows: [] };
         p.sets.push(p.current);
         return;
       }
       case 'dataRow': {
-        const row = msg.fields as (string | null)[];
+        const row = msg.fields;
         p.current?.rows.push(row);
         if (p.current) p.copy?.row?.(p.current.columns, row);
         return;
@@ -174,7 +182,10 @@ export class WireSession {
         p.current = null;
         return;
       case 'error':
-        p.error = new PhysicalServerError(msg as unknown as { code?: string; message: string });
+        p.error = new PhysicalServerError({
+          ...(msg.code !== undefined ? { code: msg.code } : {}),
+          message: msg.message,
+        });
         return;
       case 'readyForQuery':
         this.pending = null;
@@ -183,6 +194,35 @@ export class WireSession {
         return;
     }
   }
+}
+
+/** Where a plain TCP socket's reads go: pg's parser (as 'data' events) until the session takes them over. */
+interface ReadTap {
+  socket: net.Socket | null;
+  taken: boolean;
+  parser: BackendParser;
+}
+
+/**
+ * A socket that reads straight into the parser's slabs (net's `onread`) instead of a new 64 KiB buffer per
+ * read that the parser would copy again: a replication stream moves hundreds of MB/s. Before the session
+ * takes over (startup, authentication) each read is copied out as an ordinary 'data' event for pg and its
+ * slab space reused. TLS wraps the socket and reads it itself: an ssl connection keeps an ordinary socket.
+ */
+function tappedSocket(tap: ReadTap): net.Socket {
+  // `onread` is a constructor option since Node 12 (older @types/node list it for connect() only).
+  const socket = new net.Socket({
+    onread: {
+      buffer: () => tap.parser.buffer(),
+      callback: (n: number, buf: Uint8Array) => {
+        if (tap.taken) tap.parser.wrote(n);
+        else socket.emit('data', Buffer.from(buf.subarray(0, n)));
+        return true;
+      },
+    },
+  } as net.SocketConstructorOpts);
+  tap.socket = socket;
+  return socket;
 }
 
 /** The first row of the first result set, as a column -> value map. */

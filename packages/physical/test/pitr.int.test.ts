@@ -62,6 +62,8 @@ describe.each(versions)('PostgreSQL %i: archive, base backup, point-in-time rest
         connectionString: pg.connectionString,
         slot: 'wal_archive',
         statusIntervalMs: 500,
+        // as walstream archive runs it: chunk memory reused once committed (pg_waldump and the restores check it)
+        reuseBuffers: true,
       }),
       sinks: [
         createWalArchiveSink({ dir: archive }),
