@@ -1,7 +1,7 @@
 /**
  * Event-loop turns while the reader decodes a backlog. A full frame queue drains in microtasks only (each
  * `next()` of the consumer resolves at once), so without turns a catch-up keeps the event loop for as long as the
- * queue lasts (8 MiB of frames: hundreds of ms): sinks' acknowledgements, timers and status updates wait.
+ * queue lasts (megabytes of frames: hundreds of ms): sinks' acknowledgements, timers and status updates wait.
  */
 
 /** Longest stretch of decoding without a turn. */
