@@ -6,7 +6,8 @@
 //   walstream reader -> Pipeline -> NATS sink, event mode (target >= 0.9x the bare loop).
 // Every run is its own child process, so peak RSS and event-loop delay (monitorEventLoopDelay p99) are its own.
 // BENCH_NATS_ROWS (default 100000), BENCH_NATS_ROUNDS (default 3), BENCH_NATS_CATCHUP=1 (1M rows, 1 round),
-// BENCH_NATS_PROF=<dir> writes a --cpu-prof profile of every walstream child there.
+// BENCH_NATS_PROF=<dir> writes a --cpu-prof profile of every walstream child there; BENCH_NATS_MEMTRACE=1 prints
+// heap, buffers, in-flight bytes and queues of every walstream child every 500 ms (stderr).
 // The numbers are only as quiet as the machine: compare the ratios of one run, not absolute figures across runs.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ const SERVER = '127.0.0.1:4222';
 const WINDOW = 1000;
 // Not a default: for measuring how the pipeline's in-flight budget drives peak RSS (printed when set).
 const INFLIGHT_MB = process.env.BENCH_NATS_INFLIGHT_MB ? Number(process.env.BENCH_NATS_INFLIGHT_MB) : undefined;
+// Likewise for the reader's read-ahead (maxQueueBytes).
+const QUEUE_MB = process.env.BENCH_NATS_QUEUE_MB ? Number(process.env.BENCH_NATS_QUEUE_MB) : undefined;
 // BENCH_NATS_KINDS=recv,batch picks some (while developing); BENCH_NATS_NOOP=1 adds reader -> no-op sink.
 const KINDS = (process.env.BENCH_NATS_KINDS?.split(',') ?? ['recv', 'batch', 'bare', 'event']).concat(
   process.env.BENCH_NATS_NOOP === '1' ? ['noop'] : [],
@@ -129,7 +132,12 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
   eld.enable();
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
-  const reader = createPostgresReader({ connectionString: url, slot, publication: 'bench_pub' });
+  const reader = createPostgresReader({
+    connectionString: url,
+    slot,
+    publication: 'bench_pub',
+    ...(QUEUE_MB ? { maxQueueBytes: QUEUE_MB << 20 } : {}),
+  });
   // Default options but the subject (this run's own stream) and no schema bucket (a shared server).
   const sink =
     kind === 'noop'
@@ -147,13 +155,30 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
     });
   });
   await pipeline.start();
+  // BENCH_NATS_MEMTRACE=1: where the memory is, every 500 ms on stderr (heap, buffers, queues).
+  const trace =
+    process.env.BENCH_NATS_MEMTRACE === '1' ? setInterval(() => memTrace(pipeline, reader, sink), 500) : null;
   await Promise.race([all, pipeline.done]);
+  if (trace !== null) clearInterval(trace);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const got = pipeline.status().sinks[0].eventsOut;
   await pipeline.stop();
   eld.disable();
   if (got < rows) throw new Error(`${kind}: pipeline ended after ${got} of ${rows} events`);
   return { secs, cpu: cpuSecs(cpu0), rss: process.resourceUsage().maxRSS * 1024, eldP99: eld.percentile(99) / 1e6 };
+}
+
+function memTrace(pipeline, reader, sink) {
+  const m = process.memoryUsage();
+  const mb = (x) => Math.round(x / 2 ** 20);
+  const p = pipeline.status();
+  const r = reader.status();
+  const nc = sink.connection;
+  // nats.js internals (not API): its outbound buffer and the socket's unsent bytes; "0+0" when absent.
+  const out = `${mb(nc?.protocol?.outbound?.size?.() ?? 0)}+${mb(nc?.protocol?.transport?.socket?.writableLength ?? 0)}`;
+  console.error(
+    `rss ${mb(m.rss)} heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} ext ${mb(m.external)} ab ${mb(m.arrayBuffers)} | inflight ${mb(p.inFlightBytes)} queued ${p.sinks[0].queuedBatches} out ${p.sinks[0].eventsOut} | reader q ${mb(r.queuedBytes)} paused ${r.paused} | nats out ${out}`,
+  );
 }
 
 /** CPU seconds (user + system) of this process since `from`: steadier than wall time on a busy machine. */
@@ -308,7 +333,7 @@ function report(results) {
     );
   };
   console.log(
-    `nats e2e: ${ROWS.toLocaleString('en-US')} rows (~220 B) in ${PER_TXN}-row transactions, PostgreSQL 15 -> nats-server ${SERVER}, file storage, ${INFLIGHT_MB ? `maxInFlightBytes ${INFLIGHT_MB} MiB, otherwise ` : ''}default options; median (min-max) of ${ROUNDS} interleaved round(s)`,
+    `nats e2e: ${ROWS.toLocaleString('en-US')} rows (~220 B) in ${PER_TXN}-row transactions, PostgreSQL 15 -> nats-server ${SERVER}, file storage, ${INFLIGHT_MB ? `maxInFlightBytes ${INFLIGHT_MB} MiB, ` : ''}${QUEUE_MB ? `maxQueueBytes ${QUEUE_MB} MiB, ` : ''}${INFLIGHT_MB || QUEUE_MB ? 'otherwise ' : ''}default options; median (min-max) of ${ROUNDS} interleaved round(s)`,
   );
   const has = (k) => results[k].length > 0;
   if (has('recv')) line('pg_recvlogical (reference, no decoding)', 'recv');

@@ -60,7 +60,10 @@ export interface PostgresReaderOptions {
   streamMemoryBytes?: number;
   /** Folder for spill files. @default the OS temp folder */
   spillDir?: string;
-  /** Bytes of decoded items queued for the consumer before the socket is paused. @default 8388608 (8 MiB) */
+  /**
+   * Bytes of received frames queued for the consumer before the socket is paused (the kernel buffer and the server
+   * hold the rest). Read-ahead beyond what the consumer takes only costs memory. @default 2097152 (2 MiB)
+   */
   maxQueueBytes?: number;
   /** Reconnect after a lost connection (resuming from the slot). */
   reconnect?: ReconnectOptions;
@@ -169,7 +172,7 @@ export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedRead
       : undefined,
     streamMemoryBytes: o.streamMemoryBytes ?? 32 << 20,
     spillDir: o.spillDir,
-    maxQueueBytes: o.maxQueueBytes ?? 8 << 20,
+    maxQueueBytes: o.maxQueueBytes ?? 2 << 20,
     reconnect: {
       maxAttempts: o.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY,
       initialDelayMs: o.reconnect?.initialDelayMs ?? 200,

@@ -33,6 +33,7 @@ import { ReplicationConnection, where } from './replication.js';
 import { type SetupResult, setup, type TableInfo } from './setup.js';
 import { slotLag, startHeartbeat } from './side-queries.js';
 import { type SnapshotHandle, Snapshotter } from './snapshot/snapshotter.js';
+import { Turns } from './turns.js';
 import { TYPE_QUERY, TypeRegistry } from './types/registry.js';
 
 /** Creates a reader; nothing connects until `open()` or the first `read()`. */
@@ -266,6 +267,7 @@ class Reader implements PostgresReader {
     const onAbort = () => this.queue.wake();
     signal?.addEventListener('abort', onAbort, { once: true });
     const out: ReaderItem[] = [];
+    const turns = new Turns();
     try {
       for await (const items of this.snap.initialItems()) {
         for (const item of items) {
@@ -276,11 +278,18 @@ class Reader implements PostgresReader {
       if (this.snap.mode === 'only') return;
       for (;;) {
         if (signal?.aborted || this.closed) return;
-        // A full queue drains in microtasks only; give the event loop a turn every few milliseconds, so the
-        // sinks' acknowledgements, timers and status updates are served during a catch-up (event-loop delay).
+        // Between turns the queue drains in microtasks (see turns.ts). After a turn, and before every item, the
+        // abort is checked again: a graceful stop aborts between source transactions, and an item handed out after
+        // that would be a partial transaction the sinks hold but nobody confirms (the restart sends it again).
+        if (turns.due()) {
+          await turns.take(this.conn, () => this.queue.paused);
+          continue;
+        }
         const frame = this.queue.shift();
         if (frame === null) {
-          if ((await this.queue.wait()) !== 'ended') continue;
+          const outcome = await this.queue.wait();
+          turns.restart();
+          if (outcome !== 'ended') continue;
           if (this.closed || signal?.aborted) return;
           await this.recover(this.queue.endError, signal);
           continue;
@@ -288,6 +297,7 @@ class Reader implements PostgresReader {
         if (this.hasUnknownTypes(frame)) await this.loadTypes();
         const lazy = (this.decoder as ChangeDecoder).handle(frame, 25, frame.length, out);
         for (let i = 0; i < out.length; i++) {
+          if (signal?.aborted || this.closed) return;
           const item = out[i] as ReaderItem;
           if (this.skip(item)) continue;
           const p = this.snap.watching ? this.snap.pass(item) : item;
@@ -297,6 +307,7 @@ class Reader implements PostgresReader {
         out.length = 0;
         if (lazy !== null) {
           for (const item of lazy) {
+            if (signal?.aborted || this.closed) return;
             if (this.skip(item)) continue;
             const p = this.snap.watching ? this.snap.pass(item) : item;
             if (p === item) yield item;
