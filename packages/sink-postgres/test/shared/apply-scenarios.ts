@@ -2,8 +2,8 @@
  * Apply scenarios both SQL sinks pass: each is a test body, called from the package's apply.int.test.ts under its
  * own test name, against that package's target.
  */
-import type { Sink } from '@walstream/core';
 import { expect } from 'vitest';
+import type { ApplySink as Sink } from '../../src/index.js';
 import { batch, col, ctx, ev, opts, schemaOf } from './events.js';
 import type { SqlTarget, TargetDatabase } from './target.js';
 

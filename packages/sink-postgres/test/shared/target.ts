@@ -3,8 +3,8 @@
  * Postgres and a MySQL target (connecting, SQL dialect, killing sessions) lives in each package's test/target.ts;
  * the scenarios themselves exist once, here. Each package's own test files name the tests and call them.
  */
-import type { Sink } from '@walstream/core';
 import { afterAll, beforeAll } from 'vitest';
+import type { ApplySink } from '../../src/index.js';
 
 /** A private database on the target server for one test file. */
 export interface TargetDatabase {
@@ -30,7 +30,7 @@ export interface SqlTarget {
   readonly sinkName: string;
   createDatabase(prefix: string): Promise<TargetDatabase>;
   /** The package's apply sink; `options` are the options both sinks share. */
-  createSink(url: string, options?: Record<string, unknown>): Sink;
+  createSink(url: string, options?: Record<string, unknown>): ApplySink;
   verifyTables(options: { source: string; target: string; tables: string[] }): Promise<VerifyOutcome>;
   /** An identifier quoted for the target's SQL. */
   quote(name: string): string;
