@@ -10,8 +10,10 @@ import {
   parseTableName,
   rowHash,
   type TableName,
+  type VerifyOptionsBase,
   type VerifyResult,
   type VerifyTableResult,
+  type VerifyTableSpecBase,
   verifyAgainst,
 } from '@walstream/sink-postgres/internal';
 import mysql from 'mysql2/promise';
@@ -19,22 +21,14 @@ import { quoteMysql } from './dialect.js';
 
 export type { VerifyResult, VerifyTableResult };
 
-export interface VerifyTableSpec {
-  /** `schema.table`, `table` (schema public) or `{ schema, table }`. */
-  source: string | TableName;
+export interface VerifyTableSpec extends VerifyTableSpecBase {
   /** `database.table`, `table` (the connection's database) or `{ schema: database, table }`. @default the source table name */
   target?: string | TableName;
 }
 
-export interface VerifyOptions {
-  /** Postgres connection string of the source. */
-  source: string;
+export interface VerifyOptions extends VerifyOptionsBase<VerifyTableSpec> {
   /** MySQL connection string of the target. */
   target: string;
-  /** Tables to compare. */
-  tables: readonly (string | VerifyTableSpec)[];
-  /** Rows per chunk. @default 1000 */
-  chunkSize?: number;
 }
 
 function mysqlSide(

@@ -24,5 +24,12 @@ export {
 } from './verify/normalize.js';
 export type { DescribedColumn, DescribedTable, TableName } from './verify/pg-side.js';
 export { describePgTable, parseTableName, pgSide, prepareVerifySession, quotePg } from './verify/pg-side.js';
-export type { TargetCopy, VerifyResult, VerifyRun, VerifyTableResult, VerifyTarget } from './verify/run.js';
+export type {
+  TargetCopy,
+  VerifyOptionsBase,
+  VerifyResult,
+  VerifyTableResult,
+  VerifyTableSpecBase,
+  VerifyTarget,
+} from './verify/run.js';
 export { verifyAgainst } from './verify/run.js';

@@ -1,26 +1,24 @@
 /** verifyTables for Postgres -> Postgres: chunked, by key, reporting keys only. */
 import pg from 'pg';
 import { describePgTable, parseTableName, pgSide, prepareVerifySession, type TableName } from './verify/pg-side.js';
-import { type VerifyResult, type VerifyTableResult, verifyAgainst } from './verify/run.js';
+import {
+  type VerifyOptionsBase,
+  type VerifyResult,
+  type VerifyTableResult,
+  type VerifyTableSpecBase,
+  verifyAgainst,
+} from './verify/run.js';
 
 export type { VerifyResult, VerifyTableResult };
 
-export interface VerifyTableSpec {
-  /** `schema.table`, `table` (schema public) or `{ schema, table }`. */
-  source: string | TableName;
-  /** Same forms, in the target. @default the source's schema and name */
+export interface VerifyTableSpec extends VerifyTableSpecBase {
+  /** Same forms as `source`, in the target. @default the source's schema and name */
   target?: string | TableName;
 }
 
-export interface VerifyOptions {
-  /** Postgres connection string of the source. */
-  source: string;
+export interface VerifyOptions extends VerifyOptionsBase<VerifyTableSpec> {
   /** Postgres connection string of the target. */
   target: string;
-  /** Tables to compare. */
-  tables: readonly (string | VerifyTableSpec)[];
-  /** Rows per chunk. @default 1000 */
-  chunkSize?: number;
 }
 
 /** Compares each source table with its copy in the target database; resolves `{ equal, tables }` with key lists. */

@@ -48,16 +48,27 @@ export interface VerifyTarget {
   close(): Promise<void>;
 }
 
-export interface VerifyRun {
+/** A table to compare; each sink adds `target` (where the copy lives), documented in its own terms. */
+export interface VerifyTableSpecBase {
+  /** `schema.table`, `table` (schema public) or `{ schema, table }`. */
+  source: string | TableName;
+  target?: string | TableName;
+}
+
+/** verifyTables' options; each sink documents `target` (its connection string) in its own terms. */
+export interface VerifyOptionsBase<Spec extends VerifyTableSpecBase> {
   /** Postgres connection string of the source. */
   source: string;
-  tables: readonly (string | { source: string | TableName; target?: string | TableName })[];
+  target: string;
+  /** Tables to compare. */
+  tables: readonly (string | Spec)[];
+  /** Rows per chunk. @default 1000 */
   chunkSize?: number;
 }
 
 /** Compares each source table with its copy in the target that `openTarget` reaches. */
 export async function verifyAgainst(
-  options: VerifyRun,
+  options: VerifyOptionsBase<VerifyTableSpecBase>,
   openTarget: () => Promise<VerifyTarget>,
 ): Promise<VerifyResult> {
   const chunk = options.chunkSize ?? 1000;
