@@ -2,12 +2,10 @@ import type { SchemaChange } from '@walstream/core';
 import { commitOf } from '@walstream/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
-  appliesEveryOperation,
   appliesOverAPrefilledTarget,
   evolvesTheSchema,
-  holdsASpanningTransaction,
+  itAppliesTheCommonCases,
   quotesHostileIdentifiers,
-  skipsWhatTheCheckpointHolds,
 } from '../../sink-postgres/test/shared/apply-scenarios.js';
 import { batch, col, ctx, ev, nextSeq, opts, schemaOf } from '../../sink-postgres/test/shared/events.js';
 import { useTargetDatabase } from '../../sink-postgres/test/shared/target.js';
@@ -16,14 +14,7 @@ import { mysqlTarget as target } from './target.js';
 const database = useTargetDatabase(target, 'apply');
 
 describe('MySQL apply', () => {
-  it('applies insert, update, delete, primary-key change, unchanged TOAST columns and TRUNCATE', () =>
-    appliesEveryOperation(target, database()));
-
-  it('skips events at or before the checkpoint after a restart (a replayed older update does not win)', () =>
-    skipsWhatTheCheckpointHolds(target, database()));
-
-  it('holds a transaction that spans batches until its commit, and never splits it', () =>
-    holdsASpanningTransaction(target, database()));
+  itAppliesTheCommonCases(target, database);
 
   it('applies ADD COLUMN, DROP COLUMN and widening, or stops with a SCHEMA error when told to', () =>
     evolvesTheSchema(target, database(), {

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  appliesEveryOperation,
   appliesOverAPrefilledTarget,
   evolvesTheSchema,
-  holdsASpanningTransaction,
+  itAppliesTheCommonCases,
   quotesHostileIdentifiers,
-  skipsWhatTheCheckpointHolds,
 } from './shared/apply-scenarios.js';
 import { batch, ctx, ev, opts } from './shared/events.js';
 import { useTargetDatabase } from './shared/target.js';
@@ -14,14 +12,7 @@ import { postgresTarget as target } from './target.js';
 const database = useTargetDatabase(target, 'apply');
 
 describe('Postgres apply', () => {
-  it('applies insert, update, delete, primary-key change, unchanged TOAST columns and TRUNCATE', () =>
-    appliesEveryOperation(target, database()));
-
-  it('skips events at or before the checkpoint after a restart (a replayed older update does not win)', () =>
-    skipsWhatTheCheckpointHolds(target, database()));
-
-  it('holds a transaction that spans batches until its commit, and never splits it', () =>
-    holdsASpanningTransaction(target, database()));
+  itAppliesTheCommonCases(target, database);
 
   it('applies ADD COLUMN, DROP COLUMN and widening, or stops with a SCHEMA error when told to', () =>
     evolvesTheSchema(target, database(), {

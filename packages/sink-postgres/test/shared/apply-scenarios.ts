@@ -2,12 +2,24 @@
  * Apply scenarios both SQL sinks pass: each is a test body, called from the package's apply.int.test.ts under its
  * own test name, against that package's target.
  */
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 import type { ApplySink as Sink } from '../../src/index.js';
 import { batch, col, ctx, ev, opts, schemaOf } from './events.js';
 import type { SqlTarget, TargetDatabase } from './target.js';
 
 const cols = [col('id', 'integer', true), col('name', 'text'), col('n', 'integer'), col('big', 'text')];
+
+/** The scenarios whose test names say nothing target-specific, registered under those names. */
+export function itAppliesTheCommonCases(target: SqlTarget, database: () => TargetDatabase): void {
+  it('applies insert, update, delete, primary-key change, unchanged TOAST columns and TRUNCATE', () =>
+    appliesEveryOperation(target, database()));
+
+  it('skips events at or before the checkpoint after a restart (a replayed older update does not win)', () =>
+    skipsWhatTheCheckpointHolds(target, database()));
+
+  it('holds a transaction that spans batches until its commit, and never splits it', () =>
+    holdsASpanningTransaction(target, database()));
+}
 
 export async function appliesEveryOperation(target: SqlTarget, db: TargetDatabase): Promise<void> {
   const sink = target.createSink(db.url, { createTables: true });
