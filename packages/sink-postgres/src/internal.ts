@@ -10,6 +10,7 @@ export { resolveCommon } from './apply/options.js';
 export { isWidening, lengthTypmod, numericTypmod } from './apply/schema.js';
 export type { ApplySink, ApplySinkOptions, ApplyTarget } from './apply/sink.js';
 export { createApplySink, validateApplyOptions } from './apply/sink.js';
+export { connectionLost, flatten, openConnection, StatementCache } from './apply/statements.js';
 export type { MappingOptions, NormalizedMapping } from './apply/tables.js';
 export type { ComparedRow, CompareResult, CompareSide } from './verify/compare.js';
 export { compareTable, rowHash } from './verify/compare.js';
