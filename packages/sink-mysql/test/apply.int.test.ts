@@ -8,10 +8,28 @@ import {
   quotesHostileIdentifiers,
 } from '../../sink-postgres/test/shared/apply-scenarios.js';
 import { batch, col, ctx, ev, nextSeq, opts, schemaOf } from '../../sink-postgres/test/shared/events.js';
-import { useTargetDatabase } from '../../sink-postgres/test/shared/target.js';
+import { type TargetDatabase, useTargetDatabase } from '../../sink-postgres/test/shared/target.js';
 import { mysqlTarget as target } from './target.js';
 
 const database = useTargetDatabase(target, 'apply');
+
+const padCols = [col('id', 'integer', true), col('pad', 'text')];
+
+/**
+ * A sink that streams transactions over 4 KiB into the target (maxPendingBytes), opened as `pipeline`, and table
+ * `table` (id, pad) created holding row -1; `rows` makes INSERTs of 200-byte rows.
+ */
+async function streamingSink(db: TargetDatabase, pipeline: string, table: string) {
+  const sink = target.createSink(db.url, { createTables: true, maxPendingBytes: 4096 });
+  await sink.open?.(ctx(pipeline));
+  await sink.write(
+    batch([ev(table, 0x50n, 0, 'INSERT', { id: -1, pad: '' })], { schema: [schemaOf(table, padCols)] }),
+    opts,
+  );
+  const rows = (lsn: bigint, from: number, n: number) =>
+    Array.from({ length: n }, (_, i) => ev(table, lsn, from + i, 'INSERT', { id: from + i, pad: 'p'.repeat(200) }));
+  return { sink, rows };
+}
 
 describe('MySQL apply', () => {
   itAppliesTheCommonCases(target, database);
@@ -148,25 +166,15 @@ describe('MySQL apply, mapping and large transactions', () => {
 
   it('a transaction larger than maxPendingBytes streams into a target transaction that commits only with it', async () => {
     const db = database();
-    const cols = [col('id', 'integer', true), col('pad', 'text')];
-    const sink = target.createSink(db.url, { createTables: true, maxPendingBytes: 4096 });
-    await sink.open?.(ctx('big'));
-    const rows = (from: number, n: number) =>
-      Array.from({ length: n }, (_, i) =>
-        ev('big', 0x100n, from + i, 'INSERT', { id: from + i, pad: 'p'.repeat(200) }),
-      );
-    await sink.write(
-      batch([ev('big', 0x50n, 0, 'INSERT', { id: -1, pad: '' })], { schema: [schemaOf('big', cols)] }),
-      opts,
-    );
-    await sink.write(batch(rows(0, 40), { commit: false }), opts);
-    await sink.write(batch(rows(40, 40), { commit: false }), opts);
+    const { sink, rows } = await streamingSink(db, 'big', 'big');
+    await sink.write(batch(rows(0x100n, 0, 40), { commit: false }), opts);
+    await sink.write(batch(rows(0x100n, 40, 40), { commit: false }), opts);
     // Applied into an open MySQL transaction: another session sees the rows only when reading uncommitted data.
     expect(await db.query('SELECT COUNT(*) AS n FROM big')).toEqual([{ n: '1' }]);
     await db.query('SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED');
     expect(await db.query('SELECT COUNT(*) AS n FROM big')).toEqual([{ n: '81' }]);
     await db.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-    await sink.write(batch(rows(80, 5)), opts);
+    await sink.write(batch(rows(0x100n, 80, 5)), opts);
     expect(await db.query('SELECT COUNT(*) AS n FROM big')).toEqual([{ n: '86' }]);
     expect(sink.position).toEqual({ lsn: 0x100n, index: 84 });
     await sink.close?.();
@@ -174,20 +182,10 @@ describe('MySQL apply, mapping and large transactions', () => {
 
   it('a large transaction whose target connection is lost half-way stops with a TRANSACTION error and leaves nothing', async () => {
     const db = database();
-    const cols = [col('id', 'integer', true), col('pad', 'text')];
-    const sink = target.createSink(db.url, { createTables: true, maxPendingBytes: 4096 });
-    await sink.open?.(ctx('big-lost'));
-    const rows = (from: number, n: number) =>
-      Array.from({ length: n }, (_, i) =>
-        ev('big2', 0x100n, from + i, 'INSERT', { id: from + i, pad: 'p'.repeat(200) }),
-      );
-    await sink.write(
-      batch([ev('big2', 0x50n, 0, 'INSERT', { id: -1, pad: '' })], { schema: [schemaOf('big2', cols)] }),
-      opts,
-    );
-    await sink.write(batch(rows(0, 40), { commit: false }), opts);
+    const { sink, rows } = await streamingSink(db, 'big-lost', 'big2');
+    await sink.write(batch(rows(0x100n, 0, 40), { commit: false }), opts);
     await db.killSessions();
-    const err = await sink.write(batch(rows(40, 5)), opts).catch((e: unknown) => e);
+    const err = await sink.write(batch(rows(0x100n, 40, 5)), opts).catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: 'TRANSACTION', retriable: false });
     expect(await db.query('SELECT COUNT(*) AS n FROM big2')).toEqual([{ n: '1' }]);
     await sink.close?.();
@@ -221,16 +219,10 @@ describe('MySQL apply, DDL never inside a target transaction', () => {
 describe('MySQL apply, schema items while a large transaction is open', () => {
   it('passes schema items that need no DDL and refuses ones that would (MySQL DDL commits implicitly)', async () => {
     const db = database();
-    const cols = [col('id', 'integer', true), col('pad', 'text')];
-    const sink = target.createSink(db.url, { createTables: true, maxPendingBytes: 4096 });
-    await sink.open?.(ctx('big-ddl'));
-    const s1 = schemaOf('big3', cols);
-    const rows = (lsn: bigint, from: number, n: number) =>
-      Array.from({ length: n }, (_, i) => ev('big3', lsn, from + i, 'INSERT', { id: from + i, pad: 'p'.repeat(200) }));
-    await sink.write(batch([ev('big3', 0x50n, 0, 'INSERT', { id: -1, pad: '' })], { schema: [s1] }), opts);
+    const { sink, rows } = await streamingSink(db, 'big-ddl', 'big3');
     await sink.write(batch(rows(0x100n, 0, 40), { commit: false }), opts);
     // The same shape again (a reconnecting reader repeats Relation messages): no DDL, the transaction goes on.
-    await sink.write(batch(rows(0x100n, 40, 2), { schema: [schemaOf('big3', cols, null, 0x100n)] }), opts);
+    await sink.write(batch(rows(0x100n, 40, 2), { schema: [schemaOf('big3', padCols, null, 0x100n)] }), opts);
     expect(await db.query('SELECT COUNT(*) AS n FROM big3')).toEqual([{ n: '43' }]);
     await sink.write(
       batch(
@@ -239,7 +231,7 @@ describe('MySQL apply, schema items while a large transaction is open', () => {
       ),
       opts,
     );
-    const added = schemaOf('big3', [...cols, col('more', 'text')], s1.schema, 0x200n);
+    const added = schemaOf('big3', [...padCols, col('more', 'text')], schemaOf('big3', padCols).schema, 0x200n);
     const err = await sink.write(batch([], { commit: false, schema: [added] }), opts).catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: 'TRANSACTION', retriable: false });
     expect(await db.query('SELECT COUNT(*) AS n FROM big3')).toEqual([{ n: '43' }]);
