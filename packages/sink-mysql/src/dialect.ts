@@ -1,10 +1,14 @@
 /** The MySQL/MariaDB side of the apply engine: one mysql2 connection, prepared multi-row statements. */
-import { type ColumnSchema, SinkError, type Value } from '@walstream/core';
+import type { ColumnSchema, Value } from '@walstream/core';
 import {
   ApplyError,
   ApplyErrorReason,
   type ConvertOptions,
+  connectionLost,
   type Dialect,
+  flatten,
+  openConnection,
+  StatementCache,
   type TargetColumn,
   type TargetTable,
   type ValueSite,
@@ -32,16 +36,6 @@ const RETRIABLE_CODES = new Set([
   'ER_QUERY_INTERRUPTED',
   'ER_CLIENT_INTERACTION_TIMEOUT',
 ]);
-
-/** Statement shapes (table, columns, row count) whose text is kept; past this the cache starts over. */
-const MAX_CACHED_STATEMENTS = 256;
-
-/** `rows.flat()` without its generic path (profiled as a visible part of the sink's own time per batch). */
-function flatten(rows: readonly (readonly unknown[])[]): unknown[] {
-  const out: unknown[] = [];
-  for (const r of rows) for (const v of r) out.push(v);
-  return out;
-}
 
 const NON_TRANSACTIONAL = new Set(['myisam', 'memory', 'csv', 'archive', 'aria', 'mrg_myisam', 'blackhole']);
 
@@ -83,61 +77,46 @@ export class MySqlDialect implements Dialect {
   private collation = 'utf8mb4_bin';
   private inTransaction = false;
   /** Multi-row statement texts by shape: built once, not for every batch (mysql2 prepares each text once). */
-  private readonly statements = new Map<string, string>();
+  private readonly statements = new StatementCache<string>();
 
   constructor(private readonly s: MySqlConnectionSettings) {}
 
-  private statement(shape: readonly (string | number)[], build: () => string): string {
-    // Names joined by NUL, which no MySQL identifier holds (checkMysqlIdentifier).
-    const key = shape.join('\u0000');
-    let text = this.statements.get(key);
-    if (text === undefined) {
-      text = build();
-      if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.clear();
-      this.statements.set(key, text);
-    }
-    return text;
-  }
-
   private get c(): mysql.Connection {
-    // The connection dropped (its 'error' event cleared it): retriable, the next attempt reconnects.
-    if (this.conn === null) throw new SinkError('the connection to the target was lost', { retriable: true });
+    if (this.conn === null) throw connectionLost();
     return this.conn;
   }
 
   async connect(): Promise<void> {
     if (this.conn !== null) return;
-    const conn = await mysql.createConnection({
-      uri: this.s.connectionString,
-      charset: 'utf8mb4',
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      dateStrings: true,
-      decimalNumbers: false,
-      timezone: 'Z',
-      connectTimeout: 10_000,
-      ...this.s.connection,
-      // The checkpoint and COMMIT go in one round trip (only the sink's own escaped SQL is ever sent).
-      multipleStatements: true,
-    });
-    // A lost connection emits 'error'; without a listener it would crash the process.
-    conn.on('error', () => {
-      if (this.conn === conn) this.conn = null;
-    });
-    try {
-      await conn.query(
-        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO,NO_ZERO_IN_DATE', time_zone = '+00:00', autocommit = 0",
-      );
-      const [rows] = await conn.query('SELECT DATABASE() AS db, VERSION() AS version');
-      const r = (rows as { db: string | null; version: string }[])[0];
-      this.database = r?.db ?? '';
-      // NO PAD binary collations: 'a' and 'a ' are different keys, as in Postgres.
-      this.collation = /mariadb/i.test(r?.version ?? '') ? 'utf8mb4_nopad_bin' : 'utf8mb4_0900_bin';
-    } catch (err) {
-      await conn.end().catch(() => {});
-      throw err;
-    }
-    this.conn = conn;
+    this.conn = await openConnection(
+      () =>
+        mysql.createConnection({
+          uri: this.s.connectionString,
+          charset: 'utf8mb4',
+          supportBigNumbers: true,
+          bigNumberStrings: true,
+          dateStrings: true,
+          decimalNumbers: false,
+          timezone: 'Z',
+          connectTimeout: 10_000,
+          ...this.s.connection,
+          // The checkpoint and COMMIT go in one round trip (only the sink's own escaped SQL is ever sent).
+          multipleStatements: true,
+        }),
+      async (conn) => {
+        await conn.query(
+          "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO,NO_ZERO_IN_DATE', time_zone = '+00:00', autocommit = 0",
+        );
+        const [rows] = await conn.query('SELECT DATABASE() AS db, VERSION() AS version');
+        const r = (rows as { db: string | null; version: string }[])[0];
+        this.database = r?.db ?? '';
+        // NO PAD binary collations: 'a' and 'a ' are different keys, as in Postgres.
+        this.collation = /mariadb/i.test(r?.version ?? '') ? 'utf8mb4_nopad_bin' : 'utf8mb4_0900_bin';
+      },
+      (conn) => {
+        if (this.conn === conn) this.conn = null;
+      },
+    );
     this.inTransaction = false;
   }
 
@@ -304,7 +283,7 @@ export class MySqlDialect implements Dialect {
     rows: readonly unknown[][],
   ): Promise<void> {
     const shape = ['u', t.namespace, t.name, rows.length, ...t.key, '', ...columns, '', ...update];
-    const sql = this.statement(shape, () => {
+    const sql = this.statements.get(shape, () => {
       // ON DUPLICATE KEY fires for ANY unique index. If the clash is not on the primary key, setting the first
       // key column to NULL fails the statement loudly instead of overwriting a different row.
       const k0 = quoteMysql(t.key[0] as string);
@@ -333,7 +312,7 @@ export class MySqlDialect implements Dialect {
   }
 
   async deleteKeys(t: TargetTable, keys: readonly unknown[][]): Promise<void> {
-    const sql = this.statement(['d', t.namespace, t.name, keys.length, ...t.key], () => {
+    const sql = this.statements.get(['d', t.namespace, t.name, keys.length, ...t.key], () => {
       const where =
         t.key.length === 1
           ? `${quoteMysql(t.key[0] as string)} IN (${keys.map(() => '?').join(',')})`

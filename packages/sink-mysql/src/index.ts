@@ -15,10 +15,10 @@
  * await pipeline.start();
  * ```
  */
-import type { ApplyCommonOptions, ColumnFilter, TableName } from '@walstream/sink-postgres/internal';
+import type { ApplyCommonOptions, ApplySink, ColumnFilter, TableName } from '@walstream/sink-postgres/internal';
 import { ApplyError, ApplyErrorReason } from '@walstream/sink-postgres/internal';
 import { MYSQL_MAX_IDENTIFIER } from './dialect.js';
-import type { ApplySink, MySqlSinkOptions, MySqlTableMapping } from './mysql-sink.js';
+import type { MySqlSinkOptions, MySqlTableMapping } from './mysql-sink.js';
 import { createMySqlSink } from './mysql-sink.js';
 import { mysqlColumnType } from './types.js';
 import type { VerifyOptions, VerifyResult, VerifyTableResult, VerifyTableSpec } from './verify.js';

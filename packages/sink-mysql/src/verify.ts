@@ -2,58 +2,33 @@
  * verifyTables: compares Postgres source tables with their MySQL copies by key, in chunks, and reports the keys
  * that are missing, extra or different (never values).
  */
-import { ConfigError } from '@walstream/core';
 import {
-  ApplyError,
-  ApplyErrorReason,
   type ComparedRow,
   type CompareSide,
-  compareTable,
   type DescribedColumn,
-  describePgTable,
   normalizeMysqlValue,
   parseTableName,
-  pgSide,
-  prepareVerifySession,
   rowHash,
   type TableName,
+  type VerifyOptionsBase,
+  type VerifyResult,
+  type VerifyTableResult,
+  type VerifyTableSpecBase,
+  verifyAgainst,
 } from '@walstream/sink-postgres/internal';
 import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { quoteMysql } from './dialect.js';
 
-export interface VerifyTableSpec {
-  /** `schema.table`, `table` (schema public) or `{ schema, table }`. */
-  source: string | TableName;
+export type { VerifyResult, VerifyTableResult };
+
+export interface VerifyTableSpec extends VerifyTableSpecBase {
   /** `database.table`, `table` (the connection's database) or `{ schema: database, table }`. @default the source table name */
   target?: string | TableName;
 }
 
-export interface VerifyOptions {
-  /** Postgres connection string of the source. */
-  source: string;
+export interface VerifyOptions extends VerifyOptionsBase<VerifyTableSpec> {
   /** MySQL connection string of the target. */
   target: string;
-  /** Tables to compare. */
-  tables: readonly (string | VerifyTableSpec)[];
-  /** Rows per chunk. @default 1000 */
-  chunkSize?: number;
-}
-
-export interface VerifyTableResult {
-  /** The source table, `schema.table`. */
-  table: string;
-  /** Keys (normalized key column values, in key order) in the source but not in the target. */
-  missing: string[][];
-  /** Keys in the target but not in the source. */
-  extra: string[][];
-  /** Keys in both whose rows differ (compared over the columns both tables have). */
-  different: string[][];
-}
-
-export interface VerifyResult {
-  equal: boolean;
-  tables: VerifyTableResult[];
 }
 
 function mysqlSide(
@@ -98,15 +73,9 @@ function mysqlSide(
 }
 
 /** Compares each source table with its MySQL copy; resolves `{ equal, tables }` with key lists. */
-export async function verifyTables(options: VerifyOptions): Promise<VerifyResult> {
-  const chunk = options.chunkSize ?? 1000;
-  if (!(Number.isInteger(chunk) && chunk > 0)) throw new ConfigError('chunkSize', 'must be a positive integer');
-  const src = new pg.Client({ connectionString: options.source });
-  await src.connect();
-  let dst: mysql.Connection | null = null;
-  try {
-    await prepareVerifySession(src);
-    dst = await mysql.createConnection({
+export function verifyTables(options: VerifyOptions): Promise<VerifyResult> {
+  return verifyAgainst(options, async () => {
+    const dst = await mysql.createConnection({
       uri: options.target,
       charset: 'utf8mb4',
       supportBigNumbers: true,
@@ -116,32 +85,27 @@ export async function verifyTables(options: VerifyOptions): Promise<VerifyResult
       // JSON columns as their text (parsed, big numbers would lose digits before we normalize).
       jsonStrings: true,
     });
-    await dst.query("SET SESSION time_zone = '+00:00'");
-    const [dbRows] = await dst.query('SELECT DATABASE() AS db');
-    const db = (dbRows as { db: string | null }[])[0]?.db ?? '';
-    const out: VerifyTableResult[] = [];
-    for (const spec of options.tables) {
-      const s = typeof spec === 'string' ? { source: spec } : spec;
-      const sn = parseTableName(s.source, 'public');
-      const tn = parseTableName(s.target ?? sn.table, db);
-      const label = `${sn.schema}.${sn.table}`;
-      const st = await describePgTable(src, sn);
-      if (st === null) throw new ApplyError(ApplyErrorReason.Target, `source table ${label} does not exist`);
-      const [cols] = await dst.execute(
-        'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
-        [tn.schema, tn.table],
-      );
-      const targetCols = new Set((cols as { name: string }[]).map((c) => c.name));
-      if (targetCols.size === 0)
-        throw new ApplyError(ApplyErrorReason.Target, `target table ${tn.schema}.${tn.table} does not exist`);
-      const key = st.key.map((k) => st.columns.find((c) => c.name === k) as DescribedColumn);
-      const compare = st.columns.filter((c) => !st.key.includes(c.name) && targetCols.has(c.name));
-      const r = await compareTable(pgSide(src, st, compare, key), mysqlSide(dst, tn, key, compare), chunk);
-      out.push({ table: label, ...r });
+    let db: string;
+    try {
+      await dst.query("SET SESSION time_zone = '+00:00'");
+      const [dbRows] = await dst.query('SELECT DATABASE() AS db');
+      db = (dbRows as { db: string | null }[])[0]?.db ?? '';
+    } catch (e) {
+      await dst.end().catch(() => {});
+      throw e;
     }
-    return { equal: out.every((t) => t.missing.length + t.extra.length + t.different.length === 0), tables: out };
-  } finally {
-    await src.end().catch(() => {});
-    await dst?.end().catch(() => {});
-  }
+    return {
+      locate: (source, target) => parseTableName(target ?? source.table, db),
+      async describe(name) {
+        const [cols] = await dst.execute(
+          'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+          [name.schema, name.table],
+        );
+        const columns = new Set((cols as { name: string }[]).map((c) => c.name));
+        if (columns.size === 0) return null;
+        return { columns, side: (_source, key, compare) => mysqlSide(dst, name, key, compare) };
+      },
+      close: () => dst.end(),
+    };
+  });
 }

@@ -1,86 +1,18 @@
 /**
- * The target connection cut mid-run: the sink's MariaDB sessions are KILLed again and again while changes
- * stream; every failed write is retried on a new connection (re-reading the checkpoint, since a cut during
- * COMMIT leaves the outcome unknown) and the target ends equal to the source.
+ * The target connection cut mid-run (the shared scenario in sink-postgres/test/shared/cut-scenario.ts): the sink's
+ * MariaDB sessions are KILLed again and again while changes stream, and the target ends equal to the source.
  */
-import { createPipeline } from '@walstream/core';
-import { createPostgresReader } from '@walstream/reader-postgres';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMySqlSink, verifyTables } from '../src/index.js';
-import { createTestDatabase, type TestDatabase } from './mysql-db.js';
-import { freshDatabase, prepareSlot, sql, waitFor } from './pg-helpers.js';
+import { describe, it } from 'vitest';
+import { retriesAfterItsSessionsAreKilled } from '../../sink-postgres/test/shared/cut-scenario.js';
+import { useTargetDatabase } from '../../sink-postgres/test/shared/target.js';
+import { mysqlTarget as target } from './target.js';
 
-let db: TestDatabase;
-beforeAll(async () => {
-  db = await createTestDatabase('sink_mysql_cut');
-});
-afterAll(async () => {
-  await db?.drop();
-});
+const database = useTargetDatabase(target, 'cut');
 
 describe('MySQL target connection cut', () => {
-  it('retries after KILL of its session and loses nothing', async () => {
-    const src = await freshDatabase('cut');
-    await sql(src, 'CREATE TABLE items (id int PRIMARY KEY, counter int NOT NULL)');
-    await prepareSlot(src, 'cut_slot', ['items']);
-    const pipeline = createPipeline({
-      name: 'cut',
-      reader: createPostgresReader({ connectionString: src, slot: 'cut_slot', publication: 'cut_slot' }),
-      sinks: [createMySqlSink({ connectionString: db.url, createTables: true })],
-      batch: { maxEvents: 50, maxWaitMs: 10 },
-      retry: { maxAttempts: 50, initialDelayMs: 20, maxDelayMs: 200 },
-    });
-    await pipeline.start();
-    const [{ id: me } = { id: 0 }] = await db.query<{ id: number }>('SELECT CONNECTION_ID() AS id');
-    let writing = true;
-    const writer = (async () => {
-      const c = new pg.Client({ connectionString: src });
-      await c.connect();
-      let id = 0;
-      while (writing) {
-        await c.query('BEGIN');
-        for (let i = 0; i < 5; i++) await c.query('INSERT INTO items VALUES ($1, 0)', [++id]);
-        await c.query(
-          'UPDATE items SET counter = counter + 1 WHERE id IN (SELECT id FROM items ORDER BY random() LIMIT 5)',
-        );
-        await c.query('COMMIT');
-      }
-      await c.end();
-    })();
-    let killed = 0;
-    try {
-      for (let round = 0; round < 8; round++) {
-        await new Promise((r) => setTimeout(r, 300));
-        const sessions = await db.query<{ id: number }>(
-          'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> ?',
-          [db.name, me],
-        );
-        for (const s of sessions) {
-          await db.query(`KILL ${Number(s.id)}`).catch(() => {});
-          killed++;
-        }
-      }
-      writing = false;
-      await writer;
-      const want = await sql<{ id: number; counter: number }>(src, 'SELECT id, counter FROM items ORDER BY id');
-      await waitFor(
-        async () => {
-          if (pipeline.status().error) throw pipeline.status().error;
-          const got = await db.query('SELECT id, counter FROM items ORDER BY id').catch(() => []);
-          return JSON.stringify(got) === JSON.stringify(want);
-        },
-        60_000,
-        'the target to catch up',
-      );
-    } finally {
-      writing = false;
-      await pipeline.stop();
-    }
-    expect(killed).toBeGreaterThanOrEqual(5);
-    const retries = pipeline.status().sinks[0]?.retries ?? 0;
-    expect(retries).toBeGreaterThan(0);
-    const v = await verifyTables({ source: src, target: db.url, tables: ['items'] });
-    expect(v.equal, JSON.stringify(v)).toBe(true);
-  }, 120_000);
+  it(
+    'retries after KILL of its session and loses nothing',
+    () => retriesAfterItsSessionsAreKilled(target, database()),
+    120_000,
+  );
 });

@@ -6,9 +6,9 @@ import { createPipeline } from '@walstream/core';
 import { createPostgresReader } from '@walstream/reader-postgres';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, prepareSlot, sql, waitFor } from '../../sink-postgres/test/helpers.js';
 import { createMySqlSink, verifyTables } from '../src/index.js';
 import { createTestDatabase, type TestDatabase } from './mysql-db.js';
-import { freshDatabase, prepareSlot, sql, waitFor } from './pg-helpers.js';
 
 let db: TestDatabase;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, sql } from '../../sink-postgres/test/helpers.js';
 import { verifyTables } from '../src/index.js';
 import { createTestDatabase, type TestDatabase } from './mysql-db.js';
-import { freshDatabase, sql } from './pg-helpers.js';
 
 let db: TestDatabase;
 beforeAll(async () => {

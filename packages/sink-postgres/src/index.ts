@@ -17,8 +17,9 @@
  */
 import { ApplyError, ApplyErrorReason } from './apply/errors.js';
 import type { ApplyCommonOptions, ColumnFilter } from './apply/options.js';
+import type { ApplySink } from './apply/sink.js';
 import { POSTGRES_MAX_IDENTIFIER, pgColumnType } from './pg-dialect.js';
-import type { ApplySink, PostgresSinkOptions, PostgresTableMapping } from './postgres-sink.js';
+import type { PostgresSinkOptions, PostgresTableMapping } from './postgres-sink.js';
 import { createPostgresSink } from './postgres-sink.js';
 import type { TableName } from './verify/pg-side.js';
 import type { VerifyOptions, VerifyResult, VerifyTableResult, VerifyTableSpec } from './verify.js';

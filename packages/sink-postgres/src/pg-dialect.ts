@@ -1,10 +1,11 @@
 /** The Postgres side of the apply engine: one node-postgres client, named prepared multi-row statements. */
 import { createHash } from 'node:crypto';
-import { type ColumnSchema, RawJson, SinkError, type Value } from '@walstream/core';
+import { type ColumnSchema, RawJson, type Value } from '@walstream/core';
 import pg from 'pg';
 import type { ConvertOptions, Dialect, TargetColumn, TargetTable, ValueSite } from './apply/dialect.js';
 import { ApplyError, ApplyErrorReason } from './apply/errors.js';
 import { lengthTypmod, numericTypmod } from './apply/schema.js';
+import { connectionLost, flatten, openConnection, StatementCache } from './apply/statements.js';
 import { quotePg } from './verify/pg-side.js';
 
 /** NAMEDATALEN - 1: Postgres' limit for identifiers, in bytes. */
@@ -62,23 +63,8 @@ export function pgColumnType(col: ColumnSchema): string {
   return isArray ? `${t}[]` : t;
 }
 
-/** Statement shapes (table, columns, row count) whose text is kept; past this the cache starts over. */
-const MAX_CACHED_STATEMENTS = 256;
-
 function statementName(text: string): string {
   return `ws_${createHash('sha1').update(text).digest('hex').slice(0, 40)}`;
-}
-
-/** `rows.flat()` without its generic path, which profiled as the sink's largest own cost per batch. */
-function flatten(rows: readonly (readonly unknown[])[]): unknown[] {
-  const out: unknown[] = [];
-  for (const r of rows) for (const v of r) out.push(v);
-  return out;
-}
-
-/** A cache key for a statement shape: names joined by NUL, which no Postgres identifier holds. */
-function shapeKey(parts: readonly (string | number)[]): string {
-  return parts.join('\u0000');
 }
 
 export interface PgConnectionSettings {
@@ -99,31 +85,27 @@ export class PostgresDialect implements Dialect {
    * first failure.
    */
   private inflight: Promise<unknown>[] = [];
-  private readonly statements = new Map<string, { name: string; text: string }>();
+  private readonly statements = new StatementCache<{ name: string; text: string }>();
 
   constructor(private readonly s: PgConnectionSettings) {}
 
   private get c(): pg.Client {
-    // The connection dropped (its 'error' event cleared it): retriable, the next attempt reconnects.
-    if (this.client === null) throw new SinkError('the connection to the target was lost', { retriable: true });
+    if (this.client === null) throw connectionLost();
     return this.client;
   }
 
   async connect(): Promise<void> {
     if (this.client !== null) return;
-    const client = new pg.Client({ connectionString: this.s.connectionString, ...this.s.connection, pipeline: true });
-    // A lost connection emits 'error'; without a listener it would crash the process.
-    client.on('error', () => {
-      if (this.client === client) this.client = null;
-    });
-    try {
-      await client.connect();
-      await client.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'postgres'");
-    } catch (err) {
-      await client.end().catch(() => {});
-      throw err;
-    }
-    this.client = client;
+    this.client = await openConnection(
+      () => new pg.Client({ connectionString: this.s.connectionString, ...this.s.connection, pipeline: true }),
+      async (client) => {
+        await client.connect();
+        await client.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'postgres'");
+      },
+      (client) => {
+        if (this.client === client) this.client = null;
+      },
+    );
     this.inTransaction = false;
   }
 
@@ -192,20 +174,12 @@ export class PostgresDialect implements Dialect {
     }
   }
 
-  /**
-   * The text and name of a multi-row statement, built once per shape: building a 2,000-parameter text and
-   * hashing it for every batch cost about a tenth of a bare INSERT's time (profiled with bench/apply.mjs).
-   */
-  private statement(shape: string, build: () => string): { name: string; text: string } {
-    let s = this.statements.get(shape);
-    if (s === undefined) {
+  /** The text and name of a multi-row statement, both built once per shape (hashing the text costs too). */
+  private statement(shape: readonly (string | number)[], build: () => string): { name: string; text: string } {
+    return this.statements.get(shape, () => {
       const text = build();
-      s = { name: statementName(text), text };
-      // Odd remainders make new shapes; a bound keeps a long-running sink from collecting them forever.
-      if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.clear();
-      this.statements.set(shape, s);
-    }
-    return s;
+      return { name: statementName(text), text };
+    });
   }
 
   async begin(): Promise<void> {
@@ -311,7 +285,7 @@ export class PostgresDialect implements Dialect {
     update: readonly string[],
     rows: readonly unknown[][],
   ): Promise<void> {
-    const shape = shapeKey(['u', t.namespace, t.name, rows.length, ...t.key, '', ...columns, '', ...update]);
+    const shape = ['u', t.namespace, t.name, rows.length, ...t.key, '', ...columns, '', ...update];
     const q = this.statement(shape, () => {
       let n = 0;
       const tuples = rows.map(() => `(${columns.map(() => `$${++n}`).join(',')})`);
@@ -326,7 +300,7 @@ export class PostgresDialect implements Dialect {
 
   async insert(t: TargetTable, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
     // Pipelined like the upserts: a key that exists fails this statement (23505) and so the whole transaction.
-    const q = this.statement(shapeKey(['i', t.namespace, t.name, rows.length, ...columns]), () => {
+    const q = this.statement(['i', t.namespace, t.name, rows.length, ...columns], () => {
       let n = 0;
       const tuples = rows.map(() => `(${columns.map(() => `$${++n}`).join(',')})`);
       return `INSERT INTO ${this.table(t.namespace, t.name)} (${columns.map(quotePg).join(',')}) VALUES ${tuples.join(',')}`;
@@ -339,7 +313,7 @@ export class PostgresDialect implements Dialect {
   }
 
   async deleteKeys(t: TargetTable, keys: readonly unknown[][]): Promise<void> {
-    const q = this.statement(shapeKey(['d', t.namespace, t.name, keys.length, ...t.key]), () => {
+    const q = this.statement(['d', t.namespace, t.name, keys.length, ...t.key], () => {
       let n = 0;
       const where =
         t.key.length === 1

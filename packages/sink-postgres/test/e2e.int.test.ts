@@ -1,14 +1,16 @@
 /**
  * Postgres -> Postgres through the reader and the pipeline: every common type arrives exactly (compared as
  * to_json of each row and by verifyTables), and a target connection terminated again and again mid-run
- * (pg_terminate_backend) is retried without losing anything.
+ * (pg_terminate_backend, shared/cut-scenario.ts) is retried without losing anything.
  */
 import { createPipeline } from '@walstream/core';
 import { createPostgresReader } from '@walstream/reader-postgres';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createPostgresSink, verifyTables } from '../src/index.js';
 import { freshDatabase, prepareSlot, sql, waitFor } from './helpers.js';
+import { retriesAfterItsSessionsAreKilled } from './shared/cut-scenario.js';
+import { useTargetDatabase } from './shared/target.js';
+import { postgresTarget as target } from './target.js';
 
 const DDL = `CREATE TYPE mood AS ENUM ('sad', 'happy 😀');
 CREATE TABLE zoo (id bigint PRIMARY KEY, i2 smallint, i4 integer, n numeric(12,4), nu numeric, f4 real,
@@ -24,17 +26,19 @@ const ROWS = [
     '0044-03-15 12:00:00+00 BC', '0001-01-01 00:00:00', '5874897-12-31', '00:00:00', '0', '{{1,2},{3,4}}', '{}', 'sad', NULL)`,
 ];
 
-async function pipelineTo(src: string, slot: string, target: string) {
+async function pipelineTo(src: string, slot: string, dst: string) {
   const pipeline = createPipeline({
     name: slot,
     reader: createPostgresReader({ connectionString: src, slot, publication: slot }),
-    sinks: [createPostgresSink({ connectionString: target, createTables: true })],
+    sinks: [createPostgresSink({ connectionString: dst, createTables: true })],
     batch: { maxEvents: 50, maxWaitMs: 10 },
     retry: { maxAttempts: 50, initialDelayMs: 20, maxDelayMs: 200 },
   });
   await pipeline.start();
   return pipeline;
 }
+
+const cutTarget = useTargetDatabase(target, 'cut_dst');
 
 describe('Postgres -> Postgres', () => {
   it('keeps every value exact, hostile column names included, and verifyTables agrees', async () => {
@@ -67,60 +71,11 @@ describe('Postgres -> Postgres', () => {
     });
   }, 120_000);
 
-  it('retries after pg_terminate_backend of its target session and loses nothing', async () => {
-    const src = await freshDatabase('cut_src');
-    const dst = await freshDatabase('cut_dst');
-    const dstName = dst.split('/').pop() as string;
-    await sql(src, 'CREATE TABLE items (id int PRIMARY KEY, counter int NOT NULL)');
-    await prepareSlot(src, 'cut_slot', ['items']);
-    const pipeline = await pipelineTo(src, 'cut_slot', dst);
-    let writing = true;
-    const writer = (async () => {
-      const c = new pg.Client({ connectionString: src });
-      await c.connect();
-      let id = 0;
-      while (writing) {
-        await c.query('BEGIN');
-        for (let i = 0; i < 5; i++) await c.query('INSERT INTO items VALUES ($1, 0)', [++id]);
-        await c.query(
-          'UPDATE items SET counter = counter + 1 WHERE id IN (SELECT id FROM items ORDER BY random() LIMIT 5)',
-        );
-        await c.query('COMMIT');
-      }
-      await c.end();
-    })();
-    let killed = 0;
-    try {
-      for (let round = 0; round < 8; round++) {
-        await new Promise((r) => setTimeout(r, 300));
-        const r = await sql<{ ok: boolean }>(
-          dst,
-          'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-          [dstName],
-        );
-        killed += r.filter((x) => x.ok).length;
-      }
-      writing = false;
-      await writer;
-      const want = await sql(src, 'SELECT id, counter FROM items ORDER BY id');
-      await waitFor(
-        async () => {
-          if (pipeline.status().error) throw pipeline.status().error;
-          const got = await sql(dst, 'SELECT id, counter FROM items ORDER BY id').catch(() => []);
-          return JSON.stringify(got) === JSON.stringify(want);
-        },
-        60_000,
-        'the target to catch up',
-      );
-    } finally {
-      writing = false;
-      await pipeline.stop();
-    }
-    expect(killed).toBeGreaterThanOrEqual(5);
-    expect(pipeline.status().sinks[0]?.retries ?? 0).toBeGreaterThan(0);
-    const v = await verifyTables({ source: src, target: dst, tables: ['items'] });
-    expect(v.equal, JSON.stringify(v)).toBe(true);
-  }, 120_000);
+  it(
+    'retries after pg_terminate_backend of its target session and loses nothing',
+    () => retriesAfterItsSessionsAreKilled(target, cutTarget()),
+    120_000,
+  );
 });
 
 describe('verifyTables (Postgres -> Postgres)', () => {

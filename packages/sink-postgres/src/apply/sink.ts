@@ -1,0 +1,66 @@
+/** What the SQL apply sinks share around the engine: the option checks, and the Sink that wraps the engine. */
+import { ConfigError, type Position, type Sink } from '@walstream/core';
+import type { Dialect } from './dialect.js';
+import { ApplyEngine } from './engine.js';
+import { type ApplyCommonOptions, resolveCommon } from './options.js';
+import type { NormalizedMapping } from './tables.js';
+
+/** A Sink that also tells the last source position it applied. */
+export interface ApplySink extends Sink {
+  /** The source position the checkpoint table holds for this sink, after open(). */
+  readonly position: Position | null;
+}
+
+export function validateApplyOptions(o: ApplyCommonOptions & { connectionString?: unknown }, scheme: string): void {
+  if (typeof o?.connectionString !== 'string' || o.connectionString === '') {
+    throw new ConfigError('connectionString', `a ${scheme} connection string is required`);
+  }
+  for (const f of ['transactionsPerCommit', 'maxRowsPerStatement', 'maxPendingBytes'] as const) {
+    const v = o[f];
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new ConfigError(f, 'must be a positive integer');
+  }
+  if (o.onSchemaChange !== undefined && o.onSchemaChange !== 'apply' && o.onSchemaChange !== 'error') {
+    throw new ConfigError('onSchemaChange', "must be 'apply' or 'error'");
+  }
+  if (o.unrepresentable !== undefined && o.unrepresentable !== 'error' && o.unrepresentable !== 'null') {
+    throw new ConfigError('unrepresentable', "must be 'error' or 'null'");
+  }
+}
+
+/** What one kind of target database brings to an apply sink. */
+export interface ApplyTarget<M> {
+  /** `postgres://`, `mysql://`: named when the connection string is missing. */
+  readonly scheme: string;
+  /** The sink's default name (its key in the checkpoint table). */
+  readonly name: string;
+  /** Built once the options are checked. */
+  dialect(): Dialect;
+  /** One entry of the sink's `tables` option, in the engine's terms. */
+  mapping(m: M): NormalizedMapping;
+  /** Source schema -> target namespace. @default {} */
+  readonly namespaces?: Record<string, string>;
+}
+
+export interface ApplySinkOptions<M> extends ApplyCommonOptions {
+  connectionString: string;
+  tables?: Record<string, M | false>;
+}
+
+/** Checks the options and returns the engine over `target`'s dialect as a Sink. */
+export function createApplySink<M>(options: ApplySinkOptions<M>, target: ApplyTarget<M>): ApplySink {
+  validateApplyOptions(options, target.scheme);
+  const common = resolveCommon(options, target.name);
+  const dialect = target.dialect();
+  const tables: Record<string, NormalizedMapping | false> = {};
+  for (const [k, m] of Object.entries(options.tables ?? {})) tables[k] = m === false ? false : target.mapping(m);
+  const engine = new ApplyEngine(dialect, common, { tables, namespaces: target.namespaces ?? {} });
+  return {
+    name: common.name,
+    get position() {
+      return engine.position;
+    },
+    open: (ctx) => engine.open(ctx),
+    write: (batch, opts) => engine.write(batch, opts?.signal),
+    close: () => engine.close(),
+  };
+}
