@@ -138,6 +138,25 @@ describe('startTcpProxy', () => {
     c.socket.destroy();
   });
 
+  it('retarget() sends new connections to another server; open ones stay where they were', async () => {
+    const other = await startEcho();
+    try {
+      const a = await dial(proxy.port);
+      proxy.retarget('127.0.0.1', other.port);
+      const b = await dial(proxy.port);
+      a.socket.write('old');
+      b.socket.write('new');
+      await until(() => a.data() === 'old' && b.data() === 'new', 'both echoes');
+      expect(up.sockets.map((x) => x.received)).toEqual([3]);
+      expect(other.sockets.map((x) => x.received)).toEqual([3]);
+      a.socket.destroy();
+      b.socket.destroy();
+    } finally {
+      for (const x of other.sockets) x.socket.destroy();
+      await new Promise((r) => other.server.close(r));
+    }
+  });
+
   it('stall() holds bytes with sockets open; resume() delivers them in order', async () => {
     const c = await dial(proxy.port);
     proxy.stall();

@@ -14,6 +14,7 @@
  * p.cut({ connection: p.connectionIds[0] }); // only that one (e.g. the replication connection), others go on
  * p.refuse();                 // new connections are closed at once (reconnects fail); open ones untouched
  * p.refuse(false);
+ * p.retarget('127.0.0.1', 5433); // new connections go to another server (a failover)
  * await p.close();
  * ```
  *
@@ -48,6 +49,8 @@ export interface TcpProxy {
   cut(opts?: { side?: 'both' | 'client'; connection?: number }): void;
   /** While on, new connections are accepted and closed at once (a partition reconnects cannot cross). @default on */
   refuse(on?: boolean): void;
+  /** New connections go to this server from now on (a failover moving a virtual IP); open ones are untouched. */
+  retarget(host: string, port: number): void;
   /** Stop forwarding in both directions, keep every socket open; bytes are held until `resume()`. */
   stall(): void;
   /** Forward again (held bytes first). Also ends `delay`. */
@@ -132,6 +135,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     if (p.timer === null) pump(p);
   };
 
+  let target = { host: options.host, port: options.port };
   const server: Server = createServer((client) => {
     accepted++;
     if (refusing) {
@@ -139,7 +143,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       client.destroy();
       return;
     }
-    const upstream = tcpConnect({ host: options.host, port: options.port });
+    const upstream = tcpConnect(target);
     const p: Pair = { id: accepted, client, server: upstream, budget: null, halfOpen: false, held: [], timer: null };
     pairs.add(p);
     client.setNoDelay(true);
@@ -172,6 +176,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     },
     get connectionIds() {
       return [...pairs].map((p) => p.id);
+    },
+    retarget(host, port) {
+      target = { host, port };
     },
     refuse(on = true) {
       refusing = on;
