@@ -86,11 +86,13 @@ export class ReplicationConnection {
     twoPhase: boolean,
     serverVersion: number,
     exportSnapshot = false,
+    failover = false,
   ): Promise<{ consistentPoint: bigint; snapshotName: string | null }> {
     const temp = temporary ? ' TEMPORARY' : '';
+    // FAILOVER exists from 17 on (setup refuses the option before that).
     const opts =
       serverVersion >= 150000
-        ? ` (SNAPSHOT '${exportSnapshot ? 'export' : 'nothing'}'${twoPhase ? ', TWO_PHASE true' : ''})`
+        ? ` (SNAPSHOT '${exportSnapshot ? 'export' : 'nothing'}'${twoPhase ? ', TWO_PHASE true' : ''}${failover ? ', FAILOVER true' : ''})`
         : ` ${exportSnapshot ? 'EXPORT_SNAPSHOT' : 'NOEXPORT_SNAPSHOT'}${twoPhase ? ' TWO_PHASE' : ''}`;
     const r = await this.client.query<{ consistent_point: string; snapshot_name: string | null }>(
       `CREATE_REPLICATION_SLOT ${quoteIdent(slot)}${temp} LOGICAL pgoutput${opts}`,
