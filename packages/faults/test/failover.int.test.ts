@@ -9,6 +9,7 @@
  * - PG15 (no failover slots): the standby has no slot. The running reader fails with a typed SlotInvalidatedError
  *   and a restart with `createSlot: false` with a typed ConfigError; neither creates a slot (no silent fresh start).
  */
+import { createPostgresReader } from '@walstream/reader-postgres';
 import { createWorkload, type PostgresCluster, startPostgres, startTcpProxy, type TcpProxy } from '@walstream/testkit';
 import { expect, it } from 'vitest';
 import { createScenario, type Scenario, sql } from './harness.js';
@@ -42,7 +43,8 @@ function writeUntilStopped(s: Scenario): () => Promise<void> {
 /** Primary + standby of `version`, the scenario's database on the primary, the proxy leading to the primary. */
 async function pair(version: 15 | 18, settings: Record<string, string>) {
   const primary = await startPostgres({ version, settings: { wal_sender_timeout: '10s' } });
-  const s = await createScenario(primary.connectionString);
+  // The reader creates the scenario's slot; on 18 as a failover slot (its `failover` option).
+  const s = await createScenario(primary.connectionString, { failoverSlot: version === 18 });
   const standby = await startPostgres({
     version,
     standbyOf: { primary, slot: 'standby1' },
@@ -66,13 +68,12 @@ it('C19 failover (PG18): a FAILOVER slot synchronised to the standby; the pipeli
   const { primary, standby, s, proxy, via, standbyUrl } = await pair(18, { sync_replication_slots: 'on' });
   const sinks = [{ name: 'rec' }];
   try {
-    // The scenario's slot again, as a failover slot (nothing was written yet, so nothing is skipped).
-    await sql(s.url, 'SELECT pg_drop_replication_slot($1)', [s.slot]);
     const created = await sql(
       s.url,
-      `SELECT lsn::text AS l FROM pg_create_logical_replication_slot($1, 'pgoutput', false, false, true)`,
+      'SELECT failover, confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = $1',
       [s.slot],
     );
+    expect(created.rows[0]?.failover).toBe(true);
     const start = (created.rows[0] as { l: string }).l;
     // Logical changes reach us only once the standby has them; commits wait for the standby too, so every
     // transaction the workload logged survives the failover.
@@ -132,6 +133,15 @@ it('C19 failover (PG15): the standby has no slot; a typed error, never a silent 
   const slotOnStandby = async () =>
     (await sql(standbyUrl, 'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [s.slot])).rowCount;
   try {
+    // Failover slots do not exist before 17: asking for one fails at startup, clearly.
+    const early = createPostgresReader({
+      connectionString: s.url,
+      slot: 'early',
+      publication: s.publication,
+      failover: true,
+    });
+    await expect(early.open()).rejects.toMatchObject({ code: 'CONFIG', message: /failover slots need PostgreSQL 17/ });
+    await early.close();
     const child = s.start({ sinks, via });
     await child.waitFor('started');
     const stop = writeUntilStopped(s);

@@ -113,7 +113,7 @@ export function sinkPath(dir: string, name: string): string {
 
 export async function createScenario(
   adminUrl: string,
-  opts: { table?: string; publicationFor?: string } = {},
+  opts: { table?: string; publicationFor?: string; failoverSlot?: boolean } = {},
 ): Promise<Scenario> {
   let url = await freshDatabase(adminUrl);
   const table = opts.table ?? 'w';
@@ -123,7 +123,12 @@ export async function createScenario(
   await sql(url, `CREATE PUBLICATION ${publication} FOR ${opts.publicationFor ?? `TABLE ${table}`}`);
   const slot = `s_${(url.split('/').pop() as string).replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
   // The slot exists before the first write, so nothing committed is before it.
-  const setup = createPostgresReader({ connectionString: url, slot, publication });
+  const setup = createPostgresReader({
+    connectionString: url,
+    slot,
+    publication,
+    ...(opts.failoverSlot ? { failover: true } : {}),
+  });
   await setup.open();
   await setup.close();
   const dir = await mkdtemp(join(tmpdir(), 'walstream-faults-'));
