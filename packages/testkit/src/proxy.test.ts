@@ -157,6 +157,19 @@ describe('startTcpProxy', () => {
     }
   });
 
+  it("drop('client') discards what the server sends while the client's bytes still arrive; drop(null) ends it", async () => {
+    const c = await dial(proxy.port);
+    proxy.drop('client');
+    c.socket.write('lost');
+    await until(() => up.sockets[0]?.received === 4, 'the server to get the bytes');
+    await pause(100);
+    expect(c.data()).toBe('');
+    proxy.drop(null);
+    c.socket.write('back');
+    await until(() => c.data() === 'back', 'the echo after drop(null)');
+    c.socket.destroy();
+  });
+
   it('stall() holds bytes with sockets open; resume() delivers them in order', async () => {
     const c = await dial(proxy.port);
     proxy.stall();

@@ -15,6 +15,7 @@
  * p.refuse();                 // new connections are closed at once (reconnects fail); open ones untouched
  * p.refuse(false);
  * p.retarget('127.0.0.1', 5433); // new connections go to another server (a failover)
+ * p.drop('client'); p.cut(); p.drop(null); // answers lost (the server did the work), then the link resets
  * await p.close();
  * ```
  *
@@ -53,6 +54,12 @@ export interface TcpProxy {
   retarget(host: string, port: number): void;
   /** Stop forwarding in both directions, keep every socket open; bytes are held until `resume()`. */
   stall(): void;
+  /**
+   * Discard (not hold) every byte travelling to that side from now on, sockets kept open; null ends it. The
+   * stream the receiving side parses is then broken mid-message, so follow it with `cut()`: e.g. the server stored
+   * a publish whose acknowledgement never arrives, then the link resets.
+   */
+  drop(to: 'client' | 'server' | null): void;
   /** Forward again (held bytes first). Also ends `delay`. */
   resume(): void;
   /** Deliver every chunk `ms` later than it arrived (order kept). 0 turns it off. */
@@ -80,6 +87,7 @@ interface Pair {
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   let stalled = false;
+  let dropTo: 'client' | 'server' | null = null;
   let delayMs = 0;
   let accepted = 0;
   let refusing = false;
@@ -126,7 +134,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   };
 
   const forward = (p: Pair, to: 'client' | 'server', data: Buffer) => {
-    if (p.halfOpen) return;
+    if (p.halfOpen || dropTo === to) return;
     if (!stalled && delayMs === 0 && p.held.length === 0) {
       write(p, to, data);
       return;
@@ -196,6 +204,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
           p.server.resume();
         } else destroy(p);
       }
+    },
+    drop(to) {
+      dropTo = to;
     },
     stall() {
       stalled = true;
