@@ -170,6 +170,27 @@ describe('startTcpProxy', () => {
     c.socket.destroy();
   });
 
+  it('transform() rewrites what goes to one side, per connection, and may hold bytes back', async () => {
+    // Holds everything until a newline, then forwards the line upper-cased.
+    const pending = new Map<number, string>();
+    proxy.transform('client', (data, conn) => {
+      const text = (pending.get(conn) ?? '') + data.toString();
+      const end = text.lastIndexOf('\n') + 1;
+      pending.set(conn, text.slice(end));
+      return Buffer.from(text.slice(0, end).toUpperCase());
+    });
+    const c = await dial(proxy.port);
+    c.socket.write('ab');
+    await pause(100);
+    expect(c.data()).toBe('');
+    c.socket.write('c\n');
+    await until(() => c.data() === 'ABC\n', 'the rewritten line');
+    proxy.transform('client', null);
+    c.socket.write('x');
+    await until(() => c.data() === 'ABC\nx', 'the plain echo');
+    c.socket.destroy();
+  });
+
   it('stall() holds bytes with sockets open; resume() delivers them in order', async () => {
     const c = await dial(proxy.port);
     proxy.stall();

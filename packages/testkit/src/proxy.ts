@@ -60,6 +60,12 @@ export interface TcpProxy {
    * a publish whose acknowledgement never arrives, then the link resets.
    */
   drop(to: 'client' | 'server' | null): void;
+  /**
+   * Pass every chunk going to that side through `fn` (per connection: its ordinal) and forward what it returns;
+   * it may hold bytes back (return less) to rewrite whole protocol messages. Set it before the connections open
+   * so `fn` sees each stream from its first byte. null ends it.
+   */
+  transform(to: 'client' | 'server', fn: ((data: Buffer, connection: number) => Buffer) | null): void;
   /** Forward again (held bytes first). Also ends `delay`. */
   resume(): void;
   /** Deliver every chunk `ms` later than it arrived (order kept). 0 turns it off. */
@@ -88,6 +94,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const pairs = new Set<Pair>();
   let stalled = false;
   let dropTo: 'client' | 'server' | null = null;
+  let rewrite: { to: 'client' | 'server'; fn: (data: Buffer, connection: number) => Buffer } | null = null;
   let delayMs = 0;
   let accepted = 0;
   let refusing = false;
@@ -135,6 +142,10 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
 
   const forward = (p: Pair, to: 'client' | 'server', data: Buffer) => {
     if (p.halfOpen || dropTo === to) return;
+    if (rewrite !== null && rewrite.to === to) {
+      data = rewrite.fn(data, p.id);
+      if (data.length === 0) return;
+    }
     if (!stalled && delayMs === 0 && p.held.length === 0) {
       write(p, to, data);
       return;
@@ -204,6 +215,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
           p.server.resume();
         } else destroy(p);
       }
+    },
+    transform(to, fn) {
+      rewrite = fn === null ? null : { to, fn };
     },
     drop(to) {
       dropTo = to;
