@@ -70,3 +70,44 @@ for (const version of [18, 15] as const) {
     }
   });
 }
+
+for (const version of [18, 15] as const) {
+  it(`C20 slot created before the publication (PG${version}): a typed error, the earlier transaction not skipped`, async () => {
+    const pg = await startPostgres({ version });
+    const url = await pg.createDatabase('c20');
+    try {
+      await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
+      await sql(url, `SELECT pg_create_logical_replication_slot('c20_early', 'pgoutput')`);
+      await sql(url, 'INSERT INTO t VALUES (1)');
+      await sql(url, 'CREATE PUBLICATION c20_pub FOR TABLE t');
+      await sql(url, 'INSERT INTO t VALUES (2)');
+      const events: Batch['events'][number][] = [];
+      const p = createPipeline({
+        name: 'c20-early',
+        reader: createPostgresReader({ connectionString: url, slot: 'c20_early', publication: 'c20_pub' }),
+        sinks: [
+          {
+            name: 'array',
+            async write(b: Batch) {
+              events.push(...b.events);
+            },
+          },
+        ],
+        batch: { maxWaitMs: 5 },
+      });
+      await p.start().catch(() => {});
+      const err = await Promise.race([
+        p.done.then(
+          () => null,
+          (e: unknown) => e,
+        ),
+        pause(10_000).then(() => 'still running'),
+      ]);
+      await p.stop().catch(() => {});
+      expect(err).toMatchObject({ code: 'PUBLICATION_MISSING' });
+      expect(events).toEqual([]);
+    } finally {
+      await pg.stop();
+    }
+  });
+}
