@@ -35,6 +35,8 @@ export interface ChildConfig {
   protocolVersion?: 1 | 2 | 3 | 4;
   /** false: the reader must find the slot (a restart after a failover must not start afresh). */
   createSlot?: boolean;
+  /** Request an on-demand snapshot of these tables once started, in chunks of `chunkRows`. */
+  snapshot?: { tables: string[]; chunkRows: number };
 }
 
 let counter = 0;
@@ -82,6 +84,7 @@ export interface Scenario {
     maxEvents?: number;
     protocolVersion?: 1 | 2;
     createSlot?: boolean;
+    snapshot?: { tables: string[]; chunkRows: number };
     /** Connect the child here instead of `url` (the same database through a proxy). */
     via?: string;
   }): RunningChild;
@@ -157,6 +160,7 @@ export async function createScenario(
         ...(o.maxEvents ? { maxEvents: o.maxEvents } : {}),
         ...(o.protocolVersion ? { protocolVersion: o.protocolVersion } : {}),
         ...(o.createSlot === false ? { createSlot: false } : {}),
+        ...(o.snapshot ? { snapshot: o.snapshot } : {}),
       };
       return spawnChild(cfg, o.fault, children);
     },

@@ -32,6 +32,10 @@ process.on('SIGTERM', () => void pipeline.stop());
 try {
   await pipeline.start();
   process.stdout.write('started\n');
+  if (cfg.snapshot) {
+    reader.requestSnapshot(cfg.snapshot.tables, { chunkRows: cfg.snapshot.chunkRows });
+    process.stdout.write('snapshot requested\n');
+  }
   await pipeline.done;
   process.stdout.write('stopped\n');
 } catch (err) {
