@@ -4,7 +4,7 @@
  * confirmed_flush_lsn is recorded (RunEnd) for the oracles; `oracles()` checks O1-O5 for every sink.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +18,11 @@ import {
   createWorkload,
   type Delivery,
   type RunEnd,
-  readDeliveries,
   slotConfirmedLsn,
   type Workload,
 } from '@walstream/testkit';
 import pg from 'pg';
+import { DeliveryLog } from './delivery-log.js';
 
 export interface ChildConfig {
   url: string;
@@ -33,6 +33,10 @@ export interface ChildConfig {
   sinks: { name: string; path: string; delayMs?: number }[];
   maxEvents?: number;
   protocolVersion?: 1 | 2 | 3 | 4;
+  /** false: the reader must find the slot (a restart after a failover must not start afresh). */
+  createSlot?: boolean;
+  /** Request an on-demand snapshot of these tables once started, in chunks of `chunkRows`. */
+  snapshot?: { tables: string[]; chunkRows: number };
 }
 
 let counter = 0;
@@ -66,6 +70,7 @@ export interface RunningChild {
 }
 
 export interface Scenario {
+  /** The source database; `moveTo` changes it (a failover). */
   readonly url: string;
   readonly slot: string;
   readonly publication: string;
@@ -78,7 +83,16 @@ export interface Scenario {
     fault?: string;
     maxEvents?: number;
     protocolVersion?: 1 | 2;
+    createSlot?: boolean;
+    snapshot?: { tables: string[]; chunkRows: number };
+    /** Connect the child here instead of `url` (the same database through a proxy). */
+    via?: string;
   }): RunningChild;
+  /**
+   * The source moved to another server (a promoted standby): from now on the slot's position, the oracles' source
+   * table and new runs use `url`.
+   */
+  moveTo(url: string): void;
   /** Waits for the child to exit (killing it with `signal` first, if given), then records the slot's position. */
   end(
     child: RunningChild,
@@ -87,9 +101,12 @@ export interface Scenario {
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stuck: boolean }>;
   deliveries(): Promise<Delivery[]>;
   /** Runs one more clean run until every committed version reached every sink, then stops it with SIGTERM. */
-  catchUp(sinks: { name: string }[]): Promise<void>;
-  /** O1-O5 over every sink; returns a one-line summary. */
-  oracles(sinks: string[]): Promise<string>;
+  catchUp(
+    sinks: { name: string; delayMs?: number }[],
+    opts?: { maxEvents?: number; versions?: ReadonlySet<string> },
+  ): Promise<void>;
+  /** O1-O5 over every sink; returns a one-line summary. `versions`: what was committed (default the workload's). */
+  oracles(sinks: string[], versions?: ReadonlySet<string>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -99,9 +116,9 @@ export function sinkPath(dir: string, name: string): string {
 
 export async function createScenario(
   adminUrl: string,
-  opts: { table?: string; publicationFor?: string } = {},
+  opts: { table?: string; publicationFor?: string; failoverSlot?: boolean } = {},
 ): Promise<Scenario> {
-  const url = await freshDatabase(adminUrl);
+  let url = await freshDatabase(adminUrl);
   const table = opts.table ?? 'w';
   const workload = await createWorkload({ connectionString: url, table });
   await workload.createTable();
@@ -109,16 +126,24 @@ export async function createScenario(
   await sql(url, `CREATE PUBLICATION ${publication} FOR ${opts.publicationFor ?? `TABLE ${table}`}`);
   const slot = `s_${(url.split('/').pop() as string).replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
   // The slot exists before the first write, so nothing committed is before it.
-  const setup = createPostgresReader({ connectionString: url, slot, publication });
+  const setup = createPostgresReader({
+    connectionString: url,
+    slot,
+    publication,
+    ...(opts.failoverSlot ? { failover: true } : {}),
+  });
   await setup.open();
   await setup.close();
   const dir = await mkdtemp(join(tmpdir(), 'walstream-faults-'));
   const ends: RunEnd[] = [];
   let run = 0;
   const children = new Set<ChildProcess>();
+  const log = new DeliveryLog(dir);
 
   const s: Scenario = {
-    url,
+    get url() {
+      return url;
+    },
     slot,
     publication,
     workload,
@@ -127,15 +152,20 @@ export async function createScenario(
     start(o) {
       run++;
       const cfg: ChildConfig = {
-        url,
+        url: o.via ?? url,
         slot,
         publication,
         run,
         sinks: o.sinks.map((k) => ({ ...k, path: sinkPath(dir, k.name) })),
         ...(o.maxEvents ? { maxEvents: o.maxEvents } : {}),
         ...(o.protocolVersion ? { protocolVersion: o.protocolVersion } : {}),
+        ...(o.createSlot === false ? { createSlot: false } : {}),
+        ...(o.snapshot ? { snapshot: o.snapshot } : {}),
       };
       return spawnChild(cfg, o.fault, children);
+    },
+    moveTo(to) {
+      url = to;
     },
     async end(child, signal, stuckAfterMs = 90_000) {
       if (signal && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill(signal);
@@ -153,42 +183,35 @@ export async function createScenario(
       return { ...r, stuck };
     },
     async deliveries() {
-      const out: Delivery[] = [];
-      const files = (await readdir(dir)).filter((f) => f.endsWith('.jsonl')).sort();
-      // One by one: a spread of 100k+ deliveries would overflow the stack.
-      for (const f of files) for (const d of await readDeliveries(join(dir, f))) out.push(d);
-      return out;
+      // A copy: callers keep what they got while the log grows.
+      return (await log.read()).slice();
     },
-    async catchUp(sinks) {
-      const child = s.start({ sinks });
+    async catchUp(sinks, opts = {}) {
+      const child = s.start({ sinks, ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}) });
       await child.waitFor('started');
-      const want = workload.versions();
+      // The versions each sink still lacks, shrunk as deliveries come in (each delivery looked at once).
+      const missing = new Map(sinks.map((k) => [k.name, new Set(opts.versions ?? workload.versions())]));
+      let looked = 0;
       // Up to two minutes, but give up after 15 s without a new delivery (the oracles then say what is missing).
-      let count = -1;
+      const deadline = Date.now() + 120_000;
       let quietSince = Date.now();
-      for (let i = 0; i < 1200 && Date.now() - quietSince < 15_000; i++) {
-        const got = await s.deliveries();
-        if (got.length !== count) {
-          count = got.length;
-          quietSince = Date.now();
+      while (Date.now() < deadline && Date.now() - quietSince < 15_000) {
+        const got = await log.read();
+        if (got.length !== looked) quietSince = Date.now();
+        for (; looked < got.length; looked++) {
+          const d = got[looked] as Delivery;
+          if (d.after) missing.get(d.sink)?.delete(`${d.after.id}:${d.after.seq}`);
         }
-        const ok = sinks.every((k) => {
-          const seen = new Set(
-            got.filter((d) => d.sink === k.name && d.after).map((d) => `${d.after?.id}:${d.after?.seq}`),
-          );
-          for (const v of want) if (!seen.has(v)) return false;
-          return true;
-        });
-        if (ok) break;
+        if ([...missing.values()].every((m) => m.size === 0)) break;
         await new Promise((r) => setTimeout(r, 100));
       }
       await s.end(child, 'SIGTERM');
     },
-    async oracles(sinks) {
+    async oracles(sinks, versions = workload.versions()) {
       const all = await s.deliveries();
       const parts: string[] = [];
       for (const k of sinks) {
-        const o1 = assertEveryChangeDelivered(workload.versions(), all, k);
+        const o1 = assertEveryChangeDelivered(versions, all, k);
         const o2 = assertDuplicatesOnlyAfterAck(all, ends, k);
         assertPerKeyOrder(all, k);
         const o4 = await assertTargetEqualsSource(url, table, all, k);

@@ -52,6 +52,13 @@ export interface PostgresReaderOptions {
   temporarySlot?: boolean;
   /** Create the slot when it does not exist. @default true */
   createSlot?: boolean;
+  /**
+   * Create the slot as a failover slot (PostgreSQL 17+): a standby with `sync_replication_slots` keeps a copy,
+   * so after its promotion the pipeline resumes there. Set `synchronized_standby_slots` on the primary too, or
+   * the slot may confirm changes the standby never received. Applies when walstream creates the slot.
+   * @default false
+   */
+  failover?: boolean;
   /** Send a standby status update this often (confirmed position only). @default 10000 */
   statusIntervalMs?: number;
   /** Transactional heartbeat through pg_logical_emit_message. @default off */
@@ -99,6 +106,7 @@ const schema = z
     twoPhase: z.boolean().optional(),
     temporarySlot: z.boolean().optional(),
     createSlot: z.boolean().optional(),
+    failover: z.boolean().optional(),
     statusIntervalMs: z.number().int().positive().optional(),
     heartbeat: z
       .object({ intervalMs: z.number().int().positive(), prefix: z.string().min(1).optional() })
@@ -166,6 +174,7 @@ export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedRead
     twoPhase: o.twoPhase ?? false,
     temporarySlot: o.temporarySlot ?? false,
     createSlot: o.createSlot ?? true,
+    failover: o.failover ?? false,
     statusIntervalMs: o.statusIntervalMs ?? 10_000,
     heartbeat: o.heartbeat
       ? { intervalMs: o.heartbeat.intervalMs, prefix: o.heartbeat.prefix ?? 'walstream.heartbeat' }

@@ -168,6 +168,7 @@ class Reader implements PostgresReader {
           this.o.twoPhase,
           s.serverVersion,
           exporting,
+          this.o.failover,
         );
         if (exporting) await this.snap.importExported(created.snapshotName as string, created.consistentPoint);
         this.log.info('created replication slot', { slot: this.o.slot, temporary: this.o.temporarySlot });

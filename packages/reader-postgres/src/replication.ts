@@ -5,7 +5,7 @@
  */
 import { ErrorCode, lsnFromParts, parseLsn, WalstreamError } from '@walstream/core';
 import pg from 'pg';
-import { ConnectionError, SlotActiveError, SlotInvalidatedError } from './errors.js';
+import { ConnectionError, PublicationMissingError, SlotActiveError, SlotInvalidatedError } from './errors.js';
 import { quoteIdent, quoteLiteral } from './sql.js';
 
 // The walsender formats values with its session settings: make them fixed and lossless. They go in the
@@ -52,6 +52,8 @@ export class ReplicationConnection {
     sendCopyFromChunk(b: Buffer): void;
   } | null = null;
   private ended = false;
+  /** The stream was failed on our side (a warning that means lost changes); the connection is still open. */
+  private failed = false;
 
   constructor(private readonly config: pg.ClientConfig) {
     const options = [config.options, SESSION].filter(Boolean).join(' ');
@@ -86,11 +88,13 @@ export class ReplicationConnection {
     twoPhase: boolean,
     serverVersion: number,
     exportSnapshot = false,
+    failover = false,
   ): Promise<{ consistentPoint: bigint; snapshotName: string | null }> {
     const temp = temporary ? ' TEMPORARY' : '';
+    // FAILOVER exists from 17 on (setup refuses the option before that).
     const opts =
       serverVersion >= 150000
-        ? ` (SNAPSHOT '${exportSnapshot ? 'export' : 'nothing'}'${twoPhase ? ', TWO_PHASE true' : ''})`
+        ? ` (SNAPSHOT '${exportSnapshot ? 'export' : 'nothing'}'${twoPhase ? ', TWO_PHASE true' : ''}${failover ? ', FAILOVER true' : ''})`
         : ` ${exportSnapshot ? 'EXPORT_SNAPSHOT' : 'NOEXPORT_SNAPSHOT'}${twoPhase ? ' TWO_PHASE' : ''}`;
     const r = await this.client.query<{ consistent_point: string; snapshot_name: string | null }>(
       `CREATE_REPLICATION_SLOT ${quoteIdent(slot)}${temp} LOGICAL pgoutput${opts}`,
@@ -117,7 +121,18 @@ export class ReplicationConnection {
     const lsn = `${(o.startLsn >> 32n).toString(16).toUpperCase()}/${(o.startLsn & 0xffffffffn).toString(16).toUpperCase()}`;
     const sql = `START_REPLICATION SLOT ${quoteIdent(o.slot)} LOGICAL ${lsn} (${params.join(', ')})`;
 
+    // From PostgreSQL 18 a publication missing at a point of the WAL is only a WARNING, and the changes it would
+    // have published are skipped: the reader would confirm past them. It is the error earlier versions raise.
+    this.client.on('notice', (n: { code?: string | undefined; message?: string | undefined }) => {
+      const text = n.message ?? '';
+      // 18 says 55000 "skipped loading publication"; 42704 is the code the error has elsewhere.
+      if ((n.code !== '55000' && n.code !== '42704') || !/publication/.test(text)) return;
+      if (this.failed || this.ended) return;
+      this.failed = true;
+      handlers.end(new PublicationMissingError(/"([^"]*)"/.exec(text)?.[1] ?? o.publication));
+    });
     conn.on('copyData', (msg: { chunk: Buffer }) => {
+      if (this.failed) return;
       const c = msg.chunk;
       if (c[0] === 0x77 /* w */) {
         const frame = Buffer.allocUnsafe(c.length);
@@ -190,6 +205,10 @@ export class ReplicationConnection {
   }
 
   private finish(handlers: ReplicationHandlers, error: Error | null): void {
+    if (this.failed) {
+      this.ended = true; // already reported
+      return;
+    }
     if (this.ended && error !== null) error = null; // we closed it
     this.ended = true;
     handlers.end(error);
@@ -206,7 +225,12 @@ export function mapServerError(err: Error, slot: string): Error {
   if (e.code === '55000' && /invalidated|can no longer get changes/i.test(e.message)) {
     return new SlotInvalidatedError(slot, e.message, { cause: err });
   }
-  if (e.code === '42704') return new SlotInvalidatedError(slot, 'the slot no longer exists', { cause: err });
+  if (e.code === '42704') {
+    // Also "publication ... does not exist" (dropped while streaming): the slot is fine, do not advise dropping it.
+    const pub = /publication "([^"]*)"/.exec(e.message);
+    if (pub) return new PublicationMissingError(pub[1] as string);
+    return new SlotInvalidatedError(slot, 'the slot no longer exists', { cause: err });
+  }
   if (!e.code || /^E[A-Z]+$/.test(e.code) || e.code.startsWith('08') || e.code === '57P01' || e.code === '57P03') {
     return new ConnectionError('replication connection lost', { cause: err });
   }

@@ -61,6 +61,10 @@ export async function setup(client: pg.Client, o: ResolvedReaderOptions, log: Lo
     );
   }
   if (o.twoPhase && serverVersion < 150000) throw new ConfigError('postgres.twoPhase', 'needs PostgreSQL 15 or later');
+  if (o.failover && o.temporarySlot) throw new ConfigError('postgres.failover', 'a temporary slot cannot fail over');
+  if (o.failover && serverVersion < 170000) {
+    throw new ConfigError('postgres.failover', 'failover slots need PostgreSQL 17 or later');
+  }
   if (o.origin === 'none' && serverVersion < 160000) {
     throw new ConfigError('postgres.origin', "'none' needs PostgreSQL 16 or later");
   }

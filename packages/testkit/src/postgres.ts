@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { postgresReachable } from './reachable.js';
+import { copyForStandby } from './standby.js';
 
 export type PostgresVersion = 15 | 18;
 
@@ -44,6 +45,11 @@ export interface StartPostgresOptions {
   settings?: Record<string, string | number>;
   /** Folder of the server binaries to use instead of the version's own. @default embedded (18) or system (15) */
   binDir?: string;
+  /**
+   * Start as a streaming hot standby of `primary` (same version) instead of a fresh cluster: a base backup of it,
+   * streaming through the physical slot `slot` (created on the primary). Promote it with `SELECT pg_promote()`.
+   */
+  standbyOf?: { primary: PostgresCluster; slot: string };
 }
 
 const SYSTEM_15 = '/usr/lib/postgresql/15/bin';
@@ -130,11 +136,18 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   folders.add(root);
   if (ids) await chown(root, ids.uid, ids.gid);
   const dataDir = join(root, 'data');
-  await run(
-    join(binDir, 'initdb'),
-    ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale'],
-    ids,
-  );
+  let standby: Record<string, string> = {};
+  if (options.standbyOf) {
+    const { primary, slot } = options.standbyOf;
+    standby = await copyForStandby({ ...primary, slot }, dataDir);
+    if (ids) await run('chown', ['-R', `${ids.uid}:${ids.gid}`, dataDir], null);
+  } else {
+    await run(
+      join(binDir, 'initdb'),
+      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale'],
+      ids,
+    );
+  }
   const port = await freePort();
   const settings: Record<string, string | number> = {
     port,
@@ -147,6 +160,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     fsync: 'off',
     full_page_writes: 'off',
     logical_decoding_work_mem: '64MB',
+    ...standby,
     ...options.settings,
   };
   const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];

@@ -132,6 +132,59 @@ describe('startTcpProxy', () => {
     c.socket.destroy();
   });
 
+  it('retarget() sends new connections to another server; open ones stay where they were', async () => {
+    const other = await startEcho();
+    try {
+      const a = await dial(proxy.port);
+      proxy.retarget('127.0.0.1', other.port);
+      const b = await dial(proxy.port);
+      a.socket.write('old');
+      b.socket.write('new');
+      await until(() => a.data() === 'old' && b.data() === 'new', 'both echoes');
+      expect(up.sockets.map((x) => x.received)).toEqual([3]);
+      expect(other.sockets.map((x) => x.received)).toEqual([3]);
+      a.socket.destroy();
+      b.socket.destroy();
+    } finally {
+      for (const x of other.sockets) x.socket.destroy();
+      await new Promise((r) => other.server.close(r));
+    }
+  });
+
+  it("drop('client') discards what the server sends while the client's bytes still arrive; drop(null) ends it", async () => {
+    const c = await dial(proxy.port);
+    proxy.drop('client');
+    c.socket.write('lost');
+    await until(() => up.sockets[0]?.received === 4, 'the server to get the bytes');
+    await pause(100);
+    expect(c.data()).toBe('');
+    proxy.drop(null);
+    c.socket.write('back');
+    await until(() => c.data() === 'back', 'the echo after drop(null)');
+    c.socket.destroy();
+  });
+
+  it('transform() rewrites what goes to one side, per connection, and may hold bytes back', async () => {
+    // Holds everything until a newline, then forwards the line upper-cased.
+    const pending = new Map<number, string>();
+    proxy.transform('client', (data, conn) => {
+      const text = (pending.get(conn) ?? '') + data.toString();
+      const end = text.lastIndexOf('\n') + 1;
+      pending.set(conn, text.slice(end));
+      return Buffer.from(text.slice(0, end).toUpperCase());
+    });
+    const c = await dial(proxy.port);
+    c.socket.write('ab');
+    await pause(100);
+    expect(c.data()).toBe('');
+    c.socket.write('c\n');
+    await until(() => c.data() === 'ABC\n', 'the rewritten line');
+    proxy.transform('client', null);
+    c.socket.write('x');
+    await until(() => c.data() === 'ABC\nx', 'the plain echo');
+    c.socket.destroy();
+  });
+
   it('stall() holds bytes with sockets open; resume() delivers them in order', async () => {
     const c = await dial(proxy.port);
     proxy.stall();

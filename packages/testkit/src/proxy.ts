@@ -14,6 +14,8 @@
  * p.cut({ connection: p.connectionIds[0] }); // only that one (e.g. the replication connection), others go on
  * p.refuse();                 // new connections are closed at once (reconnects fail); open ones untouched
  * p.refuse(false);
+ * p.retarget('127.0.0.1', 5433); // new connections go to another server (a failover)
+ * p.drop('client'); p.cut(); p.drop(null); // answers lost (the server did the work), then the link resets
  * await p.close();
  * ```
  *
@@ -48,8 +50,22 @@ export interface TcpProxy {
   cut(opts?: { side?: 'both' | 'client'; connection?: number }): void;
   /** While on, new connections are accepted and closed at once (a partition reconnects cannot cross). @default on */
   refuse(on?: boolean): void;
+  /** New connections go to this server from now on (a failover moving a virtual IP); open ones are untouched. */
+  retarget(host: string, port: number): void;
   /** Stop forwarding in both directions, keep every socket open; bytes are held until `resume()`. */
   stall(): void;
+  /**
+   * Discard (not hold) every byte travelling to that side from now on, sockets kept open; null ends it. The
+   * stream the receiving side parses is then broken mid-message, so follow it with `cut()`: e.g. the server stored
+   * a publish whose acknowledgement never arrives, then the link resets.
+   */
+  drop(to: 'client' | 'server' | null): void;
+  /**
+   * Pass every chunk going to that side through `fn` (per connection: its ordinal) and forward what it returns;
+   * it may hold bytes back (return less) to rewrite whole protocol messages. Set it before the connections open
+   * so `fn` sees each stream from its first byte. null ends it.
+   */
+  transform(to: 'client' | 'server', fn: ((data: Buffer, connection: number) => Buffer) | null): void;
   /** Forward again (held bytes first). Also ends `delay`. */
   resume(): void;
   /** Deliver every chunk `ms` later than it arrived (order kept). 0 turns it off. */
@@ -77,6 +93,8 @@ interface Pair {
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   let stalled = false;
+  let dropTo: 'client' | 'server' | null = null;
+  let rewrite: { to: 'client' | 'server'; fn: (data: Buffer, connection: number) => Buffer } | null = null;
   let delayMs = 0;
   let accepted = 0;
   let refusing = false;
@@ -123,7 +141,11 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   };
 
   const forward = (p: Pair, to: 'client' | 'server', data: Buffer) => {
-    if (p.halfOpen) return;
+    if (p.halfOpen || dropTo === to) return;
+    if (rewrite !== null && rewrite.to === to) {
+      data = rewrite.fn(data, p.id);
+      if (data.length === 0) return;
+    }
     if (!stalled && delayMs === 0 && p.held.length === 0) {
       write(p, to, data);
       return;
@@ -132,6 +154,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     if (p.timer === null) pump(p);
   };
 
+  let target = { host: options.host, port: options.port };
   const server: Server = createServer((client) => {
     accepted++;
     if (refusing) {
@@ -139,7 +162,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       client.destroy();
       return;
     }
-    const upstream = tcpConnect({ host: options.host, port: options.port });
+    const upstream = tcpConnect(target);
     const p: Pair = { id: accepted, client, server: upstream, budget: null, halfOpen: false, held: [], timer: null };
     pairs.add(p);
     client.setNoDelay(true);
@@ -173,6 +196,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     get connectionIds() {
       return [...pairs].map((p) => p.id);
     },
+    retarget(host, port) {
+      target = { host, port };
+    },
     refuse(on = true) {
       refusing = on;
     },
@@ -189,6 +215,12 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
           p.server.resume();
         } else destroy(p);
       }
+    },
+    transform(to, fn) {
+      rewrite = fn === null ? null : { to, fn };
+    },
+    drop(to) {
+      dropTo = to;
     },
     stall() {
       stalled = true;

@@ -1,6 +1,7 @@
 // Child process of the fault scenarios: Postgres -> Pipeline -> recording sinks, until killed, a fault point
 // fires (WALSTREAM_FAULT) or SIGTERM stops it. argv[2]: JSON of ChildConfig (see harness.ts).
-// Prints `started`, then `ack <lsn>` after each confirmed position, then `stopped` on a clean stop.
+// Prints `started`, then `ack <lsn>` after each confirmed position, then `stopped` on a clean stop, or
+// `failed <code>` (the typed error's code, never its message) and exits 1.
 import { createPipeline, formatLsn } from '@walstream/core';
 import { createPostgresReader } from '@walstream/reader-postgres';
 import { createRecordingSink } from '@walstream/testkit';
@@ -13,6 +14,7 @@ const reader = createPostgresReader({
   publication: cfg.publication,
   tables: cfg.tables,
   statusIntervalMs: 50,
+  ...(cfg.createSlot === false ? { createSlot: false } : {}),
   ...(cfg.protocolVersion ? { protocolVersion: cfg.protocolVersion } : {}),
 });
 const ackOf = reader.ack.bind(reader);
@@ -27,7 +29,16 @@ const pipeline = createPipeline({
   batch: { maxEvents: cfg.maxEvents ?? 20, maxWaitMs: 5 },
 });
 process.on('SIGTERM', () => void pipeline.stop());
-await pipeline.start();
-process.stdout.write('started\n');
-await pipeline.done;
-process.stdout.write('stopped\n');
+try {
+  await pipeline.start();
+  process.stdout.write('started\n');
+  if (cfg.snapshot) {
+    reader.requestSnapshot(cfg.snapshot.tables, { chunkRows: cfg.snapshot.chunkRows });
+    process.stdout.write('snapshot requested\n');
+  }
+  await pipeline.done;
+  process.stdout.write('stopped\n');
+} catch (err) {
+  process.stdout.write(`failed ${(err as { code?: string }).code ?? (err as Error).name}\n`);
+  process.exit(1);
+}
