@@ -82,6 +82,20 @@ export class Batcher {
     return true;
   }
 
+  /**
+   * Takes the open transaction's events out of the open batch (a stop that could not wait for its end): no sink gets
+   * rows that will not be confirmed, and the reader sends them again after a restart. Returns their bytes.
+   */
+  dropOpenTransaction(): number {
+    if (!this.inTransaction || this.txnInBatch === 0) return 0;
+    const dropped = this.events.splice(this.events.length - this.txnInBatch);
+    let bytes = 0;
+    for (const e of dropped) bytes += estimateEventBytes(e);
+    this.openBytes -= bytes;
+    this.txnInBatch = 0;
+    return bytes;
+  }
+
   /** Bytes of the open batch. */
   get bytes(): number {
     return this.openBytes;

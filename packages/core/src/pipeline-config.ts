@@ -34,7 +34,10 @@ export interface SinkBinding {
 export interface PipelineConfig {
   batch?: BatchOptions;
   retry?: RetryOptions;
-  /** Bytes of events read but not yet written by every sink; when full the reader is paused. @default 67108864 (64 MiB) */
+  /**
+   * Bytes of events read but not yet written by every sink; when full the reader is paused. Events held this long
+   * outlive the young generation, so this bounds most of the process's memory too. @default 8388608 (8 MiB)
+   */
   maxInFlightBytes?: number;
   /** How long `stop()` waits for sinks to drain before aborting their writes. @default 30000 */
   drainTimeoutMs?: number;
@@ -67,7 +70,7 @@ export interface ResolvedPipelineOptions {
 }
 
 export const DEFAULT_BATCH: Required<BatchOptions> = { maxEvents: 500, maxBytes: 1 << 20, maxWaitMs: 100 };
-export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 << 20;
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 8 << 20;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 /** The documented defaults, for the positional form `NewPipeline(name, reader, sinks, DefaultPipelineConfig())`. */

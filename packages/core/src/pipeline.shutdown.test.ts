@@ -308,4 +308,23 @@ describe('a graceful stop ends at a transaction boundary', () => {
     await b.stop();
     expect(never.acks.at(-1)).toEqual((items[2] as TransactionCommit).position);
   });
+
+  it('hands no sink the unfinished part of a transaction that never ends (a restart sends it again)', async () => {
+    const items = makeTransactions({ transactions: 2, eventsPerTransaction: 3 });
+    const never = gatedReader(items, 6); // the second transaction's first two events arrive, then nothing
+    const sink = createMemorySink('m');
+    const p = createPipeline({
+      name: 't',
+      reader: never.reader,
+      sinks: [sink],
+      batch: { maxWaitMs: 0 },
+      drainTimeoutMs: 200,
+    });
+    await p.start();
+    for (let i = 0; i < 200 && p.status().eventsIn < 5; i++) await new Promise((r) => setTimeout(r, 5));
+    await p.stop();
+    expect(sink.events.map((e) => e.id)).toEqual(['0/1000:0', '0/1000:1', '0/1000:2']);
+    expect(never.acks.at(-1)).toEqual((items[3] as TransactionCommit).position);
+    expect(p.status().inFlightBytes).toBe(0);
+  });
 });

@@ -217,7 +217,10 @@ class PipelineImpl implements Pipeline {
       // Inside the try: a reader whose read() throws synchronously fails the pipeline like any read error.
       iter = this.o.reader.read({ signal: this.readAbort.signal })[Symbol.asyncIterator]();
       // A graceful stop lets the source transaction being read finish (see runShutdown).
-      while (!this.stopping || (this.error === null && this.batcher.inTransaction)) {
+      while (
+        !this.stopping ||
+        (this.error === null && this.batcher.inTransaction && !this.readAbort.signal.aborted)
+      ) {
         const r = await iter.next();
         if (r.done) break;
         this.inFlightBytes += this.batcher.accept(r.value as Parameters<Batcher['accept']>[0]);
@@ -322,7 +325,11 @@ class PipelineImpl implements Pipeline {
     if (!(await withTimeout(this.readLoop, timeLeft()))) {
       this.log.warn('reader did not end its iteration after abort', { pipeline: this.name });
     }
-    if (this.error === null) this.batcher.flush();
+    if (this.error === null) {
+      // Only whole transactions (and the parts of a large one already handed out) go to the sinks at a stop.
+      this.inFlightBytes -= this.batcher.dropOpenTransaction();
+      this.batcher.flush();
+    }
     this.batcher.clearTimer();
     const drained = await withTimeout(Promise.all(this.workers.map((w) => w.idle())), timeLeft());
     if (!drained) {
