@@ -217,10 +217,7 @@ class PipelineImpl implements Pipeline {
       // Inside the try: a reader whose read() throws synchronously fails the pipeline like any read error.
       iter = this.o.reader.read({ signal: this.readAbort.signal })[Symbol.asyncIterator]();
       // A graceful stop lets the source transaction being read finish (see runShutdown).
-      while (
-        !this.stopping ||
-        (this.error === null && this.batcher.inTransaction && !this.readAbort.signal.aborted)
-      ) {
+      while (!this.stopping || (this.error === null && this.batcher.inTransaction && !this.readAbort.signal.aborted)) {
         const r = await iter.next();
         if (r.done) break;
         this.inFlightBytes += this.batcher.accept(r.value as Parameters<Batcher['accept']>[0]);
