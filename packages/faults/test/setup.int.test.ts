@@ -105,6 +105,8 @@ for (const version of [18, 15] as const) {
       ]);
       await p.stop().catch(() => {});
       expect(err).toMatchObject({ code: 'PUBLICATION_MISSING' });
+      // The advice fits a slot older than its publication: not "create it" (it exists).
+      expect((err as Error).message).toMatch(/created after the slot/);
       expect(events).toEqual([]);
     } finally {
       await pg.stop();

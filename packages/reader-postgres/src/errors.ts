@@ -31,10 +31,13 @@ export class WalLevelError extends WalstreamError {
 }
 
 export class PublicationMissingError extends WalstreamError {
-  constructor(publication: string) {
+  /** `whileStreaming`: the server found no publication at a point of the WAL (dropped, or created after the slot). */
+  constructor(publication: string, whileStreaming = false) {
     super(
       ErrorCode.PublicationMissing,
-      `publication "${publication}" does not exist; create it (CREATE PUBLICATION ... FOR TABLE ...) or pass \`tables\` to let walstream create it`,
+      whileStreaming
+        ? `publication "${publication}" did not exist at a point of the WAL being streamed (dropped while streaming, or created after the slot); nothing past it was confirmed. Recreate it and restart, or, if the slot is older than the publication, drop the slot and start again with a snapshot`
+        : `publication "${publication}" does not exist; create it (CREATE PUBLICATION ... FOR TABLE ...) or pass \`tables\` to let walstream create it`,
     );
   }
 }

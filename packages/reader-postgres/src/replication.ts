@@ -129,7 +129,7 @@ export class ReplicationConnection {
       if ((n.code !== '55000' && n.code !== '42704') || !/publication/.test(text)) return;
       if (this.failed || this.ended) return;
       this.failed = true;
-      handlers.end(new PublicationMissingError(/"([^"]*)"/.exec(text)?.[1] ?? o.publication));
+      handlers.end(new PublicationMissingError(/"([^"]*)"/.exec(text)?.[1] ?? o.publication, true));
     });
     conn.on('copyData', (msg: { chunk: Buffer }) => {
       if (this.failed) return;
@@ -228,7 +228,7 @@ export function mapServerError(err: Error, slot: string): Error {
   if (e.code === '42704') {
     // Also "publication ... does not exist" (dropped while streaming): the slot is fine, do not advise dropping it.
     const pub = /publication "([^"]*)"/.exec(e.message);
-    if (pub) return new PublicationMissingError(pub[1] as string);
+    if (pub) return new PublicationMissingError(pub[1] as string, true);
     return new SlotInvalidatedError(slot, 'the slot no longer exists', { cause: err });
   }
   if (!e.code || /^E[A-Z]+$/.test(e.code) || e.code.startsWith('08') || e.code === '57P01' || e.code === '57P03') {
