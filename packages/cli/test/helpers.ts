@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import pg from 'pg';
+import { sql } from '@walstream/testkit';
 import { inject } from 'vitest';
 import { type CliIo, main } from '../src/cli.js';
 
@@ -16,15 +16,7 @@ export async function freshDatabase(prefix = 'cli'): Promise<string> {
   return url.replace(/\/[^/]*$/, `/${name}`);
 }
 
-export async function sql(url: string, text: string, params?: unknown[]): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(text, params);
-  } finally {
-    await c.end();
-  }
-}
+export { sql };
 
 export async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'walstream-cli-'));

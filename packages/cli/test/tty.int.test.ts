@@ -3,11 +3,10 @@
  * progress bars are drawn as a person sees them, and a Ctrl-C byte reaches it as SIGINT from the line discipline.
  * A slow webhook receiver and a small in-flight budget keep the initial snapshot copying for several seconds.
  */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { until } from '@walstream/testkit';
+import { runInTerminal, until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { freshDatabase, sql, tempDir, writeConfig } from './helpers.js';
 
@@ -45,44 +44,30 @@ describe('walstream run on a terminal', () => {
     maxInFlightBytes: 200000
 `,
     );
-    // `exec`: the terminal's foreground group is walstream alone, as when a person types the command at a prompt.
-    const child = spawn(
-      'script',
-      ['-qfec', `exec ${process.execPath} ${bin} run --config ${config} --no-http`, '/dev/null'],
-      {
-        env: { ...process.env, SOURCE_URL: url, SHELL: '/bin/sh' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
+    const term = runInTerminal(`${process.execPath} ${bin} run --config ${config} --no-http`, {
+      env: { SOURCE_URL: url },
     });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const { child } = term;
     try {
       const running = () => {
         if (child.exitCode !== null) throw new Error(`walstream exited with ${child.exitCode}`);
         return true;
       };
       await until(
-        () => running() && /snapshot public\.t [█░]{24} [\d,]+\/20,000 rows/.test(out),
+        () => running() && /snapshot public\.t [█░]{24} [\d,]+\/20,000 rows/.test(term.output()),
         'a progress bar',
         60_000,
       );
-      expect(out).toMatch(/tty running {2}[\d,]+ events {2}[\d,]+\/s {2}lag /);
-      const drawn = out.length;
-      await until(() => out.length > drawn && requests > 0, 'a redraw', 10_000);
+      expect(term.output()).toMatch(/tty running {2}[\d,]+ events {2}[\d,]+\/s {2}lag /);
+      const drawn = term.output().length;
+      await until(() => term.output().length > drawn && requests > 0, 'a redraw', 10_000);
       // Each redraw first moves up over the lines drawn before and clears them.
-      expect(out.slice(drawn)).toMatch(new RegExp(`${ESC}\\[\\d+F${ESC}\\[0J`));
-      child.stdin.write('\x03');
-      const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
-      expect(code, out.slice(-2000)).toBe(0);
-      expect(out).not.toMatch(/Unhandled|TypeError|whsec_/);
+      expect(term.output().slice(drawn)).toMatch(new RegExp(`${ESC}\\[\\d+F${ESC}\\[0J`));
+      const code = await term.ctrlC();
+      expect(code, term.output().slice(-2000)).toBe(0);
+      expect(term.output()).not.toMatch(/Unhandled|TypeError|whsec_/);
     } catch (err) {
-      throw new Error(`${(err as Error).message}; the terminal showed:\n${out.slice(-3000)}`);
+      throw new Error(`${(err as Error).message}; the terminal showed:\n${term.output().slice(-3000)}`);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       slow.close();

@@ -19,9 +19,9 @@ import {
   type Delivery,
   type RunEnd,
   slotConfirmedLsn,
+  sql,
   type Workload,
 } from '@walstream/testkit';
-import pg from 'pg';
 import { DeliveryLog } from './delivery-log.js';
 
 export interface ChildConfig {
@@ -41,15 +41,7 @@ export interface ChildConfig {
 
 let counter = 0;
 
-export async function sql(url: string, text: string, params?: unknown[]): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(text, params);
-  } finally {
-    await c.end();
-  }
-}
+export { sql };
 
 /** A fresh database on the cluster of `adminUrl`. */
 export async function freshDatabase(adminUrl: string, prefix = 'f'): Promise<string> {

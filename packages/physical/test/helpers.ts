@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { formatLsn, type Lsn, parseLsn } from '@walstream/core';
-import { freePort, type PostgresCluster, type PostgresVersion, startPostgres } from '@walstream/testkit';
-import pg from 'pg';
+import { freePort, type PostgresCluster, type PostgresVersion, sql as query, startPostgres } from '@walstream/testkit';
 
 export const execFileAsync = promisify(execFile);
 export const PG15_BIN = '/usr/lib/postgresql/15/bin';
@@ -35,13 +34,7 @@ export async function sql<T = Record<string, unknown>>(
   text: string,
   params: unknown[] = [],
 ): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(text, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
+  return (await query(url, text, params)).rows as T[];
 }
 
 export async function currentLsn(url: string): Promise<Lsn> {

@@ -1,4 +1,5 @@
 import type { ReaderItem } from '@walstream/core';
+import { sql } from '@walstream/testkit';
 import pg from 'pg';
 import { inject } from 'vitest';
 
@@ -16,15 +17,7 @@ export async function freshDatabase(url: string, prefix = 'w'): Promise<string> 
   return url.replace(/\/[^/]*$/, `/${name}`);
 }
 
-export async function sql(url: string, text: string, params?: unknown[]): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(text, params);
-  } finally {
-    await c.end();
-  }
-}
+export { sql };
 
 /** Pulls items until `until` says stop (or the iterator ends). */
 export async function collect(

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { sql as query } from '@walstream/testkit';
+import type pg from 'pg';
 import { inject } from 'vitest';
 
 let counter = 0;
@@ -16,13 +17,7 @@ export async function sql<T extends pg.QueryResultRow = Record<string, unknown>>
   text: string,
   params?: unknown[],
 ): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(text, params)).rows;
-  } finally {
-    await c.end();
-  }
+  return (await query<T>(url, text, params)).rows;
 }
 
 /** Creates the publication and slot (as a first reader run would), so changes made afterwards are captured. */

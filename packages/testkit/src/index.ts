@@ -37,6 +37,9 @@ export type { Delivery, RecordingSink, RecordingSinkOptions } from './recording.
 export { createRecordingSink, readDeliveries } from './recording.js';
 export type { Service, ServiceName } from './services.js';
 export { ensureService, ensureServices, reachable, SERVICES } from './services.js';
+export { sql } from './sql.js';
+export type { TerminalRun } from './terminal.js';
+export { runInTerminal } from './terminal.js';
 export { until } from './until.js';
 export type { CommittedTx, Workload, WorkloadOptions } from './workload.js';
 export { createWorkload } from './workload.js';
