@@ -164,7 +164,8 @@ export async function run() {
   const batches = workload();
   const tag = createHash('sha1').update(`${process.pid}${Date.now()}`).digest('hex').slice(0, 8);
   const out = [];
-  for (const make of [mysqlSide, pgSide]) {
+  const wanted = (process.env.BENCH_APPLY_SIDES ?? 'mysql,pg').split(',');
+  for (const make of [mysqlSide, pgSide].filter((_, i) => wanted.includes(['mysql', 'pg'][i]))) {
     const side = await make(tag);
     const rounds = [];
     try {

@@ -40,6 +40,7 @@ async function child(url, slot) {
   const pipeline = createPipeline({
     name: 'bench-snapshot',
     reader,
+    ...(process.env.BENCH_INFLIGHT_MB ? { maxInFlightBytes: Number(process.env.BENCH_INFLIGHT_MB) << 20 } : {}),
     sinks: [
       {
         name: 'noop',
@@ -54,7 +55,19 @@ async function child(url, slot) {
     ],
   });
   await pipeline.start();
+  // BENCH_MEMTRACE=1: rss, heap and rows every 500 ms on stderr (where the memory goes).
+  const trace =
+    process.env.BENCH_MEMTRACE === '1'
+      ? setInterval(() => {
+          const m = process.memoryUsage();
+          const mb = (x) => Math.round(x / 2 ** 20);
+          console.error(
+            `rss ${mb(m.rss)} heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} ext ${mb(m.external)} ab ${mb(m.arrayBuffers)} rows ${seen} inflight ${mb(pipeline.status().inFlightBytes)}`,
+          );
+        }, 500)
+      : null;
   await pipeline.done;
+  if (trace !== null) clearInterval(trace);
   const seconds = Number(t1 - t0) / 1e9;
   const u = process.resourceUsage();
   const cpuSeconds = (u.userCPUTime + u.systemCPUTime) / 1e6;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
 import { createPipeline, NewPipeline } from './pipeline.js';
-import { DefaultPipelineConfig } from './pipeline-config.js';
+import { DEFAULT_MAX_IN_FLIGHT_BYTES, DefaultPipelineConfig, resolvePipelineOptions } from './pipeline-config.js';
 import { estimateEventBytes } from './size.js';
 import {
   createArrayReader,
@@ -88,6 +88,14 @@ describe('Pipeline options', () => {
       expect((err as ConfigError).field).toBe(field);
       expect((err as ConfigError).code).toBe('CONFIG');
     }
+  });
+
+  it('defaults the in-flight budget to 2 MiB, or two batches when batch.maxBytes is larger', () => {
+    const budget = (o: object) => resolvePipelineOptions({ name: 'x', reader: reader(), sinks, ...o }).maxInFlightBytes;
+    expect(budget({})).toBe(DEFAULT_MAX_IN_FLIGHT_BYTES);
+    expect(DEFAULT_MAX_IN_FLIGHT_BYTES).toBe(2 << 20);
+    expect(budget({ batch: { maxBytes: 4 << 20 } })).toBe(8 << 20);
+    expect(budget({ batch: { maxBytes: 4 << 20 }, maxInFlightBytes: 5 << 20 })).toBe(5 << 20);
   });
 
   it('rejects two sinks with the same name', () => {

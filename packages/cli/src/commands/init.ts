@@ -23,7 +23,7 @@ pipelines:
     #   - filter: { operations: [INSERT, UPDATE, DELETE] }
     #   - mask: { columns: [email, phone], hashKey: \${MASK_KEY} }
     batch: { maxEvents: 500, maxBytes: 1048576, maxWaitMs: 100 }
-    maxInFlightBytes: 8388608        # memory bound: the reader pauses when this much is in flight
+    maxInFlightBytes: 2097152        # memory bound: the reader pauses when this much is in flight
 
 http:                                # /metrics /health /ready /status, POST /shutdown
   host: 127.0.0.1                    # beyond loopback, set shutdownToken
