@@ -10,7 +10,8 @@
 // heap, buffers, in-flight bytes and queues of every walstream child every 500 ms (stderr).
 // The numbers are only as quiet as the machine: compare the ratios of one run, not absolute figures across runs.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +56,39 @@ function watchPeak(pid) {
     return peak;
   };
 }
+
+/** CPU seconds of a process (utime + stime), with its reaped children's (cutime + cstime) when `children`. */
+function procCpu(pid, children) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // Fields from state (3rd in stat): utime 14, stime 15, cutime 16, cstime 17 -> indexes 11..14 here.
+    const t = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+    return t / 100; // USER_HZ
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds so far of the other processes on the path: the cluster (postmaster, its live children, and, through
+ * the postmaster's cutime, the walsenders that exited) and nats-server. Diffed around a run, it says what the
+ * machine spent beside walstream: on 2 cores, walstream can only go as fast as the cores left to it.
+ */
+function othersCpu(cluster) {
+  const pm = Number(readFileSync(join(cluster.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  let pgCpu = procCpu(pm, true);
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const rest = st.split(') ')[1].split(' ');
+      if (Number(rest[1]) === pm) pgCpu += procCpu(Number(d), false);
+      else if (st.includes('(nats-server)')) natsPid = Number(d);
+    } catch {}
+  }
+  return { pg: pgCpu, nats: natsPid ? procCpu(natsPid, false) : 0 };
+}
+let natsPid = 0;
 
 function timeRecvlogical(cluster, slot, endLsn) {
   const t0 = process.hrtime.bigint();
@@ -280,6 +314,7 @@ export async function run() {
       const order = KINDS.map((_, i) => KINDS[(i + r) % KINDS.length]);
       for (const kind of order) {
         let res;
+        const before = othersCpu(cluster);
         if (kind === 'recv') res = await timeRecvlogical(cluster, `bench_recv${r}`, endLsn);
         else {
           const subject = `benchnats${tag}${kind}${r}`;
@@ -290,6 +325,11 @@ export async function run() {
           res = await runChild(args, kind === 'bare' ? undefined : prof);
           await deleteStream(stream);
         }
+        // Let the walsender exit and be reaped, so the postmaster's cutime holds its CPU.
+        await new Promise((r) => setTimeout(r, 300));
+        const after = othersCpu(cluster);
+        res.pgCpu = after.pg - before.pg;
+        res.natsCpu = after.nats - before.nats;
         results[kind].push(res);
       }
     }
@@ -323,13 +363,15 @@ function report(results) {
     results[k][0].eldP99 === null ? '' : `eld p99 ${Math.max(...results[k].map((x) => x.eldP99)).toFixed(0)} ms`;
   const cpu = (k) =>
     results[k][0].cpu === null ? '' : `cpu ${(median(results[k].map((x) => x.cpu)) / (ROWS / 1e5)).toFixed(2)} s/100k`;
+  const others = (k) =>
+    `pg ${(median(results[k].map((x) => x.pgCpu)) / (ROWS / 1e5)).toFixed(2)} nats ${(median(results[k].map((x) => x.natsCpu)) / (ROWS / 1e5)).toFixed(2)} s/100k`;
   const line = (label, k, ref) => {
     const r = median(rate(k));
     const ratio = ref
       ? `  ${(r / median(rate(ref))).toFixed(2)}x ${ref === 'bare' ? 'bare loop' : 'pg_recvlogical'}`
       : '';
     console.log(
-      `  ${label.padEnd(44)}${fmt(r)} rows/s  (${spread(rate(k))})  peak RSS ${mb(k).padStart(6)}  ${eld(k).padEnd(16)}${cpu(k).padEnd(18)}${ratio}`,
+      `  ${label.padEnd(44)}${fmt(r)} rows/s  (${spread(rate(k))})  peak RSS ${mb(k).padStart(6)}  ${eld(k).padEnd(16)}${cpu(k).padEnd(18)}${others(k).padEnd(26)}${ratio}`,
     );
   };
   console.log(
@@ -349,6 +391,15 @@ function report(results) {
     const ba = median(rate('batch')) / median(rate('recv'));
     const ok = ba >= 0.8 && median(rate('batch')) >= 60_000;
     console.log(`  target batch >= 0.8x pg_recvlogical and >= 60k rows/s: ${ok ? 'met' : 'NOT met'}`);
+  }
+  // What the machine has: walstream's CPU plus Postgres' and nats-server's, per 100k rows, against the cores.
+  if (has('batch')) {
+    const perRow = (k, f) => median(results[k].map(f)) / ROWS;
+    const all = perRow('batch', (x) => x.cpu + x.pgCpu + x.natsCpu);
+    const cores = availableParallelism();
+    console.log(
+      `  batch mode spent ${(all * 1e5).toFixed(2)} CPU s/100k rows in all (walstream + Postgres + nats-server): on ${cores} cores at most ${Math.round(cores / all).toLocaleString('en-US')} rows/s`,
+    );
   }
   const peak = Math.max(0, ...['batch', 'event'].flatMap((k) => results[k].map((x) => x.rss)));
   console.log(`  peak RSS of walstream ${Math.round(peak / 2 ** 20)} MB (target <= 120 MB in a 1M-row catch-up)`);
