@@ -20,6 +20,13 @@ describe('Postgres -> MySQL values', () => {
     expect(toMysqlValue(d, '-0.5000', site, strict)).toBe('-0.5000'); // trailing zeros are not rounding
     expect(() => toMysqlValue(d, '1.005', site, strict)).toThrow(/does not fit DECIMAL\(10,2\) without rounding/);
     expect(() => toMysqlValue(d, '123456789.1', site, strict)).toThrow(/without rounding/);
+    // Leading zeros are no digits of the value; a sign is allowed; anything else is not a plain decimal.
+    expect(toMysqlValue(d, '00012345678.10', site, strict)).toBe('00012345678.10');
+    expect(toMysqlValue(d, '+0.01', site, strict)).toBe('+0.01');
+    expect(() => toMysqlValue(d, '0.001', site, strict)).toThrow(/without rounding/);
+    for (const bad of ['1e5', '1.2.3', '--1', '1,5', ' 1']) {
+      expect(() => toMysqlValue(d, bad, site, strict)).toThrow(/not a plain decimal/);
+    }
     const wide = col('decimal', 65, 30);
     expect(() => toMysqlValue(wide, `0.${'1'.repeat(31)}`, site, strict)).toThrow(/DECIMAL\(65,30\)/);
     expect(toMysqlValue(wide, `${'9'.repeat(35)}.${'9'.repeat(30)}`, site, strict)).toBe(

@@ -71,6 +71,10 @@ describe('TablePlan folding', () => {
 
   it('keeps keys of different types apart', () => {
     expect(keyString([1])).not.toBe(keyString(['1']));
+    expect(keyString([1])).not.toBe(keyString([1n]));
+    expect(keyString(['b01;'])).not.toBe(keyString([Buffer.from([1])]));
+    expect(keyString([true])).not.toBe(keyString(['true']));
+    expect(keyString([null])).not.toBe(keyString(['n;']));
     expect(keyString([Buffer.from([1])])).not.toBe(keyString(['01']));
     expect(keyString(['a', 'b'])).not.toBe(keyString(['a;b']));
   });

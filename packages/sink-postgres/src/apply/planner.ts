@@ -146,6 +146,12 @@ export class TablePlan {
 
 /** A map key for converted key values: type-tagged, so 1 and '1' stay apart. */
 export function keyString(values: readonly unknown[]): string {
+  if (values.length === 1) {
+    // One column (the common key): a type tag and the value are unambiguous without lengths or separators.
+    const v = values[0];
+    if (typeof v === 'string') return `s${v}`;
+    if (typeof v === 'number' || typeof v === 'bigint') return `${typeof v === 'number' ? 'd' : 'i'}${v}`;
+  }
   let s = '';
   for (const v of values) {
     if (v === null || v === undefined) s += 'n;';
