@@ -24,6 +24,8 @@ const SERVER = '127.0.0.1:4222';
 const WINDOW = 1000;
 // Not a default: for measuring how the pipeline's in-flight budget drives peak RSS (printed when set).
 const INFLIGHT_MB = process.env.BENCH_NATS_INFLIGHT_MB ? Number(process.env.BENCH_NATS_INFLIGHT_MB) : undefined;
+// Likewise for the NATS sink's PubAck window (maxPendingAcks).
+const ACKS = process.env.BENCH_NATS_ACKS ? Number(process.env.BENCH_NATS_ACKS) : undefined;
 // Likewise for the reader's read-ahead (maxQueueBytes).
 const QUEUE_MB = process.env.BENCH_NATS_QUEUE_MB ? Number(process.env.BENCH_NATS_QUEUE_MB) : undefined;
 // BENCH_NATS_KINDS=recv,batch picks some (while developing); BENCH_NATS_NOOP=1 adds reader -> no-op sink.
@@ -176,7 +178,13 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
   const sink =
     kind === 'noop'
       ? { name: 'noop', async write() {} }
-      : createNatsSink({ servers: SERVER, mode: kind, subject: `${subject}.{table}.{operation}`, schemaBucket: false });
+      : createNatsSink({
+          servers: SERVER,
+          mode: kind,
+          subject: `${subject}.{table}.{operation}`,
+          schemaBucket: false,
+          ...(ACKS ? { maxPendingAcks: ACKS } : {}),
+        });
   const pipeline = createPipeline({
     name: `bench-${kind}`,
     reader,

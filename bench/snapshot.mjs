@@ -4,7 +4,8 @@
 // Postgres' own `COPY (SELECT * FROM t) TO STDOUT` read by psql into /dev/null, on the same table in the same
 // run. walstream runs in a child process so its peak RSS is its own. Median and spread of BENCH_ROUNDS rounds.
 // Targets: walstream >= 0.8x COPY rows/s; peak RSS <= 150 MB for 5M rows (memory bounded by the chunk).
-// BENCH_ROWS (default 5,000,000), BENCH_ROUNDS (default 3), BENCH_CHUNK (default 10,000).
+// BENCH_ROWS (default 5,000,000), BENCH_ROUNDS (default 3), BENCH_CHUNK (default 10,000), BENCH_PROF=<dir> (profile
+// the walstream child), BENCH_MEMTRACE=1 (its memory every 500 ms), BENCH_INFLIGHT_MB (the pipeline's budget).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +60,8 @@ async function child(url, slot) {
   const trace =
     process.env.BENCH_MEMTRACE === '1'
       ? setInterval(() => {
+          // With --expose-gc (NODE_OPTIONS), the heap after a full collection: what is really alive.
+          globalThis.gc?.();
           const m = process.memoryUsage();
           const mb = (x) => Math.round(x / 2 ** 20);
           console.error(
@@ -76,7 +79,9 @@ async function child(url, slot) {
 
 function runChild(url, slot) {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), 'child', url, slot], {
+    // BENCH_PROF=<dir>: a --cpu-prof profile of the walstream child there.
+    const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
+    const p = spawn(process.execPath, [...prof, fileURLToPath(import.meta.url), 'child', url, slot], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -23,7 +23,7 @@ import type { Dialect } from './dialect.js';
 import { ApplyError, ApplyErrorReason } from './errors.js';
 import type { ResolvedCommonOptions } from './options.js';
 import { keyString, mergeRows, TablePlan } from './planner.js';
-import { convertRow, keyValues } from './rows.js';
+import { convertRow, keyOfConverted, keyValues } from './rows.js';
 import { type MappingOptions, type ResolvedTable, TableResolver } from './tables.js';
 
 const NAME_BEFORE = /(column|table|relation|key|constraint|database|schema|index|type|function)\s*$/i;
@@ -272,7 +272,7 @@ export class ApplyEngine {
         }
         case 'UPDATE': {
           const row = convertRow(d, o, t, e);
-          const kv = keyValues(d, o, t, e.after, e.key, e);
+          const kv = keyOfConverted(t, row) ?? keyValues(d, o, t, e.after, e.key, e);
           const ks = keyString(kv);
           const old = e.before ? keyValues(d, o, t, e.before, e.key, e) : kv;
           const oldKs = keyString(old);
@@ -305,7 +305,7 @@ export class ApplyEngine {
         default: {
           // INSERT and READ (snapshot rows): an upsert, so a snapshot overlapping live changes converges.
           const row = convertRow(d, o, t, e);
-          const kv = keyValues(d, o, t, e.after, e.key, e);
+          const kv = keyOfConverted(t, row) ?? keyValues(d, o, t, e.after, e.key, e);
           plan.insert(keyString(kv), kv, row);
         }
       }

@@ -24,6 +24,8 @@ export interface RowShape {
   readonly columns: readonly string[];
   /** `columns` joined by NUL: rows with the same signature share a statement. */
   readonly sig: string;
+  /** Where each target key column is in `sources`, or null when a key column is not among them. */
+  readonly keyAt: readonly number[] | null;
 }
 
 function shapeOf(t: ResolvedTable, after: Row): RowShape {
@@ -56,7 +58,14 @@ function shapeOf(t: ResolvedTable, after: Row): RowShape {
     sources.push({ name, col, site: { table: t.label, column: name } });
   }
   const columns = sources.map((s) => s.name);
-  const shape: RowShape = { names, sources, columns, sig: columns.join('\u0000') };
+  const keyAt = t.target.key.map((k) => columns.indexOf(k));
+  const shape: RowShape = {
+    names,
+    sources,
+    columns,
+    sig: columns.join('\u0000'),
+    keyAt: keyAt.includes(-1) ? null : keyAt,
+  };
   t.shape = shape;
   return shape;
 }
@@ -72,6 +81,18 @@ export function convertRow(d: Dialect, o: ConvertOptions, t: ResolvedTable, e: C
   }
   const full = e.unchanged.length === 0 || !e.unchanged.some((c) => t.included(c) && t.target.columns.has(c));
   return { columns: shape.columns, values, sig: shape.sig, full };
+}
+
+/**
+ * The key values of the row convertRow just converted for `t`, taken from its converted values (the key
+ * columns are converted once, not twice); null when the row lacks a key column (use keyValues then).
+ */
+export function keyOfConverted(t: ResolvedTable, row: PlannedRow): unknown[] | null {
+  const keyAt = t.shape?.keyAt;
+  if (keyAt == null || t.shape?.columns !== row.columns) return null;
+  const out: unknown[] = new Array(keyAt.length);
+  for (let i = 0; i < keyAt.length; i++) out[i] = row.values[keyAt[i] as number];
+  return out;
 }
 
 /** Key values from `row`, else from `fallback` (the event's key), converted for the target. */
