@@ -28,6 +28,10 @@ describe('MsgpackWriter', () => {
       }),
     ],
     [
+      'strings whose first non-ASCII character comes late (the ASCII copy starts over)',
+      makeEvent({ after: { a: `${'x'.repeat(20)}€`, b: `${'x'.repeat(100)}é`, c: `${'x'.repeat(254)}😀`, d: 'é' } }),
+    ],
+    [
       'binaries of every header size',
       makeEvent({ after: { a: new Uint8Array(0), b: new Uint8Array(300), c: new Uint8Array(70_000) } }),
     ],
@@ -68,6 +72,10 @@ describe('MsgpackWriter', () => {
     expect(Buffer.from(one(e)).equals(Buffer.from(encodeEventMsgpack(e)))).toBe(true);
     const d = makeEvent({ after: { when: new Date(0) as never } });
     expect(Buffer.from(one(d)).equals(Buffer.from(encodeEventMsgpack(d)))).toBe(true);
+    // An event that is not a plain object (its prototype might enumerate more keys): the generic encoder too.
+    class Shaped {}
+    const c = Object.assign(new Shaped(), makeEvent()) as unknown as ChangeEvent;
+    expect(Buffer.from(one(c)).equals(Buffer.from(encodeEventMsgpack(c)))).toBe(true);
   });
 
   it('appends events one after the other and grows its buffer', () => {

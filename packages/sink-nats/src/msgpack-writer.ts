@@ -40,6 +40,7 @@ export class MsgpackWriter {
   event(e: ChangeEvent): number {
     const start = this.pos;
     try {
+      if (Object.getPrototypeOf(e) !== Object.prototype) throw new Unsupported();
       this.map(e as unknown as Record<string, unknown>, true);
     } catch (err) {
       if (!(err instanceof Unsupported)) throw err;
@@ -76,9 +77,11 @@ export class MsgpackWriter {
   }
 
   private map(o: Record<string, unknown>, top: boolean): void {
-    const keys = Object.keys(o);
-    let n = keys.length;
-    for (let i = 0; i < keys.length; i++) if (o[keys[i] as string] === undefined) n--;
+    // for...in, not Object.keys: V8 reads `o[k]` inside a for...in through the object's enum cache (no array
+    // per map, no megamorphic keyed load), which measured about twice as fast on events. Maps reach here only
+    // with Object.prototype (or are the event itself, checked in event()), so no inherited key is enumerated.
+    let n = 0;
+    for (const k in o) if (o[k] !== undefined) n++;
     this.ensure(5);
     const b = this.buf;
     if (n < 16) b[this.pos++] = 0x80 | n;
@@ -91,8 +94,7 @@ export class MsgpackWriter {
       b.writeUInt32BE(n, this.pos);
       this.pos += 4;
     }
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] as string;
+    for (const k in o) {
       const v = o[k];
       if (v === undefined) continue;
       this.key(k);
@@ -156,15 +158,16 @@ export class MsgpackWriter {
         this.buf[this.pos++] = 0xc0;
         return;
       case 'object':
+        // Plain objects and arrays first: an event's key, rows and unchanged list.
         if (v === null) {
           this.ensure(1);
           this.buf[this.pos++] = 0xc0;
-        } else if (v instanceof Uint8Array) this.binary(v);
-        else if (v instanceof RawJson) this.ext(RAW_JSON_EXT, Buffer.from(v.text, 'utf8'));
-        else if (Array.isArray(v)) {
+        } else if (Array.isArray(v)) {
           this.arrayHeader(v.length);
           for (const x of v) this.value(x);
         } else if (Object.getPrototypeOf(v) === Object.prototype) this.map(v as Record<string, unknown>, false);
+        else if (v instanceof Uint8Array) this.binary(v);
+        else if (v instanceof RawJson) this.ext(RAW_JSON_EXT, Buffer.from(v.text, 'utf8'));
         else throw new Unsupported();
         return;
       default:
@@ -214,25 +217,34 @@ export class MsgpackWriter {
   private string(s: string): void {
     const len = s.length;
     this.ensure(5 + len * 3);
-    const b = this.buf;
-    if (len < 32) {
-      // Short strings (keys, ids, most column values): a JS loop beats a native call; ASCII is the common case.
-      let ascii = true;
+    if (len < 256) {
+      // Most strings (keys, ids, column values) are short ASCII: copy the characters in one JS pass under the
+      // header their length implies (for ASCII, characters = bytes), and fall back on the first non-ASCII one.
+      // A loop beats the native byteLength + write calls at these lengths.
+      const b = this.buf;
+      const start = this.pos;
+      let p = len < 32 ? start + 1 : start + 2;
       for (let i = 0; i < len; i++) {
-        if (s.charCodeAt(i) > 0x7f) {
-          ascii = false;
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) {
+          p = -1;
           break;
         }
+        b[p++] = c;
       }
-      if (ascii) {
-        b[this.pos++] = 0xa0 | len;
-        for (let i = 0; i < len; i++) b[this.pos++] = s.charCodeAt(i);
+      if (p >= 0) {
+        if (len < 32) b[start] = 0xa0 | len;
+        else {
+          b[start] = 0xd9;
+          b[start + 1] = len;
+        }
+        this.pos = p;
         return;
       }
     }
     const bytes = Buffer.byteLength(s, 'utf8');
     this.strHeader(bytes);
-    this.pos += b.write(s, this.pos, bytes, 'utf8');
+    this.pos += this.buf.write(s, this.pos, bytes, 'utf8');
   }
 
   private strHeader(n: number): void {
