@@ -173,12 +173,32 @@ function value(w: Writer, v: unknown, depth: number) {
     return w.raw(b);
   }
   const o = v as Record<string, unknown>;
-  const keys = Object.keys(o);
+  const proto = Object.getPrototypeOf(o);
+  if (proto !== Object.prototype && proto !== null) return fields(w, o, Object.keys(o), depth);
+  // Plain objects (events, rows) with for...in: V8 reads `o[k]` through the enum cache, without a key array
+  // or a megamorphic keyed load; such objects have no inherited enumerable keys, so the keys are Object.keys'.
   let n = 0;
-  for (const k of keys) if (o[k] !== undefined) n++;
+  for (const k in o) if (o[k] !== undefined) n++;
+  mapHeader(w, n);
+  for (const k in o) {
+    const x = o[k];
+    if (x === undefined) continue;
+    w.str(k);
+    value(w, x, depth + 1);
+  }
+}
+
+function mapHeader(w: Writer, n: number): void {
   if (n < 16) w.u8(0x80 + n);
   else if (n < 0x10000) w.head(0xde, 2, n);
   else w.head(0xdf, 4, n);
+}
+
+/** Own enumerable fields of any other object, as a map. */
+function fields(w: Writer, o: Record<string, unknown>, keys: string[], depth: number): void {
+  let n = 0;
+  for (const k of keys) if (o[k] !== undefined) n++;
+  mapHeader(w, n);
   for (const k of keys) {
     const x = o[k];
     if (x === undefined) continue;
