@@ -211,6 +211,8 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
 }
 
 function memTrace(pipeline, reader, sink) {
+  // With BENCH_NATS_NODE_ARGS=--expose-gc: the heap after a full collection, i.e. what is really alive.
+  globalThis.gc?.();
   const m = process.memoryUsage();
   const mb = (x) => Math.round(x / 2 ** 20);
   const p = pipeline.status();
