@@ -21,7 +21,7 @@ import {
   toWalstreamError,
   WalstreamError,
 } from '@walstream/core';
-import { backoffDelay, sleep } from '@walstream/core/internal';
+import { backoffDelay, faultPoint, sleep } from '@walstream/core/internal';
 import pg from 'pg';
 import { ChangeDecoder, type TransactionEnd } from './change-decoder.js';
 import { ConnectionError, SlotActiveError } from './errors.js';
@@ -275,6 +275,7 @@ class Reader implements PostgresReader {
           if (signal?.aborted || this.closed) return;
           yield item;
         }
+        faultPoint('snapshot_after_chunk');
       }
       if (this.snap.mode === 'only') return;
       for (;;) {
@@ -303,7 +304,11 @@ class Reader implements PostgresReader {
           if (this.skip(item)) continue;
           const p = this.snap.watching ? this.snap.pass(item) : item;
           if (p === item) yield item;
-          else if (p !== null) yield* p as ReaderItem[];
+          else if (p !== null) {
+            // Only a snapshot chunk replaces an item by several: its rows and commit are with the pipeline now.
+            yield* p as ReaderItem[];
+            faultPoint('snapshot_after_chunk');
+          }
         }
         out.length = 0;
         if (lazy !== null) {
@@ -312,7 +317,10 @@ class Reader implements PostgresReader {
             if (this.skip(item)) continue;
             const p = this.snap.watching ? this.snap.pass(item) : item;
             if (p === item) yield item;
-            else if (p !== null) yield* p as ReaderItem[];
+            else if (p !== null) {
+              yield* p as ReaderItem[];
+              faultPoint('snapshot_after_chunk');
+            }
           }
         }
       }
