@@ -222,7 +222,9 @@ export function mapServerError(err: Error, slot: string): Error {
     const pid = /PID (\d+)/.exec(e.message);
     return new SlotActiveError(slot, pid ? Number(pid[1]) : null, { cause: err });
   }
-  if (e.code === '55000' && /invalidated|can no longer get changes/i.test(e.message)) {
+  // "can no longer get changes from replication slot" up to PostgreSQL 16, "can no longer access replication slot"
+  // from 17 on (a slot invalidated while the reader was away: it learns on reconnect).
+  if (e.code === '55000' && /invalidated|can no longer (get changes from|access) replication slot/i.test(e.message)) {
     return new SlotInvalidatedError(slot, e.message, { cause: err });
   }
   if (e.code === '42704') {
