@@ -291,7 +291,8 @@ it('G34 log scan, service telemetry: canaries never appear in /metrics (names, l
   const role = `canary_${Math.random().toString(36).slice(2, 8)}`;
   const hba = join(inject('faultsPostgres').dataDir, 'pg_hba.conf');
   const original = readFileSync(hba, 'utf8');
-  // A receiver that refuses every delivery for good (400): each batch goes to the dead-letter file.
+  // A receiver that fails the first delivery (503: retried, counted by code) and refuses every one for good (400)
+  // after that: each batch goes to the dead-letter file.
   const refused: string[] = [];
   const receiver = createServer((req, res) => {
     let body = '';
@@ -300,7 +301,7 @@ it('G34 log scan, service telemetry: canaries never appear in /metrics (names, l
     });
     req.on('end', () => {
       refused.push(body);
-      res.writeHead(400).end('no');
+      res.writeHead(refused.length === 1 ? 503 : 400).end('no');
     });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
@@ -361,8 +362,10 @@ log: { level: debug, format: json }
     const scrape = scrapeAll(svc.http?.url as string);
     await sql(s.url, `INSERT INTO contacts SELECT g, '${pii}-' || g || '@example.com' FROM generate_series(1, 20) g`);
     await until(
-      () => scrape.bodies.some((b) => /walstream_dead_lettered_events_total\{[^}]*\} [1-9]/.test(b)),
-      'dead letters in /metrics',
+      () =>
+        scrape.bodies.some((b) => /walstream_dead_lettered_events_total\{[^}]*\} [1-9]/.test(b)) &&
+        scrape.bodies.some((b) => /walstream_errors_total\{[^}]*code="[A-Z_]+"\} [1-9]/.test(b)),
+      'dead letters and a retried error in /metrics',
     );
     await sql(s.url, `ALTER ROLE ${role} PASSWORD '${pw}-changed'`);
     await sql(
@@ -398,10 +401,10 @@ log: { level: debug, format: json }
     expect(bad).toMatchObject({ exitCode: ExitCode.StartFailed });
     seen.push(errorText(bad));
 
-    // The paths ran: dead letters counted, errors counted by code, the failed state served.
+    // The paths ran: scraped more than once, the rows went to the receiver (dead letters and errors by code were
+    // waited for above).
     const metrics = scraped.filter((b) => b.includes('# HELP'));
     expect(metrics.length).toBeGreaterThan(2);
-    expect(scraped.some((b) => /walstream_errors_total\{[^}]*code="[A-Z_]+"\} [1-9]/.test(b))).toBe(true);
     expect(refused.join('')).toContain(pii);
     const all = [...scraped, ...seen, logs.join('\n'), await readFile(dead, 'utf8')].join('\n');
     expect(all).not.toContain(pw);
