@@ -373,9 +373,9 @@ log: { level: debug, format: json }
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'walsender'`,
       [role],
     );
-    // The reader retries a failed authentication as a lost connection (a rotated password may come back): let it
-    // fail twice, scraped meanwhile, then stop the service.
-    await until(() => logs.some((l) => /"attempt":2,/.test(l)), 'a second failed reconnect');
+    // The reader retries a failed authentication as a lost connection (a rotated password may come back), logging
+    // its SQLSTATE: let it fail, scraped meanwhile, then stop the service.
+    await until(() => logs.some((l) => /"sqlState":"28P01"/.test(l)), 'a reconnect refused by authentication');
     const first = await svc.stop();
     await scrape.stop();
     scraped.push(...scrape.bodies);

@@ -398,7 +398,17 @@ class Reader implements PostgresReader {
         { ...this.o.reconnect, multiplier: 2, maxAttempts: this.o.reconnect.maxAttempts },
         attempt,
       );
-      this.log.warn('replication connection lost, reconnecting', { attempt, delayMs: delay, error: err.message });
+      // The latest failure, not the first loss: a reconnect refused for another reason must say so, by the
+      // server's SQLSTATE (28P01: the password no longer works) rather than its message.
+      const latest = lastError as Error & { code?: string; cause?: { code?: unknown } };
+      const sqlState = typeof latest.cause?.code === 'string' ? latest.cause.code : undefined;
+      this.log.warn('replication connection lost, reconnecting', {
+        attempt,
+        delayMs: delay,
+        error: latest.message,
+        ...(latest.code ? { code: latest.code } : {}),
+        ...(sqlState ? { sqlState } : {}),
+      });
       await sleep(delay, signal);
       try {
         this.queue.reset();
