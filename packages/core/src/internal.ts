@@ -9,6 +9,7 @@
  */
 import { decodeMsgpackRecords, encodeMsgpack, toMsgpackObject } from './codec-msgpack.js';
 import { CommitTracker } from './commit-tracker.js';
+import { faultPoint } from './fault.js';
 import { groupBy } from './group.js';
 import { type ResolvedPipelineOptions, resolvePipelineOptions } from './pipeline-config.js';
 import { backoffDelay, sleep } from './retry.js';
@@ -19,6 +20,7 @@ export {
   CommitTracker,
   decodeMsgpackRecords,
   encodeMsgpack,
+  faultPoint,
   groupBy,
   resolvePipelineOptions,
   sleep,

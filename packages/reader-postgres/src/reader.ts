@@ -21,7 +21,7 @@ import {
   toWalstreamError,
   WalstreamError,
 } from '@walstream/core';
-import { backoffDelay, sleep } from '@walstream/core/internal';
+import { backoffDelay, faultPoint, sleep } from '@walstream/core/internal';
 import pg from 'pg';
 import { ChangeDecoder, type TransactionEnd } from './change-decoder.js';
 import { ConnectionError, SlotActiveError } from './errors.js';
@@ -275,6 +275,7 @@ class Reader implements PostgresReader {
           if (signal?.aborted || this.closed) return;
           yield item;
         }
+        faultPoint('snapshot_after_chunk');
       }
       if (this.snap.mode === 'only') return;
       for (;;) {
@@ -303,7 +304,11 @@ class Reader implements PostgresReader {
           if (this.skip(item)) continue;
           const p = this.snap.watching ? this.snap.pass(item) : item;
           if (p === item) yield item;
-          else if (p !== null) yield* p as ReaderItem[];
+          else if (p !== null) {
+            // Only a snapshot chunk replaces an item by several: its rows and commit are with the pipeline now.
+            yield* p as ReaderItem[];
+            faultPoint('snapshot_after_chunk');
+          }
         }
         out.length = 0;
         if (lazy !== null) {
@@ -312,7 +317,10 @@ class Reader implements PostgresReader {
             if (this.skip(item)) continue;
             const p = this.snap.watching ? this.snap.pass(item) : item;
             if (p === item) yield item;
-            else if (p !== null) yield* p as ReaderItem[];
+            else if (p !== null) {
+              yield* p as ReaderItem[];
+              faultPoint('snapshot_after_chunk');
+            }
           }
         }
       }
@@ -390,7 +398,17 @@ class Reader implements PostgresReader {
         { ...this.o.reconnect, multiplier: 2, maxAttempts: this.o.reconnect.maxAttempts },
         attempt,
       );
-      this.log.warn('replication connection lost, reconnecting', { attempt, delayMs: delay, error: err.message });
+      // The latest failure, not the first loss: a reconnect refused for another reason must say so, by the
+      // server's SQLSTATE (28P01: the password no longer works) rather than its message.
+      const latest = lastError as Error & { code?: string; cause?: { code?: unknown } };
+      const sqlState = typeof latest.cause?.code === 'string' ? latest.cause.code : undefined;
+      this.log.warn('replication connection lost, reconnecting', {
+        attempt,
+        delayMs: delay,
+        error: latest.message,
+        ...(latest.code ? { code: latest.code } : {}),
+        ...(sqlState ? { sqlState } : {}),
+      });
       await sleep(delay, signal);
       try {
         this.queue.reset();

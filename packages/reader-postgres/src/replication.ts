@@ -215,6 +215,9 @@ export class ReplicationConnection {
   }
 }
 
+const INVALIDATED =
+  /invalidated|cannot read from logical replication slot|can no longer (get changes from|access) replication slot/i;
+
 /** Server errors that mean something specific to a CDC consumer get their own types. */
 export function mapServerError(err: Error, slot: string): Error {
   const e = err as Error & { code?: string };
@@ -222,7 +225,10 @@ export function mapServerError(err: Error, slot: string): Error {
     const pid = /PID (\d+)/.exec(e.message);
     return new SlotActiveError(slot, pid ? Number(pid[1]) : null, { cause: err });
   }
-  if (e.code === '55000' && /invalidated|can no longer get changes/i.test(e.message)) {
+  // A slot invalidated while the reader was away (it learns on reconnect): "cannot read from logical replication
+  // slot" up to PostgreSQL 16 (its detail says invalidated), "can no longer access replication slot" from 17 on;
+  // "can no longer get changes from replication slot" when the WAL it needs was removed.
+  if (e.code === '55000' && INVALIDATED.test(`${e.message}\n${(e as { detail?: string }).detail ?? ''}`)) {
     return new SlotInvalidatedError(slot, e.message, { cause: err });
   }
   if (e.code === '42704') {

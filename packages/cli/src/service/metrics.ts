@@ -15,6 +15,7 @@ interface Tracked {
 }
 
 const STATES = ['idle', 'starting', 'running', 'stopping', 'stopped', 'failed'] as const;
+const WAL_STATUSES = ['reserved', 'extended', 'unreserved', 'lost'] as const;
 const lsnNumber = (lsn: bigint | undefined): number => (lsn === undefined ? 0 : Number(lsn));
 
 export class ServiceMetrics {
@@ -144,6 +145,20 @@ export class ServiceMetrics {
       ['pipeline', 'slot'],
       (s, t, set) => {
         if (t.slot) set({ pipeline: s.name, slot: t.slot.slot }, { ok: 0, warning: 1, critical: 2 }[t.slot.level]);
+      },
+    );
+    // wal_status apart from the lag level: `lost` means the slot was invalidated and changes are gone (the reader
+    // fails with SLOT_INVALIDATED on its next connect), `unreserved` that it is about to be; the lag level alone
+    // cannot tell a lost slot from a large one.
+    fromStatus(
+      'gauge',
+      'walstream_slot_wal_status',
+      "1 for the slot's wal_status (reserved, extended, unreserved, lost); none while the slot is missing.",
+      ['pipeline', 'slot', 'status'],
+      (s, t, set) => {
+        if (!t.slot?.exists || t.slot.walStatus === null) return;
+        for (const st of WAL_STATUSES)
+          set({ pipeline: s.name, slot: t.slot.slot, status: st }, t.slot.walStatus === st ? 1 : 0);
       },
     );
     fromStatus(
