@@ -5,6 +5,7 @@
  * oracles, the SQL tables row for row with their checkpoint row and a trigger that fails any change applied twice)
  * and against the slot's position at every run end (O5).
  */
+import { execFileSync } from 'node:child_process';
 import { formatLsn } from '@walstream/core';
 import {
   assertConfirmedNeverAhead,
@@ -15,6 +16,7 @@ import {
   createWorkload,
   type Delivery,
   ensureServices,
+  parsePgLsn,
   type RunEnd,
   slotConfirmedLsn,
   sql,
@@ -24,7 +26,15 @@ import {
 } from '@walstream/testkit';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createScenario, type RunningChild, type Scenario, type SinkSpec } from './harness.js';
-import { atOrBefore, mysqlTarget, natsTarget, positionOf, postgresTarget, type Target } from './targets.js';
+import {
+  atOrBefore,
+  mysqlTarget,
+  natsTarget,
+  positionOf,
+  postgresTarget,
+  rabbitTarget,
+  type Target,
+} from './targets.js';
 
 const admin = () => inject('faultsPostgres').url;
 
@@ -184,3 +194,75 @@ describe('C. Postgres faults with a target', () => {
     }
   }, 180_000);
 });
+
+describe('B. broker faults with a target', () => {
+  it('B11 RabbitMQ unroutable, then alarmed: a returned publish fails the write and nothing is confirmed past it; once a queue is bound the retry delivers everything in key order; during a memory alarm the slot stays put, through a SIGKILL too', async () => {
+    const s = await createScenario(admin());
+    const rabbit = await rabbitTarget('rabbit');
+    s.onRunEnd(rabbit.observe);
+    const sinks: SinkSpec[] = [{ name: 'rec' }, rabbit.spec];
+    // The pipeline keeps retrying (it would stop after core's 10 attempts): the fault lasts as long as the test says.
+    const retry = { maxAttempts: 10_000, initialDelayMs: 50, maxDelayMs: 300 };
+    const retries = (c: RunningChild) =>
+      c
+        .stdout()
+        .split('\n')
+        .filter((l) => l === 'retrying rabbit').length;
+    try {
+      const child = s.start({ sinks, retry });
+      await child.waitFor('started');
+      for (let i = 0; i < 20; i++) await s.workload.tx([1 + i, 21 + i]);
+      const versions = s.workload.versions();
+      // Unroutable: the exchange has no binding, the broker returns every message and the write fails, again and
+      // again, while the recording sink has the whole batch.
+      await until(async () => (await s.deliveries()).length >= 40, 'the recording sink to get the transactions');
+      await until(() => retries(child) >= 3, 'the RabbitMQ write to be retried three times');
+      const first = (await s.deliveries()).reduce((m, d) => (BigInt(d.lsn) < m ? BigInt(d.lsn) : m), 2n ** 64n);
+      expect(child.stdout()).not.toMatch(/^ack /m);
+      expect(await slotConfirmedLsn(s.url, s.slot)).toBeLessThanOrEqual(first);
+      // A queue bound to every key: the retry goes through and the slot moves.
+      await rabbit.bind();
+      await until(() => rabbit.holdsAll({ url: s.url, versions }), 'the queue to hold every change');
+      await child.waitFor(/^ack /m);
+
+      // A memory alarm on the machine's broker (shared: a few seconds at most, always restored): the connection is
+      // blocked, each retry fails the same way, and a SIGKILL in the middle finds the slot at what the queue holds.
+      const mark = await insertLsn(s.url);
+      const done = retries(child);
+      await memoryAlarm(async () => {
+        for (let i = 0; i < 10; i++) await s.workload.tx([1 + i, 21 + i]);
+        await until(() => retries(child) >= done + 2, 'the blocked write to be retried', 10_000);
+        await s.end(child, 'SIGKILL');
+      });
+      // Nothing written during the alarm was confirmed (every event before it was, by then, or may be).
+      expect((s.ends.at(-1) as RunEnd).confirmed).toBeLessThanOrEqual(mark);
+      await s.catchUp(sinks, { retry, until: allHold(s, [rabbit]) });
+      console.log(await checkAll(s, ['rec'], [rabbit]));
+    } finally {
+      await closeAll(s, [rabbit]);
+    }
+  }, 180_000);
+});
+
+async function insertLsn(url: string): Promise<bigint> {
+  return parsePgLsn((await sql(url, 'SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l as string);
+}
+
+function rabbitmqctl(...args: string[]): string {
+  return execFileSync('rabbitmqctl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+/**
+ * Runs `fn` while the broker's memory alarm is on (its high watermark set near zero), and restores the watermark
+ * afterwards whatever happens: the machine's broker serves other tests too.
+ */
+async function memoryAlarm(fn: () => Promise<void>): Promise<void> {
+  const watermark = rabbitmqctl('eval', 'vm_memory_monitor:get_vm_memory_high_watermark().').trim();
+  const absolute = /^\{absolute,\s*(\d+)\}$/.exec(watermark);
+  try {
+    rabbitmqctl('set_vm_memory_high_watermark', '0.0000001');
+    await fn();
+  } finally {
+    rabbitmqctl('set_vm_memory_high_watermark', ...(absolute ? ['absolute', absolute[1] as string] : [watermark]));
+  }
+}
