@@ -86,6 +86,13 @@ export interface RunningChild {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stuck: boolean;
+  failed: string | null;
+}
+
 export interface Scenario {
   /** The source database; `moveTo` changes it (a failover). */
   readonly url: string;
@@ -116,16 +123,15 @@ export interface Scenario {
    * held when the slot had confirmed `end.confirmed`, for its own O5.
    */
   onRunEnd(observer: (end: RunEnd) => Promise<void>): void;
-  /** Waits for the child to exit (killing it with `signal` first, if given), then records the slot's position. */
-  end(
-    child: RunningChild,
-    signal?: NodeJS.Signals,
-    stuckAfterMs?: number,
-  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stuck: boolean }>;
+  /**
+   * Waits for the child to exit (killing it with `signal` first, if given), then records the slot's position.
+   * `failed`: the code the child printed when its pipeline failed (e.g. a sink's non-retriable error), else null.
+   */
+  end(child: RunningChild, signal?: NodeJS.Signals, stuckAfterMs?: number): Promise<RunResult>;
   deliveries(): Promise<Delivery[]>;
   /**
    * Runs one more clean run until every committed version reached every recording sink and `until` (the targets'
-   * own check, if given) holds, then stops it with SIGTERM.
+   * own check, if given) holds, then stops it with SIGTERM. Returns how it ended (as `end`).
    */
   catchUp(
     sinks: SinkSpec[],
@@ -135,7 +141,7 @@ export interface Scenario {
       retry?: ChildConfig['retry'];
       until?: () => Promise<boolean>;
     },
-  ): Promise<void>;
+  ): Promise<RunResult>;
   /** O1-O5 over every sink; returns a one-line summary. `versions`: what was committed (default the workload's). */
   oracles(sinks: string[], versions?: ReadonlySet<string>): Promise<string>;
   close(): Promise<void>;
@@ -218,7 +224,7 @@ export async function createScenario(
       const end = { run: child.run, confirmed: await slotConfirmedLsn(url, slot) };
       ends.push(end);
       for (const observe of observers) await observe(end);
-      return { ...r, stuck };
+      return { ...r, stuck, failed: /^failed (.*)$/m.exec(child.stdout())?.[1] ?? null };
     },
     async deliveries() {
       // A copy: callers keep what they got while the log grows.
@@ -249,9 +255,12 @@ export async function createScenario(
         if ([...missing.values()].every((m) => m.size === 0)) break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      // A slow target may still be behind the recording sinks. Not caught up in time: the test's checks say how.
-      if (opts.until) await until(opts.until, 'the targets to catch up', 60_000, 200).catch(() => {});
-      await s.end(child, 'SIGTERM');
+      // A slow target may still be behind the recording sinks. Not caught up in time (or the child failed): the
+      // test's checks say how.
+      const { until: caughtUp } = opts;
+      const exited = () => child.proc.exitCode !== null || child.proc.signalCode !== null;
+      if (caughtUp) await until(async () => exited() || (await caughtUp()), 'the targets', 60_000, 200).catch(() => {});
+      return await s.end(child, 'SIGTERM');
     },
     async oracles(sinks, versions = workload.versions()) {
       const all = await s.deliveries();
