@@ -68,8 +68,8 @@ describe('A. crash and restart with targets', () => {
     for (const t of targets) s.onRunEnd(t.observe);
     const sinks: SinkSpec[] = [{ name: 'rec' }, ...targets.map((t) => t.spec)];
     try {
-      s.workload.start({ keys: 300, rowsPerTx: 2, pauseMs: 2 });
       const start = await slotConfirmedLsn(s.url, s.slot);
+      s.workload.start({ keys: 300, rowsPerTx: 2, pauseMs: 2 });
       // Four sinks: each batch is four writes. The recording and NATS sinks race through the backlog a run starts
       // with while the SQL sinks open, so the kills come late enough for some batches to be acked before them.
       for (const n of [400, 1000, 700]) {
@@ -95,8 +95,8 @@ describe('A. crash and restart with targets', () => {
     s.onRunEnd(target.observe);
     const sinks: SinkSpec[] = [{ name: 'fast' }, { ...target.spec, delayMs: 40 }];
     try {
-      s.workload.start({ keys: 300, rowsPerTx: 2, pauseMs: 2 });
       const start = await slotConfirmedLsn(s.url, s.slot);
+      s.workload.start({ keys: 300, rowsPerTx: 2, pauseMs: 2 });
       let split = 0;
       for (const n of [150, 400, 250]) {
         const child = s.start({ sinks, fault: `after_sink_write_before_ack:${n}` });
