@@ -2,6 +2,8 @@
  * Scenario harness: a fresh database with the workload table, a publication and a slot; child processes running
  * the pipeline into recording sinks (test/children/pipeline.ts), each one a numbered run; after every run the slot's
  * confirmed_flush_lsn is recorded (RunEnd) for the oracles; `oracles()` checks O1-O5 for every sink.
+ * Beside the recording sinks a run may write to real destinations (NATS, a Postgres or MySQL table, RabbitMQ: see
+ * TargetSpec and test/targets.ts), which the scenario's `onRunEnd` observers look at when each run ends.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
@@ -20,9 +22,30 @@ import {
   type RunEnd,
   slotConfirmedLsn,
   sql,
+  until,
   type Workload,
 } from '@walstream/testkit';
 import { DeliveryLog } from './delivery-log.js';
+
+/** A recording sink (test/delivery-log.ts reads what it kept). `delayMs`, here and in every spec: a slow sink. */
+export interface RecordingSpec {
+  kind?: 'recording';
+  name: string;
+  delayMs?: number;
+}
+
+/**
+ * A real destination, built in the child from this (JSON) description: @walstream/sink-nats into `stream` (it
+ * exists: the test made it), sink-postgres or sink-mysql applying into `url`, sink-rabbitmq publishing to `exchange`.
+ */
+export type TargetSpec =
+  | { kind: 'nats'; name: string; delayMs?: number; servers: string; stream: string; subject: string }
+  | { kind: 'postgres' | 'mysql'; name: string; delayMs?: number; url: string }
+  | { kind: 'rabbitmq'; name: string; delayMs?: number; url: string; exchange: string };
+
+export type SinkSpec = RecordingSpec | TargetSpec;
+
+export const isRecording = (k: SinkSpec): k is RecordingSpec => k.kind === undefined || k.kind === 'recording';
 
 export interface ChildConfig {
   url: string;
@@ -30,7 +53,9 @@ export interface ChildConfig {
   publication: string;
   tables?: string[];
   run: number;
-  sinks: { name: string; path: string; delayMs?: number }[];
+  sinks: ((RecordingSpec & { path: string }) | TargetSpec)[];
+  /** The pipeline's retry policy for every sink (core's default otherwise). */
+  retry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number };
   maxEvents?: number;
   protocolVersion?: 1 | 2 | 3 | 4;
   /** false: the reader must find the slot (a restart after a failover must not start afresh). */
@@ -61,6 +86,13 @@ export interface RunningChild {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stuck: boolean;
+  failed: string | null;
+}
+
 export interface Scenario {
   /** The source database; `moveTo` changes it (a failover). */
   readonly url: string;
@@ -71,8 +103,9 @@ export interface Scenario {
   readonly ends: RunEnd[];
   /** Starts run n+1. `fault` sets WALSTREAM_FAULT for it. */
   start(opts: {
-    sinks: { name: string; delayMs?: number }[];
+    sinks: SinkSpec[];
     fault?: string;
+    retry?: ChildConfig['retry'];
     maxEvents?: number;
     protocolVersion?: 1 | 2;
     createSlot?: boolean;
@@ -85,18 +118,30 @@ export interface Scenario {
    * table and new runs use `url`.
    */
   moveTo(url: string): void;
-  /** Waits for the child to exit (killing it with `signal` first, if given), then records the slot's position. */
-  end(
-    child: RunningChild,
-    signal?: NodeJS.Signals,
-    stuckAfterMs?: number,
-  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stuck: boolean }>;
+  /**
+   * Calls `observer` after each run end is recorded (in `end`, so also in `catchUp`): a target then notes what it
+   * held when the slot had confirmed `end.confirmed`, for its own O5.
+   */
+  onRunEnd(observer: (end: RunEnd) => Promise<void>): void;
+  /**
+   * Waits for the child to exit (killing it with `signal` first, if given), then records the slot's position.
+   * `failed`: the code the child printed when its pipeline failed (e.g. a sink's non-retriable error), else null.
+   */
+  end(child: RunningChild, signal?: NodeJS.Signals, stuckAfterMs?: number): Promise<RunResult>;
   deliveries(): Promise<Delivery[]>;
-  /** Runs one more clean run until every committed version reached every sink, then stops it with SIGTERM. */
+  /**
+   * Runs one more clean run until every committed version reached every recording sink and `until` (the targets'
+   * own check, if given) holds, then stops it with SIGTERM. Returns how it ended (as `end`).
+   */
   catchUp(
-    sinks: { name: string; delayMs?: number }[],
-    opts?: { maxEvents?: number; versions?: ReadonlySet<string> },
-  ): Promise<void>;
+    sinks: SinkSpec[],
+    opts?: {
+      maxEvents?: number;
+      versions?: ReadonlySet<string>;
+      retry?: ChildConfig['retry'];
+      until?: () => Promise<boolean>;
+    },
+  ): Promise<RunResult>;
   /** O1-O5 over every sink; returns a one-line summary. `versions`: what was committed (default the workload's). */
   oracles(sinks: string[], versions?: ReadonlySet<string>): Promise<string>;
   close(): Promise<void>;
@@ -131,6 +176,7 @@ export async function createScenario(
   let run = 0;
   const children = new Set<ChildProcess>();
   const log = new DeliveryLog(dir);
+  const observers: ((end: RunEnd) => Promise<void>)[] = [];
 
   const s: Scenario = {
     get url() {
@@ -148,7 +194,8 @@ export async function createScenario(
         slot,
         publication,
         run,
-        sinks: o.sinks.map((k) => ({ ...k, path: sinkPath(dir, k.name) })),
+        sinks: o.sinks.map((k) => (isRecording(k) ? { ...k, path: sinkPath(dir, k.name) } : k)),
+        ...(o.retry ? { retry: o.retry } : {}),
         ...(o.maxEvents ? { maxEvents: o.maxEvents } : {}),
         ...(o.protocolVersion ? { protocolVersion: o.protocolVersion } : {}),
         ...(o.createSlot === false ? { createSlot: false } : {}),
@@ -158,6 +205,9 @@ export async function createScenario(
     },
     moveTo(to) {
       url = to;
+    },
+    onRunEnd(observer) {
+      observers.push(observer);
     },
     async end(child, signal, stuckAfterMs = 90_000) {
       if (signal && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill(signal);
@@ -171,18 +221,26 @@ export async function createScenario(
       const r = await child.exited;
       // The walsender may still be flushing the last status update: give it a moment to reach the slot.
       await new Promise((res) => setTimeout(res, 200));
-      ends.push({ run: child.run, confirmed: await slotConfirmedLsn(url, slot) });
-      return { ...r, stuck };
+      const end = { run: child.run, confirmed: await slotConfirmedLsn(url, slot) };
+      ends.push(end);
+      for (const observe of observers) await observe(end);
+      return { ...r, stuck, failed: /^failed (.*)$/m.exec(child.stdout())?.[1] ?? null };
     },
     async deliveries() {
       // A copy: callers keep what they got while the log grows.
       return (await log.read()).slice();
     },
     async catchUp(sinks, opts = {}) {
-      const child = s.start({ sinks, ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}) });
+      const child = s.start({
+        sinks,
+        ...(opts.maxEvents ? { maxEvents: opts.maxEvents } : {}),
+        ...(opts.retry ? { retry: opts.retry } : {}),
+      });
       await child.waitFor('started');
-      // The versions each sink still lacks, shrunk as deliveries come in (each delivery looked at once).
-      const missing = new Map(sinks.map((k) => [k.name, new Set(opts.versions ?? workload.versions())]));
+      // The versions each recording sink still lacks, shrunk as deliveries come in (each delivery looked at once).
+      const missing = new Map(
+        sinks.filter(isRecording).map((k) => [k.name, new Set(opts.versions ?? workload.versions())]),
+      );
       let looked = 0;
       // Up to two minutes, but give up after 15 s without a new delivery (the oracles then say what is missing).
       const deadline = Date.now() + 120_000;
@@ -197,7 +255,12 @@ export async function createScenario(
         if ([...missing.values()].every((m) => m.size === 0)) break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      await s.end(child, 'SIGTERM');
+      // A slow target may still be behind the recording sinks. Not caught up in time (or the child failed): the
+      // test's checks say how.
+      const { until: caughtUp } = opts;
+      const exited = () => child.proc.exitCode !== null || child.proc.signalCode !== null;
+      if (caughtUp) await until(async () => exited() || (await caughtUp()), 'the targets', 60_000, 200).catch(() => {});
+      return await s.end(child, 'SIGTERM');
     },
     async oracles(sinks, versions = workload.versions()) {
       const all = await s.deliveries();

@@ -33,8 +33,8 @@ export type { PostgresCluster, PostgresVersion, StartPostgresOptions } from './p
 export { binDirFor, embeddedBinDir, freePort, startPostgres } from './postgres.js';
 export type { TcpProxy, TcpProxyOptions } from './proxy.js';
 export { startTcpProxy } from './proxy.js';
-export type { Delivery, RecordingSink, RecordingSinkOptions } from './recording.js';
-export { createRecordingSink, readDeliveries } from './recording.js';
+export type { Delivery, EventLike, RecordingSink, RecordingSinkOptions } from './recording.js';
+export { createRecordingSink, readDeliveries, toDelivery } from './recording.js';
 export type { Service, ServiceName } from './services.js';
 export { ensureService, ensureServices, reachable, SERVICES } from './services.js';
 export { sql } from './sql.js';

@@ -29,17 +29,20 @@ export interface Delivery {
   after: Record<string, unknown> | null;
 }
 
-/** The part of a walstream Batch the recording sink reads (kept structural so the test kit needs no core). */
+/** The part of a walstream ChangeEvent a Delivery records (kept structural so the test kit needs no core). */
+export interface EventLike {
+  readonly id: string;
+  readonly position: { readonly lsn: bigint; readonly index: number };
+  readonly transactionId: string;
+  readonly operation: string;
+  readonly table: string;
+  readonly key: Record<string, unknown> | null;
+  readonly after: Record<string, unknown> | null;
+}
+
+/** The part of a walstream Batch the recording sink reads. */
 interface BatchLike {
-  readonly events: readonly {
-    readonly id: string;
-    readonly position: { readonly lsn: bigint; readonly index: number };
-    readonly transactionId: string;
-    readonly operation: string;
-    readonly table: string;
-    readonly key: Record<string, unknown> | null;
-    readonly after: Record<string, unknown> | null;
-  }[];
+  readonly events: readonly EventLike[];
 }
 
 export interface RecordingSinkOptions {
@@ -74,6 +77,25 @@ const keyText = (r: Record<string, unknown> | null) =>
           .map((k) => [k, plain(r[k])]),
       );
 
+/**
+ * One event as a Delivery of `sink` in `run`: what the recording sink writes, and how a test turns what a real
+ * destination holds (a stream's or a queue's messages, decoded) into input for the oracles.
+ */
+export function toDelivery(e: EventLike, sink: string, run: number): Delivery {
+  return {
+    sink,
+    run,
+    id: e.id,
+    lsn: e.position.lsn.toString(),
+    index: e.position.index,
+    xid: e.transactionId,
+    op: e.operation,
+    table: e.table,
+    key: keyText(e.key),
+    after: plainRow(e.after),
+  };
+}
+
 export function createRecordingSink(options: RecordingSinkOptions): RecordingSink {
   return {
     name: options.name,
@@ -81,21 +103,7 @@ export function createRecordingSink(options: RecordingSinkOptions): RecordingSin
       if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
       if (batch.events.length === 0) return;
       let text = '';
-      for (const e of batch.events) {
-        const d: Delivery = {
-          sink: options.name,
-          run: options.run,
-          id: e.id,
-          lsn: e.position.lsn.toString(),
-          index: e.position.index,
-          xid: e.transactionId,
-          op: e.operation,
-          table: e.table,
-          key: keyText(e.key),
-          after: plainRow(e.after),
-        };
-        text += `${JSON.stringify(d)}\n`;
-      }
+      for (const e of batch.events) text += `${JSON.stringify(toDelivery(e, options.name, options.run))}\n`;
       // Synchronous: the bytes are in the kernel before write() returns, so a SIGKILL right after keeps them.
       appendFileSync(options.path, text);
     },

@@ -1,11 +1,12 @@
 // Child process of the fault scenarios: Postgres -> Pipeline -> recording sinks, until killed, a fault point
 // fires (WALSTREAM_FAULT) or SIGTERM stops it. argv[2]: JSON of ChildConfig (see harness.ts).
-// Prints `started`, then `ack <lsn>` after each confirmed position, then `stopped` on a clean stop, or
-// `failed <code>` (the typed error's code, never its message) and exits 1.
+// Prints `started`, then `ack <lsn>` after each confirmed position, `retrying <sink>` when a sink's write failed
+// and will be retried, then `stopped` on a clean stop, or `failed <code>` (the typed error's code, never its
+// message) and exits 1.
 import { createPipeline, formatLsn } from '@walstream/core';
 import { createPostgresReader } from '@walstream/reader-postgres';
-import { createRecordingSink } from '@walstream/testkit';
 import type { ChildConfig } from '../harness.js';
+import { createSink } from './sinks.js';
 
 const cfg = JSON.parse(process.argv[2] as string) as ChildConfig;
 const reader = createPostgresReader({
@@ -25,9 +26,11 @@ reader.ack = async (p) => {
 const pipeline = createPipeline({
   name: 'faults',
   reader,
-  sinks: cfg.sinks.map((s) => createRecordingSink({ name: s.name, path: s.path, run: cfg.run, delayMs: s.delayMs })),
+  sinks: await Promise.all(cfg.sinks.map((s) => createSink(s, cfg.run))),
   batch: { maxEvents: cfg.maxEvents ?? 20, maxWaitMs: 5 },
+  ...(cfg.retry ? { retry: cfg.retry } : {}),
 });
+pipeline.on('retrying', (e) => process.stdout.write(`retrying ${e.sink}\n`));
 process.on('SIGTERM', () => void pipeline.stop());
 try {
   await pipeline.start();
