@@ -67,7 +67,7 @@ import type {
 import { isChangeEvent, Operation, RawJson } from './event.js';
 import type { FilterOptions } from './filter.js';
 import { filter, filterSink } from './filter.js';
-import type { LogReader, ReadOptions, Sink, SinkContext, SinkWriteOptions } from './interfaces.js';
+import type { LogReader, ReadOptions, Sink, SinkContext, SinkWriteOptions, SourceStart } from './interfaces.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import type { Lsn } from './lsn.js';
@@ -142,6 +142,7 @@ export type {
   SinkState,
   SinkStatus,
   SinkWriteOptions,
+  SourceStart,
   TableMatcher,
   TableSchema,
   TableSnapshotProgress,

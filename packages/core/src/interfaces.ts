@@ -23,6 +23,27 @@ export interface LogReader {
    * event ids unique across sources: the same `LSN:index` repeats in another cluster or after a failover.
    */
   readonly sourceId?: string | null;
+  /**
+   * Inspects the source without changing it (for Postgres: checks, publication, and whether the slot exists; no
+   * slot is created). The pipeline calls it before it opens the sinks, so `sourceStart` is known to them.
+   */
+  prepare?(opts?: ReadOptions): Promise<void>;
+  /** What this start does at the source (after `prepare()` or `open()`), or null. See SinkContext.source. */
+  readonly sourceStart?: SourceStart | null;
+}
+
+/**
+ * What a reader's start does at its source, for sinks that keep their own position: a sink that holds a checkpoint
+ * while the reader starts a fresh replication slot would skip or miss changes silently (a failover or a restore lost
+ * the slot), and refuses to start.
+ */
+export interface SourceStart {
+  /** The replication slot was missing: this start creates it, so nothing before its start can be read. */
+  readonly slotCreated: boolean;
+  /** Where the created slot starts (its consistent point), once the reader is open. */
+  readonly slotStart?: bigint;
+  /** The slot is temporary: created on every start, a gap between runs is what it means. */
+  readonly temporary?: boolean;
 }
 
 export interface SinkContext {
@@ -31,6 +52,11 @@ export interface SinkContext {
   readonly signal: AbortSignal;
   /** The reader's `sourceId` (known once the reader is open, after the sinks), or null. */
   readonly sourceId?: () => string | null;
+  /**
+   * What the reader's start does at the source, or null when the reader does not say (no `prepare()`). Known
+   * before the sinks open: the pipeline prepares the reader first (`slotStart` only once the reader is open).
+   */
+  readonly source?: () => SourceStart | null;
 }
 
 export interface SinkWriteOptions {

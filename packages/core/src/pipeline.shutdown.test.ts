@@ -328,3 +328,60 @@ describe('a graceful stop ends at a transaction boundary', () => {
     expect(p.status().inFlightBytes).toBe(0);
   });
 });
+
+describe('the source start reaches the sinks before they decide', () => {
+  it('prepares the reader before opening the sinks, hands them what it found, and opens the reader after them', async () => {
+    const order: string[] = [];
+    let start: { slotCreated: boolean } | null = null;
+    const reader = Object.assign(createArrayReader([]), {
+      sourceStart: null as { slotCreated: boolean } | null,
+      async prepare() {
+        order.push('prepare');
+        reader.sourceStart = { slotCreated: true };
+      },
+      async open() {
+        order.push('open');
+      },
+    });
+    const sink: Sink = {
+      name: 's',
+      async open(ctx) {
+        order.push('sink open');
+        start = ctx.source?.() ?? null;
+      },
+      async write() {},
+    };
+    const p = createPipeline({ name: 't', reader, sinks: [sink], drainTimeoutMs: 200 });
+    await p.start();
+    await p.stop();
+    expect(order).toEqual(['prepare', 'sink open', 'open']);
+    expect(start).toEqual({ slotCreated: true });
+  });
+
+  it('a sink that refuses the source start fails start(), the reader is closed and never opened', async () => {
+    let opened = false;
+    let closed = false;
+    const reader = Object.assign(createArrayReader([]), {
+      sourceStart: { slotCreated: true },
+      async prepare() {},
+      async open() {
+        opened = true;
+      },
+      async close() {
+        closed = true;
+      },
+    });
+    const sink: Sink = {
+      name: 's',
+      async open(ctx) {
+        if (ctx.source?.()?.slotCreated) throw new SinkError('fresh slot over a checkpoint');
+      },
+      async write() {},
+    };
+    const p = createPipeline({ name: 't', reader, sinks: [sink], drainTimeoutMs: 200 });
+    await expect(p.start()).rejects.toThrow(/fresh slot over a checkpoint/);
+    expect(opened).toBe(false);
+    expect(closed).toBe(true);
+    expect(p.status().state).toBe('failed');
+  });
+});

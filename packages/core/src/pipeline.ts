@@ -127,9 +127,13 @@ class PipelineImpl implements Pipeline {
       logger: this.log,
       signal: this.hardAbort.signal,
       sourceId: () => this.o.reader.sourceId ?? null,
+      source: () => this.o.reader.sourceStart ?? null,
     };
     const opened: Sink[] = [];
     try {
+      // Before the sinks: one that holds a position must know whether the reader starts a fresh slot, and refuse
+      // before the slot is created (a created slot would let a restart pass silently). prepare() changes nothing.
+      await this.o.reader.prepare?.({ signal: this.readAbort.signal });
       for (const w of this.workers) {
         for (const s of w.deadLetter ? [w.sink, w.deadLetter] : [w.sink]) {
           await s.open?.(ctx);

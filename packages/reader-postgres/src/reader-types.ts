@@ -1,5 +1,5 @@
 /** The Postgres reader's public surface: its methods and the status it reports. */
-import type { Position, ReaderItem, ReadOptions, TableSnapshotProgress } from '@walstream/core';
+import type { Position, ReaderItem, ReadOptions, SourceStart, TableSnapshotProgress } from '@walstream/core';
 import type { TableInfo } from './setup.js';
 import type { SnapshotHandle } from './snapshot/snapshotter.js';
 
@@ -34,6 +34,11 @@ export interface PostgresReaderStatus {
 }
 
 export interface PostgresReader {
+  /**
+   * Checks the server and inspects the slot without creating it (creates the publication when `tables` is
+   * given); sets `sourceStart`. `open()` does it too; the pipeline calls it before it opens the sinks.
+   */
+  prepare(opts?: { signal?: AbortSignal }): Promise<void>;
   open(opts?: { signal?: AbortSignal }): Promise<void>;
   read(opts?: ReadOptions): AsyncIterable<ReaderItem>;
   ack(position: Position): Promise<void>;
@@ -55,4 +60,10 @@ export interface PostgresReader {
    * repeat across clusters and timelines, so sinks put this beside them (e.g. the NATS sink's Msg-Id).
    */
   readonly sourceId: string | null;
+  /**
+   * After `prepare()`: whether this start creates the replication slot (it was missing: a first run, or a failover
+   * or restore lost it); after `open()` also where the created slot starts. SQL apply sinks that hold a checkpoint
+   * refuse such a start (ApplyError reason CHECKPOINT).
+   */
+  readonly sourceStart: SourceStart | null;
 }

@@ -16,6 +16,7 @@ import {
   type Position,
   type ReaderItem,
   type ReadOptions,
+  type SourceStart,
   silentLogger,
   type TableSnapshotProgress,
   toWalstreamError,
@@ -53,12 +54,14 @@ class Reader implements PostgresReader {
   private decoder: ChangeDecoder | null = null;
   private conn: ReplicationConnection | null = null;
   private setupResult: SetupResult | null = null;
+  private preparing: Promise<void> | null = null;
   private opening: Promise<void> | null = null;
   private readonly queue: FrameQueue;
   private state: PostgresReaderStatus['state'] = 'idle';
   private closed = false;
   private reconnects = 0;
   sourceId: string | null = null;
+  sourceStart: SourceStart | null = null;
 
   /** Transactions handed out and not yet acknowledged, oldest first. */
   private readonly ends: TransactionEnd[] = [];
@@ -100,12 +103,18 @@ class Reader implements PostgresReader {
     return this.setupResult?.tables ?? [];
   }
 
+  prepare(_opts: { signal?: AbortSignal } = {}): Promise<void> {
+    this.preparing ??= this.doPrepare();
+    return this.preparing;
+  }
+
   open(opts: { signal?: AbortSignal } = {}): Promise<void> {
     this.opening ??= this.doOpen(opts.signal);
     return this.opening;
   }
 
-  private async doOpen(signal: AbortSignal | undefined): Promise<void> {
+  /** Checks and inspects on an ordinary connection; creates the publication when `tables` says so, never the slot. */
+  private async doPrepare(): Promise<void> {
     const client = new pg.Client(this.o.client);
     try {
       await client.connect();
@@ -117,7 +126,12 @@ class Reader implements PostgresReader {
     } finally {
       await client.end().catch(() => {});
     }
-    const s = this.setupResult;
+    this.sourceStart = { slotCreated: !this.setupResult.slotExists, temporary: this.o.temporarySlot };
+  }
+
+  private async doOpen(signal: AbortSignal | undefined): Promise<void> {
+    await this.prepare();
+    const s = this.setupResult as SetupResult;
     this.types.load(s.types);
     this.confirmed = s.confirmedFlush ?? 0n;
     // Spill files live in a folder of this slot's own (one reader per slot): what a crashed run left there is
@@ -171,6 +185,7 @@ class Reader implements PostgresReader {
           this.o.failover,
         );
         if (exporting) await this.snap.importExported(created.snapshotName as string, created.consistentPoint);
+        this.sourceStart = { slotCreated: true, slotStart: created.consistentPoint, temporary: this.o.temporarySlot };
         this.log.info('created replication slot', { slot: this.o.slot, temporary: this.o.temporarySlot });
       }
       const proto = s.protocolVersion;

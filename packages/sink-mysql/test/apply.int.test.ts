@@ -8,6 +8,7 @@ import {
   quotesHostileIdentifiers,
 } from '../../sink-postgres/test/shared/apply-scenarios.js';
 import { batch, col, ctx, ev, nextSeq, opts, schemaOf } from '../../sink-postgres/test/shared/events.js';
+import { refusesAFreshSlotOverACheckpoint } from '../../sink-postgres/test/shared/slot-scenario.js';
 import { type TargetDatabase, useTargetDatabase } from '../../sink-postgres/test/shared/target.js';
 import { mysqlTarget as target } from './target.js';
 
@@ -70,6 +71,8 @@ describe('MySQL apply', () => {
         expect(String((emoji as Error).message)).toMatch(/beyond U\+FFFF/);
       },
     }));
+  it('refuses a start whose replication slot was created fresh while the target holds a checkpoint', () =>
+    refusesAFreshSlotOverACheckpoint(target, database()));
 });
 
 describe('MySQL errors', () => {

@@ -6,6 +6,7 @@ import {
   quotesHostileIdentifiers,
 } from './shared/apply-scenarios.js';
 import { batch, ctx, ev, opts } from './shared/events.js';
+import { refusesAFreshSlotOverACheckpoint } from './shared/slot-scenario.js';
 import { useTargetDatabase } from './shared/target.js';
 import { postgresTarget as target } from './target.js';
 
@@ -22,6 +23,9 @@ describe('Postgres apply', () => {
 
   it('quotes hostile identifiers and rejects names over 63 bytes', () =>
     quotesHostileIdentifiers(target, database(), { tooLong: /65 bytes; Postgres allows 1 to 63 bytes/ }));
+
+  it('refuses a start whose replication slot was created fresh while the target holds a checkpoint', () =>
+    refusesAFreshSlotOverACheckpoint(target, database()));
 });
 
 describe('Postgres apply, statements sent without waiting (pipeline)', () => {

@@ -3,6 +3,7 @@ import { commitOf, makeEvent } from '@walstream/core/testing';
 import { describe, expect, it } from 'vitest';
 import type { Dialect, TargetColumn, TargetTable } from './dialect.js';
 import { ApplyEngine } from './engine.js';
+import { ApplyError, ApplyErrorReason } from './errors.js';
 import { resolveCommon } from './options.js';
 
 /** A target that records statements; a plain INSERT of a key in `existing` fails as a duplicate. */
@@ -114,5 +115,37 @@ describe('ApplyEngine plain INSERTs', () => {
     await expect(engine.write(update)).rejects.toThrow(/duplicate key/);
     expect(calls).toEqual([['begin'], ['upsert', 't', ['upsert-dup']], ['rollback']]);
     expect(engine.position).toEqual({ lsn: 0x100n, index: 0 });
+  });
+});
+
+describe('ApplyEngine and a fresh replication slot', () => {
+  const open = async (checkpoint: string | null, source: { slotCreated: boolean; temporary?: boolean } | null) => {
+    const { d } = fakeTarget(new Set());
+    let closed = 0;
+    d.readCheckpoint = async () => checkpoint;
+    d.close = async () => void closed++;
+    const engine = new ApplyEngine(d, resolveCommon({}, 'fake'), { tables: {}, namespaces: {} });
+    const ctx = { pipeline: 'p', logger: silentLogger, signal: new AbortController().signal, source: () => source };
+    const outcome = await engine.open(ctx).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    return { outcome, closed };
+  };
+
+  it('refuses to open over a checkpoint when the slot is created in this start, and drops its connection', async () => {
+    const { outcome, closed } = await open('0/5000:3', { slotCreated: true });
+    expect(outcome).toBeInstanceOf(ApplyError);
+    expect(outcome).toMatchObject({ reason: ApplyErrorReason.Checkpoint, retriable: false });
+    expect((outcome as Error).message).toMatch(/replication slot is missing.*holds position 0\/5000:3 for pipeline p/);
+    expect((outcome as Error).message).toMatch(/delete its checkpoint row/);
+    expect(closed).toBe(1);
+  });
+
+  it('opens on a first run (no checkpoint), over an existing slot, with a temporary slot, or when the reader says nothing', async () => {
+    expect((await open(null, { slotCreated: true })).outcome).toBeNull();
+    expect((await open('0/5000:3', { slotCreated: false })).outcome).toBeNull();
+    expect((await open('0/5000:3', { slotCreated: true, temporary: true })).outcome).toBeNull();
+    expect((await open('0/5000:3', null)).outcome).toBeNull();
   });
 });

@@ -82,6 +82,23 @@ export class ApplyEngine {
     this.pipeline = ctx.pipeline;
     this.tables.logger = ctx.logger;
     await this.resync();
+    const source = ctx.source?.() ?? null;
+    // Debezium's rule: a position downstream and no slot upstream is a lost slot, never a first run. A temporary
+    // slot is new on every start by design (the gap between runs is accepted with it).
+    if (this.checkpoint !== null && source?.slotCreated === true && source.temporary !== true) {
+      const held = positionId(this.checkpoint);
+      this.needsResync = true;
+      await this.d.close().catch(() => {});
+      throw new ApplyError(
+        ApplyErrorReason.Checkpoint,
+        `sink ${this.o.name}: the source's replication slot is missing and would be created fresh in this start, ` +
+          `but the target's ${this.o.checkpointTable} holds position ${held} for pipeline ${this.pipeline}: ` +
+          'a failover or restore lost the slot (changes after the checkpoint were not captured, and new ones at ' +
+          'lower positions would be skipped). Verify or rebuild the target; then delete its checkpoint row ' +
+          `(pipeline ${this.pipeline}, sink ${this.o.name}) to accept the gap, or empty the target tables too and ` +
+          "start with snapshot: 'initial' to copy the source again",
+      );
+    }
   }
 
   private async resync(): Promise<void> {

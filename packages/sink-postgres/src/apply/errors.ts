@@ -12,6 +12,12 @@ export const ApplyErrorReason = {
   Target: 'TARGET',
   /** A transaction larger than `maxPendingBytes` lost its target connection half-applied. */
   Transaction: 'TRANSACTION',
+  /**
+   * The target holds a checkpoint for this pipeline and sink, but the reader creates its replication slot fresh in
+   * this start (a failover or restore lost it): new changes at or before the checkpoint would be skipped, and the
+   * ones made while no slot existed were never captured. Raised by open(), before the slot is created.
+   */
+  Checkpoint: 'CHECKPOINT',
 } as const;
 export type ApplyErrorReason = (typeof ApplyErrorReason)[keyof typeof ApplyErrorReason];
 
