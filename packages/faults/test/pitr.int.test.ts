@@ -6,6 +6,9 @@
  * cluster has the data but not the pipeline's slot. Pass (FAULTS.md 20: a clear startup error, no silent loss):
  * a start with `createSlot: false` fails with a ConfigError naming the slot; the reader that was streaming, now led
  * to the restored cluster by the proxy, fails with SLOT_INVALIDATED and confirms nothing; neither creates a slot.
+ * With a SQL apply target (sink-postgres, holding a checkpoint from the old timeline) a start with the default
+ * `createSlot: true` fails too, with an ApplyError of reason CHECKPOINT, and creates no slot: before that guard it
+ * created a fresh slot on the restored cluster and went on, the target silently missing what was never captured.
  */
 import { execFile } from 'node:child_process';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
@@ -14,11 +17,13 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { type CliIo, main } from '@walstream/cli';
-import { ErrorCode } from '@walstream/core';
+import { createPipeline, ErrorCode } from '@walstream/core';
 import { createPostgresReader } from '@walstream/reader-postgres';
+import { ApplyErrorReason, createPostgresSink } from '@walstream/sink-postgres';
 import { freePort, startPostgres, startTcpProxy, until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createScenario, sql } from './harness.js';
+import { postgresTarget } from './targets.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -77,7 +82,9 @@ describe.each([18, 15] as const)('PostgreSQL %i', (version) => {
     const db = s.url.slice(s.url.lastIndexOf('/') + 1);
     const via = `postgres://postgres@127.0.0.1:${proxy.port}/${db}`;
     let restored: ReturnType<typeof runCli> | null = null;
-    const sinks = [{ name: 'rec' }];
+    // The apply target lives on the original cluster, which stays up: it keeps the old timeline's checkpoint.
+    const target = await postgresTarget(pg.connectionString, 'pgt');
+    const sinks = [{ name: 'rec' }, target.spec];
     try {
       await until(() => /archiving WAL from slot pitr/.test(archiver.err()), 'the archiver to start');
       const child = s.start({ sinks, via });
@@ -106,7 +113,7 @@ describe.each([18, 15] as const)('PostgreSQL %i', (version) => {
       expect(await archiver.exited).toBe(0);
 
       const port = await freePort();
-      const target = join(root, 'restored');
+      const targetDir = join(root, 'restored');
       restored = runCli([
         'restore',
         '--backup',
@@ -114,7 +121,7 @@ describe.each([18, 15] as const)('PostgreSQL %i', (version) => {
         '--archive',
         archive,
         '--target-dir',
-        target,
+        targetDir,
         '--to',
         t,
         '--port',
@@ -171,6 +178,31 @@ describe.each([18, 15] as const)('PostgreSQL %i', (version) => {
       expect(again.stdout()).toContain(`failed ${ErrorCode.Config}`);
       expect((await again.exited).code).toBe(1);
       expect(await slots()).toBe(0);
+
+      // The default createSlot: true with the SQL apply target: its checkpoint is from the old timeline, the slot
+      // would be created fresh at the restored cluster's WAL. The sink refuses before the slot exists.
+      const held = await target.checkpoint();
+      expect(held).not.toBeNull();
+      const fresh = createPipeline({
+        name: 'faults',
+        reader: createPostgresReader({ connectionString: via, slot: s.slot, publication: s.publication }),
+        sinks: [createPostgresSink({ name: 'pgt', connectionString: (target.spec as { url: string }).url })],
+      });
+      const refused = await fresh.start().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      if (refused === null) await fresh.stop();
+      expect(refused).toMatchObject({ code: ErrorCode.Sink, reason: ApplyErrorReason.Checkpoint });
+      expect(String((refused as Error).message)).toContain(`holds position ${held}`);
+      expect(await slots()).toBe(0);
+      // As a process too (a supervisor's restart): the same refusal, nothing applied, still no slot.
+      const guarded = s.start({ sinks: [target.spec], via });
+      await guarded.waitFor(/failed |started/);
+      expect(guarded.stdout()).toContain(`failed ${ErrorCode.Sink}`);
+      expect((await guarded.exited).code).toBe(1);
+      expect(await slots()).toBe(0);
+      expect(await target.checkpoint()).toBe(held);
     } finally {
       if (restored) {
         restored.signal('SIGINT');
@@ -178,6 +210,7 @@ describe.each([18, 15] as const)('PostgreSQL %i', (version) => {
       }
       archiver.signal('SIGTERM');
       await s.close().catch(() => {});
+      await target.close();
       await proxy.close();
       await pg.stop();
       await rm(root, { recursive: true, force: true });
