@@ -15,7 +15,7 @@ import type { Transform } from './transform.js';
 export interface BatchOptions {
   /** Cut a batch at this many events. @default 500 */
   maxEvents?: number;
-  /** Cut a batch at this many (estimated) bytes. @default 1048576 (1 MiB) */
+  /** Cut a batch at this many (estimated) bytes. @default 524288 (512 KiB) */
   maxBytes?: number;
   /** Cut a batch this long after its first item arrived. @default 100 */
   maxWaitMs?: number;
@@ -38,9 +38,11 @@ export interface PipelineConfig {
    * Bytes of events read but not yet written by every sink; when full the reader is paused. Events held this long
    * outlive the young generation, so this bounds most of the process's memory too. A smaller budget is also
    * faster while a sink keeps up: events die young instead of being copied and promoted by the garbage collector
-   * (bench/nats.mjs, batch mode: 8 MiB 0.96-0.99 s CPU per 100k rows and 194-204 MB peak RSS; 2 MiB 0.74-0.81 s
-   * and 113-118 MB). Raise it for a sink whose acknowledgements are slow (more events in flight keep it busy).
-   * @default 2097152 (2 MiB), or twice `batch.maxBytes` when that is larger
+   * (bench/nats.mjs, 100k rows into JetStream, batch mode: 8 MiB 0.96-0.99 s CPU per 100k rows and 194-204 MB peak
+   * RSS, 2 MiB 0.80-0.83 s and 113-114 MB but 0.77-0.91x pg_recvlogical from round to round, 1 MiB 0.80-0.82 s,
+   * 112-115 MB and 0.91-0.92x in every run; event mode as fast or faster at 1 MiB). Raise it for a sink whose
+   * acknowledgements are slow (more events in flight keep it busy).
+   * @default 1048576 (1 MiB), or twice `batch.maxBytes` when that is larger
    */
   maxInFlightBytes?: number;
   /** How long `stop()` waits for sinks to drain before aborting their writes. @default 30000 */
@@ -73,8 +75,8 @@ export interface ResolvedPipelineOptions {
   signal: AbortSignal | undefined;
 }
 
-export const DEFAULT_BATCH: Required<BatchOptions> = { maxEvents: 500, maxBytes: 1 << 20, maxWaitMs: 100 };
-export const DEFAULT_MAX_IN_FLIGHT_BYTES = 2 << 20;
+export const DEFAULT_BATCH: Required<BatchOptions> = { maxEvents: 500, maxBytes: 512 << 10, maxWaitMs: 100 };
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 1 << 20;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 /** The documented defaults, for the positional form `NewPipeline(name, reader, sinks, DefaultPipelineConfig())`. */

@@ -90,10 +90,11 @@ describe('Pipeline options', () => {
     }
   });
 
-  it('defaults the in-flight budget to 2 MiB, or two batches when batch.maxBytes is larger', () => {
+  it('defaults the in-flight budget to 1 MiB (two default batches), or two batches when batch.maxBytes is larger', () => {
     const budget = (o: object) => resolvePipelineOptions({ name: 'x', reader: reader(), sinks, ...o }).maxInFlightBytes;
     expect(budget({})).toBe(DEFAULT_MAX_IN_FLIGHT_BYTES);
-    expect(DEFAULT_MAX_IN_FLIGHT_BYTES).toBe(2 << 20);
+    expect(DEFAULT_MAX_IN_FLIGHT_BYTES).toBe(1 << 20);
+    expect(budget({ batch: { maxBytes: 1 << 20 } })).toBe(2 << 20);
     expect(budget({ batch: { maxBytes: 4 << 20 } })).toBe(8 << 20);
     expect(budget({ batch: { maxBytes: 4 << 20 }, maxInFlightBytes: 5 << 20 })).toBe(5 << 20);
   });

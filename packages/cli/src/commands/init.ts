@@ -22,8 +22,8 @@ pipelines:
     # transforms:
     #   - filter: { operations: [INSERT, UPDATE, DELETE] }
     #   - mask: { columns: [email, phone], hashKey: \${MASK_KEY} }
-    batch: { maxEvents: 500, maxBytes: 1048576, maxWaitMs: 100 }
-    maxInFlightBytes: 2097152        # memory bound: the reader pauses when this much is in flight
+    batch: { maxEvents: 500, maxBytes: 524288, maxWaitMs: 100 }
+    maxInFlightBytes: 1048576        # memory bound: the reader pauses when this much is in flight
 
 http:                                # /metrics /health /ready /status, POST /shutdown
   host: 127.0.0.1                    # beyond loopback, set shutdownToken
