@@ -10,7 +10,7 @@ export type AckCallback = (err: unknown, duplicate: boolean) => void;
 
 interface Waiting {
   readonly deadline: number;
-  /** Dropped once settled: it holds the message (its payload) until then. */
+  /** Dropped once settled (the publisher's callback holds only the message's ack group, not its payload). */
   cb: AckCallback | null;
   readonly token: string;
 }
