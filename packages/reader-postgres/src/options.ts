@@ -69,7 +69,8 @@ export interface PostgresReaderOptions {
   spillDir?: string;
   /**
    * Bytes of received frames queued for the consumer before the socket is paused (the kernel buffer and the server
-   * hold the rest). Read-ahead beyond what the consumer takes only costs memory. @default 2097152 (2 MiB)
+   * hold the rest). Read-ahead beyond what the consumer takes only costs memory (1M-row catch-up into NATS: 117 MB
+   * peak RSS with 1 MiB, 121 with 2 MiB, the same speed). @default 1048576 (1 MiB)
    */
   maxQueueBytes?: number;
   /** Reconnect after a lost connection (resuming from the slot). */
@@ -181,7 +182,7 @@ export function resolveReaderOptions(input: PostgresReaderOptions): ResolvedRead
       : undefined,
     streamMemoryBytes: o.streamMemoryBytes ?? 32 << 20,
     spillDir: o.spillDir,
-    maxQueueBytes: o.maxQueueBytes ?? 2 << 20,
+    maxQueueBytes: o.maxQueueBytes ?? 1 << 20,
     reconnect: {
       maxAttempts: o.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY,
       initialDelayMs: o.reconnect?.initialDelayMs ?? 200,
