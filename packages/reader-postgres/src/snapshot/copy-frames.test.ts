@@ -48,6 +48,24 @@ describe('CopyFrameTap', () => {
     expect(toPg.equals(err)).toBe(true);
   });
 
+  it('pauses and resumes the socket only while it has it, and never gives pg a paused socket', () => {
+    const calls: string[] = [];
+    const stream = Object.assign(new EventEmitter(), {
+      pause: () => calls.push('pause'),
+      resume: () => calls.push('resume'),
+    });
+    stream.on('data', () => {});
+    const tap = CopyFrameTap.attach({ stream }, () => {}) as CopyFrameTap;
+    tap.pause();
+    tap.pause();
+    tap.resume();
+    tap.resume();
+    tap.pause();
+    tap.detach();
+    tap.pause();
+    expect(calls).toEqual(['pause', 'resume', 'pause', 'resume']);
+  });
+
   it('stays out when the socket has other data listeners', () => {
     const stream = new EventEmitter();
     stream.on('data', () => {});

@@ -21,6 +21,7 @@ const COPY_OUT_RESPONSE = 0x48; // 'H'
 export class CopyFrameTap {
   private rest: Buffer | null = null;
   private active = true;
+  private paused = false;
 
   private constructor(
     private readonly stream: EventEmitter,
@@ -44,10 +45,28 @@ export class CopyFrameTap {
     return new CopyFrameTap(stream, listeners[0] as DataListener, onRow);
   }
 
+  /**
+   * Stops reading the socket (the server blocks on its send) until resume(): the consumer is behind. Only while
+   * this tap has the socket; detach() resumes it, so pg never gets a paused socket back.
+   */
+  pause(): void {
+    const s = this.stream as unknown as { pause?: () => void };
+    if (!this.active || this.paused || typeof s.pause !== 'function') return;
+    this.paused = true;
+    s.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    (this.stream as unknown as { resume(): void }).resume();
+  }
+
   /** Gives the socket back to pg (and with it any bytes not yet parsed). */
   detach(rest?: Buffer): void {
     if (!this.active) return;
     this.active = false;
+    this.resume();
     this.stream.removeListener('data', this.onData);
     this.stream.on('data', this.pg);
     this.rest = null;

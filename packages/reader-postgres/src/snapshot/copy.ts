@@ -13,10 +13,33 @@ import type pg from 'pg';
 import { CopyFrameTap } from './copy-frames.js';
 
 /**
- * Called once per row with its raw column texts (unescaped, null for NULL). The array is the caller's to keep:
- * a new one per row.
+ * Called once per row with its raw column texts (unescaped, null for NULL) and the row's size on the wire. The
+ * array is the caller's to keep: a new one per row.
  */
-export type CopyRowHandler = (fields: (string | null)[]) => void;
+export type CopyRowHandler = (fields: (string | null)[], bytes: number) => void;
+
+/**
+ * Flow control for a consumer slower than the COPY: pause() stops reading the socket (the server waits),
+ * resume() reads on. Both are no-ops before the COPY starts, after it ends, and when rows come through pg's
+ * messages (copy-frames.ts could not take the socket).
+ */
+export class CopyFlow {
+  /** Set while a COPY reads the socket itself. */
+  tap: CopyFrameTap | null = null;
+  paused = false;
+
+  pause(): void {
+    if (this.paused || this.tap === null) return;
+    this.paused = true;
+    this.tap.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.tap?.resume();
+  }
+}
 
 /** A pg "submittable": pg hands it the connection's messages while the COPY runs. */
 class CopyOut {
@@ -32,6 +55,7 @@ class CopyOut {
     private readonly text: string,
     private readonly columns: number,
     private readonly onRow: CopyRowHandler,
+    private readonly flow: CopyFlow | null,
   ) {
     this.done = new Promise<void>((res, rej) => {
       this.resolve = res;
@@ -41,6 +65,7 @@ class CopyOut {
 
   submit(connection: { query(text: string): void; stream?: EventEmitter }): void {
     this.tap = CopyFrameTap.attach(connection, this.row);
+    if (this.flow !== null) this.flow.tap = this.tap;
     connection.query(this.text);
   }
 
@@ -54,7 +79,7 @@ class CopyOut {
     try {
       // Every row ends with a newline (escaped inside values), dropped here.
       const stop = end > start && b[end - 1] === 0x0a ? end - 1 : end;
-      this.onRow(splitCopyRow(b.toString('utf8', start, stop), this.columns));
+      this.onRow(splitCopyRow(b.toString('utf8', start, stop), this.columns), end - start);
     } catch (err) {
       // Keep draining the COPY (the connection stays in sync); fail once it ends.
       this.error = err as Error;
@@ -79,7 +104,11 @@ class CopyOut {
   }
 
   private finish(err: Error | null): void {
-    // The socket goes back to pg however the COPY ends (a connection lost mid-COPY included).
+    // The socket goes back to pg however the COPY ends (a connection lost mid-COPY included), reading again.
+    if (this.flow !== null) {
+      this.flow.resume();
+      this.flow.tap = null;
+    }
     this.tap?.detach();
     if (this.settled) return;
     this.settled = true;
@@ -88,9 +117,18 @@ class CopyOut {
   }
 }
 
-/** Runs `COPY (<select>) TO STDOUT` on `client`, calling `onRow` for every row as it arrives. */
-export function copyOut(client: pg.Client, select: string, columns: number, onRow: CopyRowHandler): Promise<void> {
-  const q = new CopyOut(`COPY (${select}) TO STDOUT`, columns, onRow);
+/**
+ * Runs `COPY (<select>) TO STDOUT` on `client`, calling `onRow` for every row as it arrives; `flow` lets the
+ * caller pause and resume reading.
+ */
+export function copyOut(
+  client: pg.Client,
+  select: string,
+  columns: number,
+  onRow: CopyRowHandler,
+  flow: CopyFlow | null = null,
+): Promise<void> {
+  const q = new CopyOut(`COPY (${select}) TO STDOUT`, columns, onRow, flow);
   (client as unknown as { query(q: CopyOut): void }).query(q);
   return q.done;
 }

@@ -8,7 +8,9 @@
  * as the consumer asks, so they die young (a whole chunk held until its end would outlive the young generation
  * and be copied and promoted by every scavenge). A chunk's commit, and so its checkpoint, follows its last row.
  * The next chunk's COPY starts when one ends (its boundary is then known) only while at most one finished chunk
- * is still being handed out: memory holds at most two chunks, however slow the consumer.
+ * is still being handed out: memory holds at most two chunks, however slow the consumer. Within a chunk, once
+ * rows of MAX_QUEUED_BYTES (on the wire) wait for the consumer, the socket is paused until it takes them: rows
+ * queued by the thousand outlived the young generation (5M rows: 175 MB peak RSS for a live heap of 15 MB).
  */
 import {
   type ChangeEvent,
@@ -20,8 +22,12 @@ import {
 } from '@walstream/core';
 import type pg from 'pg';
 import type { SnapshotJobState } from './checkpoint.js';
+import { CopyFlow } from './copy.js';
 import type { Snapshotter } from './snapshotter.js';
 import { chunkSelect, copyChunk, describeTable } from './table.js';
+
+/** Rows (bytes on the wire) queued for the consumer before the COPY's socket is paused: the reader's default read-ahead. */
+const MAX_QUEUED_BYTES = 1 << 20;
 
 /** What the copying side hands to the generator, in order; `commit` entries close a chunk. */
 interface Queue {
@@ -37,6 +43,9 @@ interface Queue {
   wake: (() => void) | null;
   room: (() => void) | null;
   stopped: boolean;
+  /** Wire bytes of the rows in `items`, and the COPY's flow control. */
+  bytes: number;
+  readonly flow: CopyFlow;
 }
 
 export async function* runInitial(
@@ -59,6 +68,8 @@ export async function* runInitial(
     wake: null,
     room: null,
     stopped: false,
+    bytes: 0,
+    flow: new CopyFlow(),
   };
   let cursor: SnapshotJobState = base;
   let last: Position | null = null;
@@ -79,6 +90,8 @@ export async function* runInitial(
       const out = q.error === null ? q.items : q.items.slice(0, q.committed);
       q.items = [];
       q.committed = 0;
+      q.bytes = 0;
+      q.flow.resume();
       for (const item of out) {
         if ((item as { kind?: string }).kind === 'commit') {
           cursor = q.states.shift() as SnapshotJobState;
@@ -104,6 +117,8 @@ export async function* runInitial(
     void snap.enqueue(cursor).done.catch(() => {});
   } finally {
     q.stopped = true;
+    // A paused COPY would never end: let it run out (its rows are dropped) so the connection can be released.
+    q.flow.resume();
     q.room?.();
     await snap.release(client);
     await copying.catch(() => {});
@@ -150,12 +165,22 @@ async function copyAll(
           q.room = null;
         }
         if (q.stopped) return;
-        const chunk = await copyChunk(client, t, snap.host.types, chunkSelect(t, after, base.chunkRows), (row, key) => {
-          const e: ChangeEvent = snap.readEvent(t, lsn, index++, timestamp, '0', key, row);
-          q.items.push(e);
-          // Handed out once this socket read's rows are parsed: microtasks run between reads.
-          if (q.wake !== null) wake();
-        });
+        const select = chunkSelect(t, after, base.chunkRows);
+        const chunk = await copyChunk(
+          client,
+          t,
+          snap.host.types,
+          select,
+          (row, key, bytes) => {
+            const e: ChangeEvent = snap.readEvent(t, lsn, index++, timestamp, '0', key, row);
+            q.items.push(e);
+            q.bytes += bytes;
+            if (q.bytes >= MAX_QUEUED_BYTES && !q.stopped) q.flow.pause();
+            // Handed out once this socket read's rows are parsed: microtasks run between reads.
+            if (q.wake !== null) wake();
+          },
+          q.flow,
+        );
         const end = chunk.rows < base.chunkRows;
         const next: SnapshotJobState = end
           ? { ...base, tableIndex: ti + 1, lastKey: null }

@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { quoteIdent, quoteLiteral } from '../sql.js';
 import type { TypeRegistry } from '../types/registry.js';
 import type { TextDecoder } from '../types/text.js';
-import { copyOut } from './copy.js';
+import { type CopyFlow, copyOut } from './copy.js';
 import { NoPrimaryKeyError, SnapshotError } from './errors.js';
 
 export interface SnapshotTable {
@@ -129,23 +129,33 @@ export function chunkSelect(t: SnapshotTable, after: readonly string[] | null, l
   return `SELECT ${t.selectList} FROM ${t.from}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${t.orderBy} LIMIT ${limit}`;
 }
 
-/** Runs one chunk's query, handing each decoded row (and its key) to `onRow` as it arrives. */
+/**
+ * Runs one chunk's query, handing each decoded row, its key and its size on the wire to `onRow` as it arrives;
+ * `flow` pauses and resumes the reading.
+ */
 export async function copyChunk(
   client: pg.Client,
   t: SnapshotTable,
   types: TypeRegistry,
   select: string,
-  onRow: (row: Row, key: Row) => void,
+  onRow: (row: Row, key: Row, bytes: number) => void,
+  flow: CopyFlow | null = null,
 ): Promise<{ rows: number; lastKey: string[] | null }> {
   const decode = rowDecoder(t, types);
   let rows = 0;
   let last: (string | null)[] | null = null;
-  await copyOut(client, select, t.columns.length, (fields) => {
-    const row = decode(fields);
-    onRow(row, decode.key(row));
-    rows++;
-    last = fields;
-  });
+  await copyOut(
+    client,
+    select,
+    t.columns.length,
+    (fields, bytes) => {
+      const row = decode(fields);
+      onRow(row, decode.key(row), bytes);
+      rows++;
+      last = fields;
+    },
+    flow,
+  );
   const lastFields = last as (string | null)[] | null;
   return { rows, lastKey: lastFields === null ? null : t.keyIndexes.map((i) => lastFields[i] as string) };
 }
