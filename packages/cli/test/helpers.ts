@@ -1,10 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { sql } from '@walstream/testkit';
+import { runMain, sql } from '@walstream/testkit';
 import { inject } from 'vitest';
-import { type CliIo, main } from '../src/cli.js';
+import { main } from '../src/cli.js';
 
 let counter = 0;
 
@@ -34,19 +33,9 @@ export async function cli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => {
-    out += d;
-  });
-  stderr.on('data', (d) => {
-    err += d;
-  });
-  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: { ...env } };
-  const code = await main(args, io);
-  return { code, out, err };
+  const r = runMain(main, args, env);
+  const code = await r.exited;
+  return { code, out: r.out(), err: r.err() };
 }
 
 export async function waitFor<T>(

@@ -3,61 +3,15 @@
  * PostgreSQL 18 cluster: archive WAL until SIGTERM, take a verified base backup, fill a table, record T, change
  * and drop it; a restore to T started on a new port shows every row as of T and none of the later changes.
  */
-import { execFile } from 'node:child_process';
-import { chmod, chown, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { promisify } from 'node:util';
-import { freePort, type PostgresCluster, startPostgres } from '@walstream/testkit';
+import { freePort, type PostgresCluster, postgresScratch, runMain, startPostgres } from '@walstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliIo, main } from '../src/cli.js';
+import { main } from '../src/cli.js';
 import { sql, waitFor } from './helpers.js';
 
-const execFileAsync = promisify(execFile);
-
-/** main() running in the background: its output so far, and SIGINT/SIGTERM delivered by the test. */
-function runCli(args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => {
-    out += d;
-  });
-  stderr.on('data', (d) => {
-    err += d;
-  });
-  const handlers: Record<string, () => void> = {};
-  const io: CliIo = {
-    stdout,
-    stderr,
-    stdin: new PassThrough(),
-    env: {},
-    onSignal: (sig, h) => {
-      handlers[sig] = h;
-    },
-  };
-  const exited = main(args, io);
-  return {
-    exited,
-    out: () => out,
-    err: () => err,
-    signal: (sig: 'SIGINT' | 'SIGTERM') => handlers[sig]?.(),
-  };
-}
-
-/** A folder the `postgres` OS user can enter: the restored server runs as postgres and reads the archive. */
-async function scratch(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'walstream-cli-physical-'));
-  await chmod(dir, 0o755);
-  if (process.getuid?.() === 0) {
-    const uid = Number((await execFileAsync('id', ['-u', 'postgres'])).stdout.trim());
-    const gid = Number((await execFileAsync('id', ['-g', 'postgres'])).stdout.trim());
-    await chown(dir, uid, gid);
-  }
-  return dir;
-}
+const runCli = (args: string[]) => runMain(main, args);
+const scratch = () => postgresScratch('walstream-cli-physical-');
 
 describe('walstream backup, archive and restore --to <time>', () => {
   let pg: PostgresCluster;

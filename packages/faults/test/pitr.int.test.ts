@@ -10,60 +10,19 @@
  * `createSlot: true` fails too, with an ApplyError of reason CHECKPOINT, and creates no slot: before that guard it
  * created a fresh slot on the restored cluster and went on, the target silently missing what was never captured.
  */
-import { execFile } from 'node:child_process';
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { promisify } from 'node:util';
-import { type CliIo, main } from '@walstream/cli';
+import { main } from '@walstream/cli';
 import { createPipeline, ErrorCode } from '@walstream/core';
 import { createPostgresReader } from '@walstream/reader-postgres';
 import { ApplyErrorReason, createPostgresSink } from '@walstream/sink-postgres';
-import { freePort, startPostgres, startTcpProxy, until } from '@walstream/testkit';
+import { freePort, postgresScratch, runMain, startPostgres, startTcpProxy, until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createScenario, sql } from './harness.js';
 import { postgresTarget } from './targets.js';
 
-const execFileAsync = promisify(execFile);
-
-/** The CLI's main() in the background: its output so far, and SIGINT/SIGTERM delivered by the test. */
-function runCli(args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => {
-    out += d;
-  });
-  stderr.on('data', (d) => {
-    err += d;
-  });
-  const handlers: Record<string, () => void> = {};
-  const io: CliIo = {
-    stdout,
-    stderr,
-    stdin: new PassThrough(),
-    env: {},
-    onSignal: (sig, h) => {
-      handlers[sig] = h;
-    },
-  };
-  const exited = main(args, io);
-  return { exited, out: () => out, err: () => err, signal: (sig: 'SIGINT' | 'SIGTERM') => handlers[sig]?.() };
-}
-
-/** A folder the `postgres` OS user can enter: the restored server runs as postgres and reads the archive. */
-async function scratch(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'walstream-faults-pitr-'));
-  await chmod(dir, 0o755);
-  if (process.getuid?.() === 0) {
-    const uid = Number((await execFileAsync('id', ['-u', 'postgres'])).stdout.trim());
-    const gid = Number((await execFileAsync('id', ['-g', 'postgres'])).stdout.trim());
-    await chown(dir, uid, gid);
-  }
-  return dir;
-}
+const runCli = (args: string[]) => runMain(main, args);
+const scratch = () => postgresScratch('walstream-faults-pitr-');
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 

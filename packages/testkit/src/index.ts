@@ -16,6 +16,8 @@ export { CHROMIUM_PATH, ensureChromium, launchChromium } from './chromium.js';
 export { runExample } from './examples.js';
 export type { KafkaMock } from './kafka.js';
 export { kafkaMockBinary, startKafkaMock } from './kafka.js';
+export type { MainIo, MainRun } from './main.js';
+export { runMain } from './main.js';
 export type { NatsServer, StartNatsOptions } from './nats.js';
 export { startNatsServer } from './nats.js';
 export type { RunEnd } from './oracles.js';
@@ -30,7 +32,7 @@ export {
   slotConfirmedLsn,
 } from './oracles.js';
 export type { PostgresCluster, PostgresVersion, StartPostgresOptions } from './postgres.js';
-export { binDirFor, embeddedBinDir, freePort, startPostgres } from './postgres.js';
+export { binDirFor, embeddedBinDir, freePort, postgresScratch, startPostgres } from './postgres.js';
 export type { TcpProxy, TcpProxyOptions } from './proxy.js';
 export { startTcpProxy } from './proxy.js';
 export type { Delivery, EventLike, RecordingSink, RecordingSinkOptions } from './recording.js';

@@ -9,8 +9,9 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { postgresReachable } from './reachable.js';
@@ -88,6 +89,18 @@ export function postgresUser(): { uid: number; gid: number } | null {
   }
   const f = entry.trim().split(':');
   return { uid: Number(f[2]), gid: Number(f[3]) };
+}
+
+/**
+ * A temporary folder the `postgres` OS user can enter and write (when running as root): for a server that runs as
+ * postgres and reads or writes there, e.g. a restored cluster reading a WAL archive.
+ */
+export async function postgresScratch(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(dir, 0o755);
+  const ids = postgresUser();
+  if (ids) await chown(dir, ids.uid, ids.gid);
+  return dir;
 }
 
 export function freePort(): Promise<number> {
