@@ -71,6 +71,9 @@ function procCpu(pid, children) {
   }
 }
 
+/** nats-server's pid, found by othersCpu's scan of /proc. */
+let natsPid = 0;
+
 /**
  * CPU seconds so far of the other processes on the path: the cluster (postmaster, its live children, and, through
  * the postmaster's cutime, the walsenders that exited) and nats-server. Diffed around a run, it says what the
@@ -90,7 +93,6 @@ function othersCpu(cluster) {
   }
   return { pg: pgCpu, nats: natsPid ? procCpu(natsPid, false) : 0 };
 }
-let natsPid = 0;
 
 function timeRecvlogical(cluster, slot, endLsn) {
   const t0 = process.hrtime.bigint();

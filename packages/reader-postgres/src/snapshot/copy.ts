@@ -24,19 +24,14 @@ export type CopyRowHandler = (fields: (string | null)[], bytes: number) => void;
  * messages (copy-frames.ts could not take the socket).
  */
 export class CopyFlow {
-  /** Set while a COPY reads the socket itself. */
+  /** Set while a COPY reads the socket itself; the tap keeps whether it is paused. */
   tap: CopyFrameTap | null = null;
-  paused = false;
 
   pause(): void {
-    if (this.paused || this.tap === null) return;
-    this.paused = true;
-    this.tap.pause();
+    this.tap?.pause();
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
     this.tap?.resume();
   }
 }
@@ -105,10 +100,7 @@ class CopyOut {
 
   private finish(err: Error | null): void {
     // The socket goes back to pg however the COPY ends (a connection lost mid-COPY included), reading again.
-    if (this.flow !== null) {
-      this.flow.resume();
-      this.flow.tap = null;
-    }
+    if (this.flow !== null) this.flow.tap = null;
     this.tap?.detach();
     if (this.settled) return;
     this.settled = true;
