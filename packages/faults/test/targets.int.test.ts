@@ -264,6 +264,9 @@ async function memoryAlarm(fn: () => Promise<void>): Promise<void> {
   const absolute = /^\{absolute,\s*(\d+)\}$/.exec(watermark);
   try {
     rabbitmqctl('set_vm_memory_high_watermark', '0.0000001');
+    // The broker raises the alarm at its memory monitor's next check, not at once: writes before that go through
+    // (and are confirmed, rightly), so the fault starts once the alarm is up.
+    await until(() => /memory/.test(rabbitmqctl('eval', 'rabbit_alarm:get_alarms().')), 'the memory alarm', 10_000);
     await fn();
   } finally {
     rabbitmqctl('set_vm_memory_high_watermark', ...(absolute ? ['absolute', absolute[1] as string] : [watermark]));
