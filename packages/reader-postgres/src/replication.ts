@@ -44,13 +44,18 @@ export interface ReplicationHandlers {
 }
 
 const PG_EPOCH_US = 946_684_800_000_000n;
+/** How long a stop waits for the server to end the stream before it closes the socket anyway. */
+const END_TIMEOUT_MS = 10_000;
 
 export class ReplicationConnection {
   private readonly client: pg.Client;
   private connection: {
-    stream: { pause(): void; resume(): void; writable?: boolean; write?(b: Buffer, cb: () => void): boolean };
+    stream: { pause(): void; resume(): void };
     sendCopyFromChunk(b: Buffer): void;
+    endCopyFrom(): void;
   } | null = null;
+  /** Settles when START_REPLICATION has ended (the server's CommandComplete, or an error); null before start. */
+  private streamEnded: Promise<void> | null = null;
   private ended = false;
   /** The stream was failed on our side (a warning that means lost changes); the connection is still open. */
   private failed = false;
@@ -132,7 +137,7 @@ export class ReplicationConnection {
       handlers.end(new PublicationMissingError(/"([^"]*)"/.exec(text)?.[1] ?? o.publication, true));
     });
     conn.on('copyData', (msg: { chunk: Buffer }) => {
-      if (this.failed) return;
+      if (this.failed || this.ended) return; // after end(): what the server sent before its CopyDone
       const c = msg.chunk;
       if (c[0] === 0x77 /* w */) {
         const frame = Buffer.allocUnsafe(c.length);
@@ -148,7 +153,7 @@ export class ReplicationConnection {
         started = true;
         resolve();
       });
-      this.client.query(sql).then(
+      this.streamEnded = this.client.query(sql).then(
         () => this.finish(handlers, null),
         (err: Error) => {
           const mapped = mapServerError(err, o.slot);
@@ -183,23 +188,29 @@ export class ReplicationConnection {
     this.connection.sendCopyFromChunk(b);
   }
 
+  /**
+   * Ends the stream the way the protocol says: CopyDone, then wait for the server's own CopyDone and the end of
+   * START_REPLICATION, then Terminate. The server reads what we sent before our CopyDone, the last status update
+   * included, before it answers. Closing the socket instead (node-postgres destroys it when a query is active)
+   * resets a connection that still has unread data: a walsender busy sending dies of the reset on its next write,
+   * before it reads that update, and a restart delivers again what was already confirmed.
+   */
   async end(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    const stream = this.connection?.stream;
-    stream?.resume();
-    // node-postgres destroys the socket of a client with an active query (the replication stream) on end():
-    // let the last status update leave first, or the server never learns the final confirmed position and a
-    // restart delivers again what was already confirmed. Writes are ordered, so an empty write's callback says so.
-    if (stream?.writable && stream.write) {
-      const write = stream.write.bind(stream);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 2000);
-        write(Buffer.alloc(0), () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+    const conn = this.connection;
+    const streamEnded = this.streamEnded;
+    if (conn !== null && streamEnded !== null) {
+      conn.stream.resume(); // read (and drop) what the server still sends until its CopyDone
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        conn.endCopyFrom();
+        await Promise.race([streamEnded, new Promise<void>((r) => (timer = setTimeout(r, END_TIMEOUT_MS)))]);
+      } catch {
+        // the connection is already gone: nothing more to say to the server
+      } finally {
+        clearTimeout(timer);
+      }
     }
     await this.client.end().catch(() => {});
   }

@@ -3,8 +3,8 @@
  * does not hold yet (transactions, non-transactional messages), and status updates tell received from confirmed.
  */
 import { type ChangeEvent, createPipeline, parseLsn } from '@walstream/core';
-import { createControlledSink } from '@walstream/core/testing';
-import { until } from '@walstream/testkit';
+import { createControlledSink, createMemorySink } from '@walstream/core/testing';
+import { startTcpProxy, until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { freshDatabase, servers, slotInfo, slotName, sql } from './helpers.js';
@@ -125,5 +125,43 @@ describe.each(servers())('Postgres $version confirmation', ({ url: adminUrl }) =
       return x?.f != null && parseLsn(x.f) > lsn;
     }, 'flush_lsn to pass the transaction');
     await p.stop();
+  });
+
+  it('a clean stop confirms its last position even when the link is slow (the final update is not reset away)', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
+    const slot = slotName(url);
+    const u = new URL(url);
+    const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port) });
+    try {
+      const through = new URL(url);
+      through.port = String(proxy.port);
+      // No periodic status update: only the final one, sent by the stop, can move the slot.
+      const reader = createPostgresReader({
+        connectionString: through.toString(),
+        slot,
+        publication: 'p',
+        tables: ['t'],
+        statusIntervalMs: 600_000,
+      });
+      const sink = createMemorySink();
+      const p = createPipeline({ name: 'slowstop', reader, sinks: [sink], batch: { maxWaitMs: 0 } });
+      await p.start();
+      const start = parseLsn((await slotInfo(url, slot))?.confirmed as string);
+      await sql(url, 'INSERT INTO t SELECT g FROM generate_series(1, 100) g');
+      await until(() => sink.events.length === 100, 'the sink to hold the transaction');
+      const lsn = (sink.events[99] as ChangeEvent).position.lsn;
+      await until(() => (p.status().committed?.lsn ?? 0n) >= lsn, 'the pipeline to commit it');
+      // Every byte now arrives 300 ms late, in both directions: the final status update is still on its way to
+      // the server when a client that closes its socket right after writing it would reset the connection.
+      proxy.delay(300);
+      await p.stop();
+      await until(async () => (await slotInfo(url, slot))?.active === false, 'the walsender to go');
+      const confirmed = parseLsn((await slotInfo(url, slot))?.confirmed as string);
+      expect(confirmed).toBeGreaterThan(start);
+      expect(confirmed).toBeGreaterThanOrEqual(lsn);
+    } finally {
+      await proxy.close();
+    }
   });
 });
