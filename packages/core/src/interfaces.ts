@@ -13,6 +13,12 @@ export interface ReadOptions {
  */
 export interface LogReader {
   read(opts?: ReadOptions): AsyncIterable<ReaderItem>;
+  /**
+   * Optional: the same items as `read()`, in the same order, handed out in runs (arrays), so a consumer pays one
+   * await per run instead of one per item. The pipeline uses it when present. A run may end anywhere (inside a
+   * transaction too); the array is the consumer's once handed out.
+   */
+  readRuns?(opts?: ReadOptions): AsyncIterable<readonly ReaderItem[]>;
   /** Every event at or before `position` is durable downstream; the reader may confirm it to its source. */
   ack(position: Position): Promise<void>;
   close(): Promise<void>;

@@ -14,8 +14,8 @@ import { settleWithin, withTimeout } from './bounded.js';
 import { CommitTracker } from './commit-tracker.js';
 import { Emitter } from './emitter.js';
 import { describe, ErrorCode, SinkError, toWalstreamError, WalstreamError } from './errors.js';
-import type { Batch } from './event.js';
-import type { Sink, SinkContext } from './interfaces.js';
+import type { Batch, ReaderItem } from './event.js';
+import type { LogReader, Sink, SinkContext } from './interfaces.js';
 import { type Logger, silentLogger } from './logger.js';
 import {
   type PipelineConfig,
@@ -219,13 +219,28 @@ class PipelineImpl implements Pipeline {
     let iter: AsyncIterator<unknown> | undefined;
     try {
       // Inside the try: a reader whose read() throws synchronously fails the pipeline like any read error.
-      iter = this.o.reader.read({ signal: this.readAbort.signal })[Symbol.asyncIterator]();
-      // A graceful stop lets the source transaction being read finish (see runShutdown).
-      while (!this.stopping || (this.error === null && this.batcher.inTransaction && !this.readAbort.signal.aborted)) {
+      const reader = this.o.reader;
+      const runs = typeof reader.readRuns === 'function';
+      const source = runs
+        ? (reader.readRuns as NonNullable<LogReader['readRuns']>).call(reader, { signal: this.readAbort.signal })
+        : reader.read({ signal: this.readAbort.signal });
+      iter = source[Symbol.asyncIterator]();
+      // A graceful stop lets the source transaction being read finish (see runShutdown); the rest of a run is
+      // dropped then, as a reader drops what it decoded but did not hand out.
+      read: while (this.mayRead()) {
         const r = await iter.next();
         if (r.done) break;
-        this.inFlightBytes += this.batcher.accept(r.value as Parameters<Batcher['accept']>[0]);
-        if (this.inFlightBytes >= this.o.maxInFlightBytes) await this.waitForRoom();
+        if (!runs) {
+          this.inFlightBytes += this.batcher.accept(r.value as ReaderItem);
+          if (this.inFlightBytes >= this.o.maxInFlightBytes) await this.waitForRoom();
+          continue;
+        }
+        const items = r.value as readonly ReaderItem[];
+        for (let i = 0; i < items.length; i++) {
+          if (i > 0 && !this.mayRead()) break read;
+          this.inFlightBytes += this.batcher.accept(items[i] as ReaderItem);
+          if (this.inFlightBytes >= this.o.maxInFlightBytes) await this.waitForRoom();
+        }
       }
     } catch (thrown) {
       if (!this.stopping) this.fail(toWalstreamError(thrown, ErrorCode.Reader));
@@ -237,6 +252,11 @@ class PipelineImpl implements Pipeline {
     }
     // The reader ended on its own: drain and stop cleanly.
     void this.beginShutdown();
+  }
+
+  /** Reading goes on until a stop, and during a graceful stop until the open source transaction has ended. */
+  private mayRead(): boolean {
+    return !this.stopping || (this.error === null && this.batcher.inTransaction && !this.readAbort.signal.aborted);
   }
 
   private dispatch(batch: Batch): void {

@@ -41,6 +41,8 @@ export interface PostgresReader {
   prepare(opts?: { signal?: AbortSignal }): Promise<void>;
   open(opts?: { signal?: AbortSignal }): Promise<void>;
   read(opts?: ReadOptions): AsyncIterable<ReaderItem>;
+  /** The same items in runs (arrays): one await per run. The pipeline reads this way. */
+  readRuns(opts?: ReadOptions): AsyncIterable<readonly ReaderItem[]>;
   ack(position: Position): Promise<void>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

@@ -38,6 +38,9 @@ import { Turns } from './turns.js';
 import { TYPE_QUERY, TypeRegistry } from './types/registry.js';
 
 /** Creates a reader; nothing connects until `open()` or the first `read()`. */
+/** Most items in one run handed to the consumer (a lazily decoded large transaction is not gathered whole). */
+const RUN_ITEMS = 256;
+
 export function createPostgresReader(options: PostgresReaderOptions): PostgresReader {
   return new Reader(resolveReaderOptions(options));
 }
@@ -278,6 +281,22 @@ class Reader implements PostgresReader {
   }
 
   async *read(opts: ReadOptions = {}): AsyncGenerator<ReaderItem> {
+    const signal = opts.signal;
+    for await (const run of this.readRuns(opts)) {
+      for (const item of run) {
+        // Before every item: a stop between two items of a run hands out nothing more.
+        if (signal?.aborted || this.closed) return;
+        yield item;
+      }
+    }
+  }
+
+  /**
+   * The items in runs (see LogReader.readRuns): what the frames already queued decode to, at most RUN_ITEMS at a
+   * time, a snapshot's rows as the copy hands them over. A run is handed out before the reader waits for data,
+   * takes an event-loop turn or loads types, so nothing decoded waits behind I/O.
+   */
+  async *readRuns(opts: ReadOptions = {}): AsyncGenerator<ReaderItem[]> {
     await this.open({ signal: opts.signal });
     const signal = opts.signal;
     const onAbort = () => this.queue.wake();
@@ -286,24 +305,31 @@ class Reader implements PostgresReader {
     const turns = new Turns();
     try {
       for await (const items of this.snap.initialItems()) {
-        for (const item of items) {
-          if (signal?.aborted || this.closed) return;
-          yield item;
-        }
+        if (signal?.aborted || this.closed) return;
+        yield items;
         faultPoint('snapshot_after_chunk');
       }
       if (this.snap.mode === 'only') return;
+      let run: ReaderItem[] = [];
       for (;;) {
         if (signal?.aborted || this.closed) return;
-        // Between turns the queue drains in microtasks (see turns.ts). After a turn, and before every item, the
-        // abort is checked again: a graceful stop aborts between source transactions, and an item handed out after
-        // that would be a partial transaction the sinks hold but nobody confirms (the restart sends it again).
+        // Between turns the queue drains in microtasks (see turns.ts). A graceful stop aborts between source
+        // transactions: the consumer checks before every item, and nothing is handed out after the abort.
         if (turns.due()) {
+          if (run.length > 0) {
+            yield run;
+            run = [];
+          }
           await turns.take(this.conn, () => this.queue.paused);
           continue;
         }
         const frame = this.queue.shift();
         if (frame === null) {
+          if (run.length > 0) {
+            yield run;
+            run = [];
+            continue;
+          }
           const outcome = await this.queue.wait();
           turns.restart();
           if (outcome !== 'ended') continue;
@@ -311,40 +337,43 @@ class Reader implements PostgresReader {
           await this.recover(this.queue.endError, signal);
           continue;
         }
-        if (this.hasUnknownTypes(frame)) await this.loadTypes();
-        const lazy = (this.decoder as ChangeDecoder).handle(frame, 25, frame.length, out);
-        for (let i = 0; i < out.length; i++) {
-          if (signal?.aborted || this.closed) return;
-          const item = out[i] as ReaderItem;
-          if (this.skip(item)) continue;
-          const p = this.snap.watching ? this.snap.pass(item) : item;
-          if (p === item) yield item;
-          else if (p !== null) {
-            // Only a snapshot chunk replaces an item by several: its rows and commit are with the pipeline now.
-            yield* p as ReaderItem[];
-            faultPoint('snapshot_after_chunk');
+        if (this.hasUnknownTypes(frame)) {
+          if (run.length > 0) {
+            yield run;
+            run = [];
           }
+          await this.loadTypes();
         }
-        out.length = 0;
-        if (lazy !== null) {
-          for (const item of lazy) {
-            if (signal?.aborted || this.closed) return;
+        const lazy = (this.decoder as ChangeDecoder).handle(frame, 25, frame.length, out);
+        const items: Iterable<ReaderItem>[] = lazy === null ? [out] : [out, lazy];
+        for (const source of items) {
+          for (const item of source) {
             if (this.skip(item)) continue;
             const p = this.snap.watching ? this.snap.pass(item) : item;
-            if (p === item) yield item;
+            if (p === item) run.push(item);
             else if (p !== null) {
-              yield* p as ReaderItem[];
+              // Only a snapshot chunk replaces an item by several: its rows and commit go out in one run.
+              for (const x of p as ReaderItem[]) run.push(x);
+              yield run;
+              run = [];
               faultPoint('snapshot_after_chunk');
+              if (signal?.aborted || this.closed) return;
+              continue;
+            }
+            if (run.length >= RUN_ITEMS) {
+              yield run;
+              run = [];
+              if (signal?.aborted || this.closed) return;
             }
           }
         }
+        out.length = 0;
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** A Relation or Type message naming a type created after start (or not loaded yet). */
   private hasUnknownTypes(frame: Buffer): boolean {
     const tag = frame[25];
     if (tag !== 0x52 /* R */ && tag !== 0x59 /* Y */) return false;
