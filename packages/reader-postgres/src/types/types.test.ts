@@ -29,6 +29,11 @@ describe('text decoders', () => {
     expect(tz('1850-05-03 02:40:00-00:01:15')).toBe('1850-05-03T02:40:00-00:01:15');
     expect(tz('0044-03-15 02:40:00.25-00:01:15 BC')).toBe('0044-03-15T02:40:00.25-00:01:15 BC');
     expect(tz('0044-03-15 02:40:00-05 BC')).toBe('0044-03-15T02:40:00-05:00 BC');
+    // The hand-checked common shape: every fraction length, both signs.
+    for (const f of ['', '.1', '.12', '.123', '.1234', '.12345', '.123456']) {
+      expect(tz(`1999-12-31 23:59:59${f}+00`)).toBe(`1999-12-31T23:59:59${f}+00:00`);
+      expect(tz(`1999-12-31 23:59:59${f}-11`)).toBe(`1999-12-31T23:59:59${f}-11:00`);
+    }
     expect(builtinTextDecoder(Oid.int8)('-9223372036854775808')).toBe(-9223372036854775808n);
     expect(Object.is(builtinTextDecoder(Oid.float8)('-0'), -0)).toBe(true);
     expect(builtinTextDecoder(Oid.jsonb)('{"a": 1}')).toEqual(new RawJson('{"a": 1}'));
@@ -39,6 +44,12 @@ describe('text decoders', () => {
     const bad: [number, string][] = [
       [Oid.timestamptz, '05/03/2026 08:10:00 IST'],
       [Oid.timestamptz, 'Thu Mar 05 08:10:00 2026 IST'],
+      [Oid.timestamptz, '2026-05-03 02:40:00.+00'],
+      [Oid.timestamptz, '2026-05-03T02:40:00+00'],
+      [Oid.timestamptz, '2026-05-03 02:40:0a+00'],
+      [Oid.timestamptz, '2026-05-03 02:40:00.1234567+00'],
+      [Oid.timestamptz, '2026/05/03 02:40:00+00'],
+      [Oid.timestamptz, '2026-05-03 02:40:00*00'],
       [Oid.timestamp, '05.03.2026 08:10:00'],
       [Oid.date, '05/03/2026'],
       [Oid.time, '8:10 PM'],
