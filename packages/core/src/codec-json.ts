@@ -3,11 +3,13 @@
  * no precision is lost: bigint -> string, NaN/Infinity -> string, -0 stays -0, bytes -> base64, RawJson
  * spliced in verbatim (big integers inside jsonb survive).
  */
+
 import { base64ToBytes, bytesToBase64 } from './base64.js';
 import type { Codec } from './codec.js';
 import { CodecError } from './codec-error.js';
 import type { ChangeEvent, Operation, Row, Value } from './event.js';
 import { RawJson } from './event.js';
+import { setField } from './fields.js';
 import { formatLsn, parseLsn } from './lsn.js';
 
 const quote = JSON.stringify;
@@ -65,7 +67,7 @@ function rowFromJson(v: unknown): Row | null {
   if (v === null) return null;
   if (typeof v !== 'object' || Array.isArray(v)) throw new CodecError('row must be an object or null');
   const out: Row = {};
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = valueFromJson(x);
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) setField(out, k, valueFromJson(x));
   return out;
 }
 

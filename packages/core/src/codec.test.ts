@@ -86,3 +86,13 @@ describe('MessagePack', () => {
     expect(() => decodeEventMsgpack(new Uint8Array([0xc1]))).toThrow(CodecError);
   });
 });
+
+describe('column names of Object.prototype', () => {
+  it('keeps a column named __proto__ through JSON decode', () => {
+    const after = JSON.parse('{"__proto__": 1, "constructor": "c"}') as Record<string, number | string>;
+    const d = decodeEventJson(encodeEventJson(makeEvent({ key: null, after })));
+    expect(Object.getPrototypeOf(d.after)).toBe(Object.prototype);
+    expect(Object.keys(d.after ?? {})).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(d.after, '__proto__')?.value).toBe(1);
+  });
+});

@@ -10,6 +10,7 @@
 import { decodeMsgpackRecords, encodeMsgpack, toMsgpackObject } from './codec-msgpack.js';
 import { CommitTracker } from './commit-tracker.js';
 import { faultPoint } from './fault.js';
+import { setField } from './fields.js';
 import { groupBy } from './group.js';
 import { type ResolvedPipelineOptions, resolvePipelineOptions } from './pipeline-config.js';
 import { backoffDelay, sleep } from './retry.js';
@@ -23,6 +24,7 @@ export {
   faultPoint,
   groupBy,
   resolvePipelineOptions,
+  setField,
   sleep,
   toMsgpackObject,
 };

@@ -269,3 +269,14 @@ describe('mask: hostile corpus', () => {
     });
   }
 });
+
+describe('mask: column names of Object.prototype', () => {
+  it('masks a column named __proto__ like any other (an assignment would have kept the clear value)', () => {
+    const after = JSON.parse('{"id": 1, "__proto__": "secret-a", "constructor": "secret-b"}') as Row;
+    const out = mask({ allow: ['id'] })(makeEvent({ key: { id: 1 }, after }))?.after as Row;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.keys(out)).toEqual(['id', '__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toBe(REDACTED);
+    expect(JSON.stringify(out)).not.toContain('secret');
+  });
+});

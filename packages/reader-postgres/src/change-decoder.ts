@@ -14,6 +14,7 @@ import {
   type TableSchema,
   type TransactionCommit,
 } from '@walstream/core';
+import { setField } from '@walstream/core/internal';
 import { decodePgoutput } from './protocol/decode.js';
 import {
   NO_TUPLE,
@@ -429,7 +430,7 @@ export class ChangeDecoder {
     const pk = this.o.primaryKeys.get(`${rel.schema}.${rel.table}`);
     if (pk === undefined) return keyOf(row, rel);
     const key: Row = {};
-    for (const c of pk) key[c] = row[c] ?? null;
+    for (const c of pk) setField(key, c, row[c] ?? null);
     return key;
   }
 

@@ -6,7 +6,7 @@
  * JSON, int64 in MessagePack; bytea as base64 / bin); json and jsonb as nested objects, as the bridge sends them.
  */
 import { type ChangeEvent, encodeRowJson, RawJson, type Row, type Value } from '@walstream/core';
-import { encodeMsgpack } from '@walstream/core/internal';
+import { encodeMsgpack, setField } from '@walstream/core/internal';
 import { subjectToken } from '@walstream/sink-nats';
 
 export interface BridgeColumn {
@@ -57,7 +57,7 @@ export function createBridgeEncoder(json: boolean, relationId: (schema: string, 
       );
     }
     const data: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(dataOf(e))) data[k] = plain(v);
+    for (const [k, v] of Object.entries(dataOf(e))) setField(data, k, plain(v));
     return encodeMsgpack({ operation: e.operation, table: e.table, data, msg_id: e.id, subject, relation_id: rel });
   };
 }

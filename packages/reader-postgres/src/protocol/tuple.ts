@@ -3,6 +3,7 @@
  * left out of the row and reported separately: never turned into null.
  */
 import { DecodeError, type Row, type Value } from '@walstream/core';
+import { setField } from '@walstream/core/internal';
 import type { Relation } from '../relation.js';
 
 export interface DecodedTuple {
@@ -25,7 +26,7 @@ export function decodeTuple(buf: Buffer, start: number, rel: Relation, keysOnly:
     const kind = buf[off++];
     const name = rel.names[i] as string;
     if (kind === 0x6e /* n */) {
-      if (!keysOnly || rel.keys.includes(i)) row[name] = null;
+      if (!keysOnly || rel.keys.includes(i)) setField(row, name, null);
       continue;
     }
     if (kind === 0x75 /* u */) {
@@ -35,7 +36,7 @@ export function decodeTuple(buf: Buffer, start: number, rel: Relation, keysOnly:
     }
     const len = buf.readInt32BE(off);
     off += 4;
-    row[name] = decodeValue(buf, off, off + len, kind as number, rel, i);
+    setField(row, name, decodeValue(buf, off, off + len, kind as number, rel, i));
     off += len;
   }
   return { row, unchanged };
@@ -71,7 +72,7 @@ export function keyOf(row: Row, rel: Relation): Row | null {
   const key: Row = {};
   for (const k of rel.keys) {
     const name = rel.names[k] as string;
-    key[name] = row[name] ?? null;
+    setField(key, name, row[name] ?? null);
   }
   return key;
 }
