@@ -26,7 +26,8 @@ const encode = (v: unknown): Uint8Array => {
   try {
     return writeMsgpack(v);
   } catch (err) {
-    throw new CodecError('cannot encode as MessagePack', { cause: err });
+    // The writer's messages name types and limits, never values.
+    throw new CodecError(`cannot encode as MessagePack: ${(err as Error).message}`, { cause: err });
   }
 };
 
@@ -86,15 +87,23 @@ export const msgpackCodec: Codec = {
 export function decodeMsgpackRecords(bytes: Uint8Array): { values: unknown[]; validBytes: number } {
   const values: unknown[] = [];
   let validBytes = 0;
-  try {
-    while (validBytes < bytes.length) {
-      const n = recordLength(bytes, validBytes);
-      if (n < 0) break; // a torn last record
-      values.push(decoder.decode(bytes.subarray(validBytes, validBytes + n)));
-      validBytes += n;
+  while (validBytes < bytes.length) {
+    let n: number;
+    try {
+      n = recordLength(bytes, validBytes);
+    } catch {
+      break; // no MessagePack structure from here: what a torn write left
     }
-  } catch {
-    // A corrupt record: everything before validBytes is whole.
+    if (n < 0) break; // a torn last record
+    try {
+      values.push(decoder.decode(bytes.subarray(validBytes, validBytes + n)));
+    } catch (err) {
+      // A whole record that does not decode: the file's last one may be garbage of a torn write; with records
+      // after it, it is not, and cutting the file there would throw those records away.
+      if (validBytes + n >= bytes.length) break;
+      throw new CodecError(`MessagePack record at byte ${validBytes} cannot be decoded`, { cause: err });
+    }
+    validBytes += n;
   }
   return { values, validBytes };
 }

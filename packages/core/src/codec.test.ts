@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CodecError } from './codec-error.js';
 import { decodeEventJson, encodeEventJson } from './codec-json.js';
-import { decodeEventMsgpack, encodeEventMsgpack } from './codec-msgpack.js';
+import { decodeEventMsgpack, decodeMsgpackRecords, encodeEventMsgpack } from './codec-msgpack.js';
 import { RawJson } from './event.js';
 import { makeEvent, valueZoo } from './testing/index.js';
 
@@ -94,5 +94,24 @@ describe('column names of Object.prototype', () => {
     expect(Object.getPrototypeOf(d.after)).toBe(Object.prototype);
     expect(Object.keys(d.after ?? {})).toEqual(['__proto__', 'constructor']);
     expect(Object.getOwnPropertyDescriptor(d.after, '__proto__')?.value).toBe(1);
+  });
+});
+
+describe('MessagePack and a column named __proto__', () => {
+  it('refuses to write it (its decoders refuse it: the record could never be read back)', () => {
+    const after = JSON.parse('{"id": 1, "__proto__": "v"}') as Record<string, number | string>;
+    expect(() => encodeEventMsgpack(makeEvent({ key: null, after }))).toThrow(CodecError);
+    expect(() => encodeEventMsgpack(makeEvent({ key: null, after }))).toThrow(/__proto__/);
+  });
+
+  it('never cuts whole records away: a bad record in the middle is an error, a bad last one a torn write', () => {
+    const a = encodeEventMsgpack(makeEvent({ index: 0 }));
+    const b = encodeEventMsgpack(makeEvent({ index: 1 }));
+    // 0xa9 "__proto__" as a map key: a whole record the decoder refuses.
+    const bad = new Uint8Array([0x81, 0xa9, ...new TextEncoder().encode('__proto__'), 0x01]);
+    const join = (...parts: Uint8Array[]) => Buffer.concat(parts);
+    expect(decodeMsgpackRecords(join(a, b, bad)).validBytes).toBe(a.length + b.length);
+    expect(decodeMsgpackRecords(join(a, b, b.subarray(0, 5))).validBytes).toBe(a.length + b.length);
+    expect(() => decodeMsgpackRecords(join(a, bad, b))).toThrow(CodecError);
   });
 });

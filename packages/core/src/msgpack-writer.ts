@@ -178,7 +178,11 @@ function value(w: Writer, v: unknown, depth: number) {
   // Plain objects (events, rows) with for...in: V8 reads `o[k]` through the enum cache, without a key array
   // or a megamorphic keyed load; such objects have no inherited enumerable keys, so the keys are Object.keys'.
   let n = 0;
-  for (const k in o) if (o[k] !== undefined) n++;
+  for (const k in o) {
+    if (o[k] === undefined) continue;
+    if (k === '__proto__') throw new TypeError(PROTO_KEY);
+    n++;
+  }
   mapHeader(w, n);
   for (const k in o) {
     const x = o[k];
@@ -195,6 +199,13 @@ function mapHeader(w: Writer, n: number): void {
 }
 
 /** Own enumerable fields of any other object, as a map. */
+/**
+ * @msgpack/msgpack (walstream's decoder, and the file sink's on reopen) refuses a map key `__proto__`: a record
+ * holding one could never be read back. Such a column fails the write, with a typed error, instead.
+ */
+export const PROTO_KEY =
+  'a map key named __proto__ (a column of that name) cannot be written as MessagePack: its decoders refuse it; use JSON';
+
 function fields(w: Writer, o: Record<string, unknown>, keys: string[], depth: number): void {
   let n = 0;
   for (const k of keys) if (o[k] !== undefined) n++;

@@ -14,6 +14,7 @@ import {
   SinkError,
   type TableSchema,
 } from '@walstream/core';
+import { setField } from '@walstream/core/internal';
 
 /** One message to produce, before partitioning. */
 export interface OutMessage {
@@ -43,8 +44,8 @@ export function stableKey(key: Row | null): string | null {
 function pick(row: Row, names: readonly string[]): Row | null {
   const out: Row = {};
   for (const n of names) {
-    if (!(n in row)) return null;
-    out[n] = row[n] ?? null;
+    if (!Object.hasOwn(row, n)) return null; // `in` would find inherited names (constructor, toString)
+    setField(out, n, row[n] ?? null);
   }
   return out;
 }

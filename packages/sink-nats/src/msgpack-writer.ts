@@ -81,7 +81,12 @@ export class MsgpackWriter {
     // per map, no megamorphic keyed load), which measured about twice as fast on events. Maps reach here only
     // with Object.prototype (or are the event itself, checked in event()), so no inherited key is enumerated.
     let n = 0;
-    for (const k in o) if (o[k] !== undefined) n++;
+    for (const k in o) {
+      if (o[k] === undefined) continue;
+      // Decoders (@msgpack/msgpack, walstream's own) refuse this key: the message could never be read.
+      if (k === '__proto__') throw new TypeError('a column named __proto__ cannot be written as MessagePack; use JSON');
+      n++;
+    }
     this.ensure(5);
     const b = this.buf;
     if (n < 16) b[this.pos++] = 0x80 | n;

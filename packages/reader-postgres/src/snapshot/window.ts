@@ -60,7 +60,7 @@ export class ChangeWindow {
 
   private add(row: Row | null, xid: bigint): void {
     if (row === null) return;
-    for (const c of this.keyColumns) if (!(c in row)) return;
+    for (const c of this.keyColumns) if (!Object.hasOwn(row, c)) return;
     const k = keyString(row, this.keyColumns);
     const list = this.touched.get(k);
     if (list === undefined) this.touched.set(k, [xid]);
