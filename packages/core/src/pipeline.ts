@@ -237,7 +237,7 @@ class PipelineImpl implements Pipeline {
         }
         const items = r.value as readonly ReaderItem[];
         for (let i = 0; i < items.length; i++) {
-          if (i > 0 && !this.mayRead()) break read;
+          if (!this.mayRead()) break read;
           this.inFlightBytes += this.batcher.accept(items[i] as ReaderItem);
           if (this.inFlightBytes >= this.o.maxInFlightBytes) await this.waitForRoom();
         }

@@ -37,10 +37,14 @@ import { type SnapshotHandle, Snapshotter } from './snapshot/snapshotter.js';
 import { Turns } from './turns.js';
 import { TYPE_QUERY, TypeRegistry } from './types/registry.js';
 
-/** Creates a reader; nothing connects until `open()` or the first `read()`. */
-/** Most items in one run handed to the consumer (a lazily decoded large transaction is not gathered whole). */
+/**
+ * Most items, and most frame bytes, in one run handed to the consumer: frames taken off the queue let the socket
+ * read on, so a run's size is read-ahead beyond maxQueueBytes.
+ */
 const RUN_ITEMS = 256;
+const RUN_BYTES = 256 * 1024;
 
+/** Creates a reader; nothing connects until `open()` or the first `read()`. */
 export function createPostgresReader(options: PostgresReaderOptions): PostgresReader {
   return new Reader(resolveReaderOptions(options));
 }
@@ -311,6 +315,7 @@ class Reader implements PostgresReader {
       }
       if (this.snap.mode === 'only') return;
       let run: ReaderItem[] = [];
+      let runBytes = 0;
       for (;;) {
         if (signal?.aborted || this.closed) return;
         // Between turns the queue drains in microtasks (see turns.ts). A graceful stop aborts between source
@@ -319,6 +324,7 @@ class Reader implements PostgresReader {
           if (run.length > 0) {
             yield run;
             run = [];
+            runBytes = 0;
           }
           await turns.take(this.conn, () => this.queue.paused);
           continue;
@@ -328,6 +334,7 @@ class Reader implements PostgresReader {
           if (run.length > 0) {
             yield run;
             run = [];
+            runBytes = 0;
             continue;
           }
           const outcome = await this.queue.wait();
@@ -341,12 +348,17 @@ class Reader implements PostgresReader {
           if (run.length > 0) {
             yield run;
             run = [];
+            runBytes = 0;
           }
           await this.loadTypes();
+          if (signal?.aborted || this.closed) return;
         }
+        runBytes += frame.length;
         const lazy = (this.decoder as ChangeDecoder).handle(frame, 25, frame.length, out);
         const items: Iterable<ReaderItem>[] = lazy === null ? [out] : [out, lazy];
         for (const source of items) {
+          // A replayed large transaction is decoded only as fast as the consumer takes it: one item per run.
+          const limit = source === out ? RUN_ITEMS : 1;
           for (const item of source) {
             if (this.skip(item)) continue;
             const p = this.snap.watching ? this.snap.pass(item) : item;
@@ -356,13 +368,15 @@ class Reader implements PostgresReader {
               for (const x of p as ReaderItem[]) run.push(x);
               yield run;
               run = [];
+              runBytes = 0;
               faultPoint('snapshot_after_chunk');
               if (signal?.aborted || this.closed) return;
               continue;
             }
-            if (run.length >= RUN_ITEMS) {
+            if (run.length >= limit || runBytes >= RUN_BYTES) {
               yield run;
               run = [];
+              runBytes = 0;
               if (signal?.aborted || this.closed) return;
             }
           }
@@ -374,6 +388,7 @@ class Reader implements PostgresReader {
     }
   }
 
+  /** A Relation or Type message naming a type created after start (or not loaded yet). */
   private hasUnknownTypes(frame: Buffer): boolean {
     const tag = frame[25];
     if (tag !== 0x52 /* R */ && tag !== 0x59 /* Y */) return false;
