@@ -2,8 +2,9 @@
  * A relation as the stream describes it (pgoutput Relation message), with each column's decoder resolved
  * once, so decoding a row is one loop with no lookups.
  */
-import type { ReplicaIdentity, TableSchema } from '@walstream/core';
+import type { ReplicaIdentity, Row, TableSchema, Value } from '@walstream/core';
 import type { RelationColumn } from './protocol/messages.js';
+import { rowBuilder } from './row-builder.js';
 import type { BinaryDecoder } from './types/binary.js';
 import type { TypeRegistry } from './types/registry.js';
 import type { TextDecoder } from './types/text.js';
@@ -19,6 +20,8 @@ export interface Relation {
   /** Indexes of the replica-identity (key) columns. */
   readonly keys: readonly number[];
   readonly tableSchema: TableSchema;
+  /** Builds a row holding every column from its values in column order (see row-builder.ts). */
+  readonly build: (values: readonly Value[]) => Row;
 }
 
 const IDENTITY: Record<number, ReplicaIdentity> = { 100: 'default', 110: 'nothing', 102: 'full', 105: 'index' };
@@ -44,6 +47,7 @@ export function buildRelation(
     binary: infos.map((t) => t.binary),
     typeNames: infos.map((t) => t.name),
     keys: msg.columns.flatMap((c, i) => (c.key ? [i] : [])),
+    build: rowBuilder(msg.columns.map((c) => c.name)),
     tableSchema: {
       schema,
       table: msg.name,

@@ -12,6 +12,8 @@ export interface DecodedTuple {
 }
 
 const NO_UNCHANGED: string[] = [];
+/** A column the tuple does not carry (left out of the row). */
+const ABSENT: unique symbol = Symbol('absent');
 
 /** `keysOnly`: an old-key ('K') tuple, where only key columns carry data. */
 export function decodeTuple(buf: Buffer, start: number, rel: Relation, keysOnly: boolean): DecodedTuple {
@@ -20,24 +22,38 @@ export function decodeTuple(buf: Buffer, start: number, rel: Relation, keysOnly:
     throw new DecodeError(`tuple of ${rel.schema}.${rel.table} has ${n} columns, relation has ${rel.names.length}`);
   }
   let off = start + 2;
-  const row: Row = {};
+  // Values first, then the row: when every column is there (most tuples) the relation's generated builder makes
+  // it in one go; a tuple without some columns (unchanged TOAST, key-only) is assigned column by column.
+  const values: (Value | typeof ABSENT)[] = new Array(n);
+  let complete = n === rel.names.length;
   let unchanged = NO_UNCHANGED;
   for (let i = 0; i < n; i++) {
     const kind = buf[off++];
-    const name = rel.names[i] as string;
     if (kind === 0x6e /* n */) {
-      if (!keysOnly || rel.keys.includes(i)) setField(row, name, null);
+      if (!keysOnly || rel.keys.includes(i)) values[i] = null;
+      else {
+        values[i] = ABSENT;
+        complete = false;
+      }
       continue;
     }
     if (kind === 0x75 /* u */) {
       if (unchanged === NO_UNCHANGED) unchanged = [];
-      unchanged.push(name);
+      unchanged.push(rel.names[i] as string);
+      values[i] = ABSENT;
+      complete = false;
       continue;
     }
     const len = buf.readInt32BE(off);
     off += 4;
-    setField(row, name, decodeValue(buf, off, off + len, kind as number, rel, i));
+    values[i] = decodeValue(buf, off, off + len, kind as number, rel, i);
     off += len;
+  }
+  if (complete) return { row: rel.build(values as Value[]), unchanged };
+  const row: Row = {};
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v !== ABSENT) setField(row, rel.names[i] as string, v as Value);
   }
   return { row, unchanged };
 }

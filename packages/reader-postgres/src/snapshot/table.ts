@@ -6,6 +6,7 @@
  */
 import { type ColumnSchema, DecodeError, type Row, type TableSchema, type Value } from '@walstream/core';
 import type pg from 'pg';
+import { props } from '../row-builder.js';
 import { quoteIdent, quoteLiteral } from '../sql.js';
 import type { TypeRegistry } from '../types/registry.js';
 import type { TextDecoder } from '../types/text.js';
@@ -187,26 +188,24 @@ export interface RowDecoder {
  * Decodes a row's column texts with the stream's text decoders. A failure names the column and type, never
  * the value (the decoders' own messages never quote it either).
  *
- * The row is built by a function generated for the table: one object literal, so every row of a table shares one
- * shape at once (assigning names in a loop cost seven times as much per row). Column names are never part of the
- * generated source: they are computed keys read from an array, so any name is safe, `__proto__` included (which
- * an assignment would turn into a prototype change and lose).
+ * The row is built by a function generated for the table (see row-builder.ts): one object literal, so every row
+ * of a table shares one shape at once; assigning names in a loop cost seven times as much per row.
  */
 export function rowDecoder(t: SnapshotTable, types: TypeRegistry): RowDecoder {
-  let d = rowDecoders.get(t);
-  if (d === undefined) {
-    d = newRowDecoder(t, types);
-    rowDecoders.set(t, d);
-  }
-  return d;
+  // Looked up for every chunk: a type loaded while a long snapshot runs is used from the next chunk on.
+  const decoders: TextDecoder[] = t.columns.map((c) => types.get(c.typeOid).text);
+  const cached = rowDecoders.get(t);
+  if (cached?.decoders.every((d, i) => d === decoders[i])) return cached.decode;
+  const decode = newRowDecoder(t, decoders);
+  rowDecoders.set(t, { decoders, decode });
+  return decode;
 }
 
-/** One per table description (each chunk's copy asks again): its generated functions stay warm. */
-const rowDecoders = new WeakMap<SnapshotTable, RowDecoder>();
+/** One per table description while its types stay the same: the generated functions stay warm across chunks. */
+const rowDecoders = new WeakMap<SnapshotTable, { decoders: readonly TextDecoder[]; decode: RowDecoder }>();
 
-function newRowDecoder(t: SnapshotTable, types: TypeRegistry): RowDecoder {
+function newRowDecoder(t: SnapshotTable, decoders: readonly TextDecoder[]): RowDecoder {
   const names = t.columns.map((c) => c.name);
-  const decoders: TextDecoder[] = t.columns.map((c) => types.get(c.typeOid).text);
   const build = generatedBuilder(names) as (
     n: readonly string[],
     d: readonly TextDecoder[],
@@ -244,20 +243,12 @@ function decodeFailure(t: SnapshotTable, decoders: readonly TextDecoder[], field
 
 /**
  * `(n, d, f) => ({ "id": f[0] == null ? null : d[0](f[0]), ... })`, or with `pick` set
- * `(n, r) => ({ "id": r["id"] ?? null, ... })`: constant keys, so V8 builds every row from one boilerplate.
- * Names go into the source only through JSON.stringify (a string literal, whatever the name holds); `__proto__`
- * as a literal key would set the prototype, so that one name is a computed key read from `n`.
+ * `(n, r) => ({ "id": r[n[0]] ?? null, ... })`: constant keys (see row-builder.ts), the decoders called inline.
  */
 function generatedBuilder(names: readonly string[], pick = false): unknown {
-  const props: string[] = [];
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i] as string;
-    const key = name === '__proto__' ? `[n[${i}]]` : JSON.stringify(name);
-    props.push(pick ? `${key}: r[n[${i}]] ?? null` : `${key}: f[${i}] == null ? null : d[${i}](f[${i}])`);
-  }
   return pick
-    ? new Function('n', 'r', `return { ${props.join(', ')} };`)
-    : new Function('n', 'd', 'f', `return { ${props.join(', ')} };`);
+    ? new Function('n', 'r', `return { ${props(names, (i) => `r[n[${i}]] ?? null`)} };`)
+    : new Function('n', 'd', 'f', `return { ${props(names, (i) => `f[${i}] == null ? null : d[${i}](f[${i}])`)} };`);
 }
 
 /** A canonical string for a key, equal for equal values however they were decoded. */
