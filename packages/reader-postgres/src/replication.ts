@@ -57,6 +57,8 @@ export class ReplicationConnection {
   /** Settles when START_REPLICATION has ended (the server's CommandComplete, or an error); null before start. */
   private streamEnded: Promise<void> | null = null;
   private ended = false;
+  /** end() was called: the client is closed (or closing), once. */
+  private closing = false;
   /** The stream was failed on our side (a warning that means lost changes); the connection is still open. */
   private failed = false;
 
@@ -196,11 +198,14 @@ export class ReplicationConnection {
    * before it reads that update, and a restart delivers again what was already confirmed.
    */
   async end(): Promise<void> {
-    if (this.ended) return;
+    if (this.closing) return;
+    this.closing = true;
+    // A stream the server already ended (an error, a lost connection) has nothing to end; the client still closes.
+    const streaming = !this.ended;
     this.ended = true;
     const conn = this.connection;
     const streamEnded = this.streamEnded;
-    if (conn !== null && streamEnded !== null) {
+    if (streaming && conn !== null && streamEnded !== null) {
       conn.stream.resume(); // read (and drop) what the server still sends until its CopyDone
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
