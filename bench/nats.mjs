@@ -174,7 +174,7 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
     connectionString: url,
     slot,
     publication: 'bench_pub',
-    ...(QUEUE_MB ? { maxQueueBytes: QUEUE_MB << 20 } : {}),
+    ...(QUEUE_MB ? { maxQueueBytes: Math.round(QUEUE_MB * 2 ** 20) } : {}),
   });
   // Default options but the subject (this run's own stream) and no schema bucket (a shared server).
   const sink =
@@ -191,7 +191,7 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
     name: `bench-${kind}`,
     reader,
     sinks: [sink],
-    ...(INFLIGHT_MB ? { maxInFlightBytes: INFLIGHT_MB << 20 } : {}),
+    ...(INFLIGHT_MB ? { maxInFlightBytes: Math.round(INFLIGHT_MB * 2 ** 20) } : {}),
   });
   const all = new Promise((resolve) => {
     pipeline.on('committed', () => {

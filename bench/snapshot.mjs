@@ -41,7 +41,9 @@ async function child(url, slot) {
   const pipeline = createPipeline({
     name: 'bench-snapshot',
     reader,
-    ...(process.env.BENCH_INFLIGHT_MB ? { maxInFlightBytes: Number(process.env.BENCH_INFLIGHT_MB) << 20 } : {}),
+    ...(process.env.BENCH_INFLIGHT_MB
+      ? { maxInFlightBytes: Math.round(Number(process.env.BENCH_INFLIGHT_MB) * 2 ** 20) }
+      : {}),
     sinks: [
       {
         name: 'noop',
