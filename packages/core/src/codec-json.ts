@@ -3,7 +3,6 @@
  * no precision is lost: bigint -> string, NaN/Infinity -> string, -0 stays -0, bytes -> base64, RawJson
  * spliced in verbatim (big integers inside jsonb survive).
  */
-
 import { base64ToBytes, bytesToBase64 } from './base64.js';
 import type { Codec } from './codec.js';
 import { CodecError } from './codec-error.js';

@@ -12,6 +12,7 @@ import { CommitTracker } from './commit-tracker.js';
 import { faultPoint } from './fault.js';
 import { setField } from './fields.js';
 import { groupBy } from './group.js';
+import { PROTO_KEY } from './msgpack-writer.js';
 import { type ResolvedPipelineOptions, resolvePipelineOptions } from './pipeline-config.js';
 import { backoffDelay, sleep } from './retry.js';
 
@@ -23,6 +24,7 @@ export {
   encodeMsgpack,
   faultPoint,
   groupBy,
+  PROTO_KEY,
   resolvePipelineOptions,
   setField,
   sleep,

@@ -198,14 +198,15 @@ function mapHeader(w: Writer, n: number): void {
   else w.head(0xdf, 4, n);
 }
 
-/** Own enumerable fields of any other object, as a map. */
 /**
  * @msgpack/msgpack (walstream's decoder, and the file sink's on reopen) refuses a map key `__proto__`: a record
- * holding one could never be read back. Such a column fails the write, with a typed error, instead.
+ * holding one could never be read back. Such a column fails the write, with a typed error, instead. Both
+ * MessagePack writers (this one and sink-nats') say so with this message.
  */
 export const PROTO_KEY =
   'a map key named __proto__ (a column of that name) cannot be written as MessagePack: its decoders refuse it; use JSON';
 
+/** Own enumerable fields of any other object, as a map. */
 function fields(w: Writer, o: Record<string, unknown>, keys: string[], depth: number): void {
   let n = 0;
   for (const k of keys) if (o[k] !== undefined) n++;

@@ -316,25 +316,26 @@ class Reader implements PostgresReader {
       if (this.snap.mode === 'only') return;
       let run: ReaderItem[] = [];
       let runBytes = 0;
+      /** The run so far, to hand out; the next one starts empty. */
+      const take = (): ReaderItem[] => {
+        const r = run;
+        run = [];
+        runBytes = 0;
+        return r;
+      };
       for (;;) {
         if (signal?.aborted || this.closed) return;
         // Between turns the queue drains in microtasks (see turns.ts). A graceful stop aborts between source
         // transactions: the consumer checks before every item, and nothing is handed out after the abort.
         if (turns.due()) {
-          if (run.length > 0) {
-            yield run;
-            run = [];
-            runBytes = 0;
-          }
+          if (run.length > 0) yield take();
           await turns.take(this.conn, () => this.queue.paused);
           continue;
         }
         const frame = this.queue.shift();
         if (frame === null) {
           if (run.length > 0) {
-            yield run;
-            run = [];
-            runBytes = 0;
+            yield take();
             continue;
           }
           const outcome = await this.queue.wait();
@@ -345,11 +346,7 @@ class Reader implements PostgresReader {
           continue;
         }
         if (this.hasUnknownTypes(frame)) {
-          if (run.length > 0) {
-            yield run;
-            run = [];
-            runBytes = 0;
-          }
+          if (run.length > 0) yield take();
           await this.loadTypes();
           if (signal?.aborted || this.closed) return;
         }
@@ -366,17 +363,13 @@ class Reader implements PostgresReader {
             else if (p !== null) {
               // Only a snapshot chunk replaces an item by several: its rows and commit go out in one run.
               for (const x of p as ReaderItem[]) run.push(x);
-              yield run;
-              run = [];
-              runBytes = 0;
+              yield take();
               faultPoint('snapshot_after_chunk');
               if (signal?.aborted || this.closed) return;
               continue;
             }
             if (run.length >= limit || runBytes >= RUN_BYTES) {
-              yield run;
-              run = [];
-              runBytes = 0;
+              yield take();
               if (signal?.aborted || this.closed) return;
             }
           }

@@ -6,6 +6,7 @@
  * largest share of the sink's CPU time. Anything it does not know falls back to the generic encoder.
  */
 import { type ChangeEvent, encodeEventMsgpack, formatLsn, RawJson } from '@walstream/core';
+import { PROTO_KEY } from '@walstream/core/internal';
 
 const RAW_JSON_EXT = 1;
 
@@ -83,8 +84,7 @@ export class MsgpackWriter {
     let n = 0;
     for (const k in o) {
       if (o[k] === undefined) continue;
-      // Decoders (@msgpack/msgpack, walstream's own) refuse this key: the message could never be read.
-      if (k === '__proto__') throw new TypeError('a column named __proto__ cannot be written as MessagePack; use JSON');
+      if (k === '__proto__') throw new TypeError(PROTO_KEY); // see core's msgpack-writer
       n++;
     }
     this.ensure(5);
