@@ -5,7 +5,7 @@
  */
 
 import { type KV, Kvm } from '@nats-io/kv';
-import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
   type Batch,
   type ChangeEvent,
@@ -33,6 +33,7 @@ import {
 import { type Compressor, createEventEncoder, encodeMany, encodeOne, loadZstd, MsgpackPacker } from './payload.js';
 import { AckGroup, OrderedPublisher } from './publisher.js';
 import { ensureStream } from './stream.js';
+import { HeaderPrefix } from './wire-headers.js';
 
 /** Subject tokens cannot hold `.`, `*`, `>` or white space: a table named `a.b` must not add a token. */
 export function subjectToken(part: string): string {
@@ -78,7 +79,7 @@ class NatsSinkImpl implements NatsSink {
   readonly concurrentWrites: number;
   connection: NatsConnection | null = null;
   private publisher: OrderedPublisher | null = null;
-  private inbox: AckInbox | null = null;
+  private inbox: AckInbox<AckGroup> | null = null;
   private opening: Promise<void> | null = null;
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
@@ -86,7 +87,9 @@ class NatsSinkImpl implements NatsSink {
   private compress: Compressor | null = null;
   private readonly subjectOf: (e: ChangeEvent) => string;
   private readonly schemas = new Map<string, string>();
-  private readonly contentType: string;
+  /** The fixed headers of every message: Content-Type, and Content-Encoding when compressed. */
+  private readonly plainHeaders: HeaderPrefix;
+  private readonly zstdHeaders: HeaderPrefix;
   private readonly encode: (e: ChangeEvent) => Uint8Array;
   private readonly packer = new MsgpackPacker();
   private log: Logger = silentLogger;
@@ -101,7 +104,12 @@ class NatsSinkImpl implements NatsSink {
     this.name = o.name;
     this.concurrentWrites = o.writesInFlight;
     this.subjectOf = compileRoute(o.subject, subjectToken);
-    this.contentType = o.contentType ?? (o.json ? 'application/json' : 'application/msgpack');
+    const contentType = o.contentType ?? (o.json ? 'application/json' : 'application/msgpack');
+    this.plainHeaders = new HeaderPrefix([['Content-Type', contentType]]);
+    this.zstdHeaders = new HeaderPrefix([
+      ['Content-Type', contentType],
+      ['Content-Encoding', 'zstd'],
+    ]);
     this.encode = o.encode ?? (o.json ? (e) => encodeOne(e, true) : createEventEncoder());
   }
 
@@ -143,10 +151,12 @@ class NatsSinkImpl implements NatsSink {
       throw mapNatsError(err, `cannot connect to NATS at ${this.o.servers.map(redactServer).join(',')}`);
     }
     this.connection = nc;
-    const inbox = new AckInbox(nc, this.o.ackTimeoutMs);
+    const inbox: AckInbox<AckGroup> = new AckInbox(nc, this.o.ackTimeoutMs, (group, err, duplicate) =>
+      publisher.settled(group, err, duplicate),
+    );
     this.inbox = inbox;
     const publisher = new OrderedPublisher(
-      (subject, payload, h, msgID, cb) => inbox.send(subject, payload, h, msgID, cb),
+      (subject, payload, h, msgID, group) => inbox.send(subject, payload, h, msgID, group),
       this.o.maxPendingAcks,
     );
     void this.watch(nc, publisher);
@@ -231,12 +241,9 @@ class NatsSinkImpl implements NatsSink {
     return group;
   }
 
-  private message(payload: Uint8Array): [Uint8Array, MsgHdrs] {
-    const h = headers();
-    h.set('Content-Type', this.contentType);
-    if (this.compress === null) return [payload, h];
-    h.set('Content-Encoding', 'zstd');
-    return [this.compress(payload), h];
+  private message(payload: Uint8Array): [Uint8Array, HeaderPrefix] {
+    if (this.compress === null) return [payload, this.plainHeaders];
+    return [this.compress(payload), this.zstdHeaders];
   }
 
   private countAcks(group: AckGroup): void {

@@ -97,7 +97,10 @@ const schema = z
     writesInFlight: z.number().int().positive().max(64).optional(),
     connection: z.record(z.string(), z.unknown()).optional(),
     encode: z.custom<(e: ChangeEvent) => Uint8Array>((v) => typeof v === 'function', 'must be a function').optional(),
-    contentType: z.string().min(1).optional(),
+    contentType: z
+      .string()
+      .regex(/^[^\r\n]+$/, 'a header value cannot contain CR or LF')
+      .optional(),
     sourceId: z
       .string()
       .regex(/^[-\w.]+$/, 'letters, digits, -, _ and . only')

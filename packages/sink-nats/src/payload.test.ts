@@ -1,7 +1,7 @@
 import { decodeMsgpackMulti, eventFromJsonObject, fromMsgpackObject } from '@walstream/core';
 import { makeEvent } from '@walstream/core/testing';
 import { describe, expect, it } from 'vitest';
-import { encodeMany, encodeOne, MsgpackPacker } from './payload.js';
+import { createEventEncoder, encodeMany, encodeOne, MsgpackPacker } from './payload.js';
 
 describe('batch payloads built from encoded events', () => {
   // Around each MessagePack array-header boundary: fixarray (< 16), array 16 (< 65536), array 32.
@@ -63,5 +63,22 @@ describe('MsgpackPacker', () => {
         ),
       ).toBe(true);
     }
+  });
+});
+
+describe('the event encoder', () => {
+  it('hands out payloads that stay intact while later events are encoded, across slabs and past a slab', () => {
+    const encode = createEventEncoder();
+    const events = Array.from({ length: 2000 }, (_, i) =>
+      makeEvent({
+        lsn: 0x100n + BigInt(i),
+        index: i,
+        after: { id: BigInt(i), note: 'ü'.repeat(i === 999 ? 70_000 : i % 300) },
+      }),
+    );
+    const payloads = events.map(encode);
+    payloads.forEach((p, i) => {
+      expect(fromMsgpackObject(decodeMsgpackMulti(p)[0])).toEqual(events[i]);
+    });
   });
 });

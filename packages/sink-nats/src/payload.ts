@@ -100,6 +100,8 @@ export function createEventEncoder(): (e: ChangeEvent) => Uint8Array {
   return (e) => {
     w.reset();
     w.event(e);
+    // A copy, not a view of a shared slab: payloads queued behind the PubAck window live long enough to be
+    // promoted, and one promoted view kept its whole 64 KiB slab (peak RSS of a 1M-row catch-up 145 -> 170 MB).
     return w.copy();
   };
 }

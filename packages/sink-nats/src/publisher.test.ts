@@ -1,6 +1,6 @@
-import { headers } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { AckGroup, OrderedPublisher, type SendFn } from './publisher.js';
+import { HeaderPrefix } from './wire-headers.js';
 
 /**
  * A transport whose acks the test settles by hand: the order in which a broker answers cannot be
@@ -8,19 +8,29 @@ import { AckGroup, OrderedPublisher, type SendFn } from './publisher.js';
  */
 function fakeJs() {
   const sent: { msgID: string; resolve: (duplicate?: boolean) => void; reject: (e: unknown) => void }[] = [];
-  const send: SendFn = (_subject, _payload, _headers, msgID, cb) => {
-    sent.push({ msgID, resolve: (duplicate = false) => cb(null, duplicate), reject: (e) => cb(e, false) });
+  let p: OrderedPublisher;
+  const send: SendFn = (_subject, _payload, _headers, msgID, group) => {
+    sent.push({
+      msgID,
+      resolve: (duplicate = false) => p.settled(group, null, duplicate),
+      reject: (e) => p.settled(group, e, false),
+    });
   };
-  return { send, sent, ids: () => sent.map((s) => s.msgID) };
+  const publisher = (window: number) => {
+    p = new OrderedPublisher(send, window);
+    return p;
+  };
+  return { publisher, sent, ids: () => sent.map((s) => s.msgID) };
 }
 
+const HEADERS = new HeaderPrefix([['Content-Type', 'application/msgpack']]);
 const tick = () => new Promise((r) => setTimeout(r, 0));
-const submit = (p: OrderedPublisher, g: AckGroup, id: string) => p.submit(g, 'cdc.t', new Uint8Array(1), headers(), id);
+const submit = (p: OrderedPublisher, g: AckGroup, id: string) => p.submit(g, 'cdc.t', new Uint8Array(1), HEADERS, id);
 
 describe('OrderedPublisher', () => {
   it('keeps at most `window` acks outstanding across groups and publishes in submission order', async () => {
     const f = fakeJs();
-    const p = new OrderedPublisher(f.send, 2);
+    const p = f.publisher(2);
     const a = new AckGroup();
     const b = new AckGroup();
     for (const id of ['a1', 'a2', 'a3']) submit(p, a, id);
@@ -40,7 +50,7 @@ describe('OrderedPublisher', () => {
 
   it('after a failed message publishes nothing more until every message under way settled; a write fails only once all its messages settled', async () => {
     const f = fakeJs();
-    const p = new OrderedPublisher(f.send, 2);
+    const p = f.publisher(2);
     const a = new AckGroup();
     const b = new AckGroup();
     for (const id of ['a1', 'a2', 'a3']) submit(p, a, id);
@@ -71,7 +81,7 @@ describe('OrderedPublisher', () => {
 
   it('refuses everything while disconnected and publishes again after the reconnect', async () => {
     const f = fakeJs();
-    const p = new OrderedPublisher(f.send, 10);
+    const p = f.publisher(10);
     p.disconnected(new Error('connection lost'));
     const g = new AckGroup();
     submit(p, g, 'x1');

@@ -7,11 +7,20 @@
  * published until every message under way has settled: the pipeline then retries the failed writes oldest
  * first, and no later message lands in the stream before an earlier one it retries.
  */
-import type { MsgHdrs } from '@nats-io/transport-node';
-import type { AckCallback } from './ack-inbox.js';
+import type { HeaderPrefix } from './wire-headers.js';
 
-/** Publishes one message and calls back with its PubAck's outcome (see AckInbox). */
-export type SendFn = (subject: string, payload: Uint8Array, headers: MsgHdrs, msgID: string, cb: AckCallback) => void;
+/**
+ * Publishes one message; its PubAck's outcome must come back through the publisher's settled() with `group`
+ * (see AckInbox). A group rather than a callback per message: a closure per message, alive until its PubAck,
+ * was promoted to the old generation in a catch-up.
+ */
+export type SendFn = (
+  subject: string,
+  payload: Uint8Array,
+  headers: HeaderPrefix,
+  msgID: string,
+  group: AckGroup,
+) => void;
 
 /** The messages of one write: resolves when all are acknowledged, rejects once all settled and one failed. */
 export class AckGroup {
@@ -75,7 +84,7 @@ interface Queued {
   readonly group: AckGroup;
   readonly subject: string;
   readonly payload: Uint8Array;
-  readonly headers: MsgHdrs;
+  readonly headers: HeaderPrefix;
   readonly msgID: string;
 }
 
@@ -104,8 +113,19 @@ export class OrderedPublisher {
     return this.inflight + this.queue.length - this.head;
   }
 
-  submit(group: AckGroup, subject: string, payload: Uint8Array, headers: MsgHdrs, msgID: string): void {
+  submit(group: AckGroup, subject: string, payload: Uint8Array, headers: HeaderPrefix, msgID: string): void {
     group.added();
+    if (
+      this.head === this.queue.length &&
+      this.inflight < this.window &&
+      this.broken === null &&
+      this.offline === null
+    ) {
+      // Nothing waits before it: sent at once, without a queue entry.
+      this.inflight++;
+      this.send(subject, payload, headers, msgID, group);
+      return;
+    }
     this.queue.push({ group, subject, payload, headers, msgID });
     this.pump();
   }
@@ -125,7 +145,8 @@ export class OrderedPublisher {
     this.offline = null;
   }
 
-  private settled(group: AckGroup, err: unknown, duplicate: boolean): void {
+  /** A message's PubAck outcome (from the SendFn's transport). */
+  settled(group: AckGroup, err: unknown, duplicate: boolean): void {
     this.inflight--;
     if (err) {
       this.broken ??= err;
@@ -153,11 +174,10 @@ export class OrderedPublisher {
         continue;
       }
       this.inflight++;
-      // The callback keeps only the group: the payload is nats.js' until it has written it (the same tick), so
+      // Only the group waits for the PubAck: the payload is nats.js' until it has written it (the same tick), so
       // it dies young. Held until the PubAck, batch payloads outlived the young generation and piled up as
       // external memory until a full collection (30+ MB in a 1M-row catch-up).
-      const group = m.group;
-      this.send(m.subject, m.payload, m.headers, m.msgID, (err, duplicate) => this.settled(group, err, duplicate));
+      this.send(m.subject, m.payload, m.headers, m.msgID, m.group);
     }
     if (this.head === this.queue.length && this.head > 0) {
       this.queue = [];
