@@ -14,6 +14,8 @@ import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replicatio
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 500_000);
 const PER_TXN = 100;
+// Not a default: BENCH_QUEUE_MB sets the reader's read-ahead (maxQueueBytes), printed when set.
+const QUEUE_MB = process.env.BENCH_QUEUE_MB ? Number(process.env.BENCH_QUEUE_MB) : undefined;
 
 async function sql(url, text) {
   const c = new pg.Client({ connectionString: url });
@@ -65,7 +67,13 @@ async function timeRecvlogical(cluster, slot, endLsn) {
 async function timeWalstream(url, slot, protocolVersion) {
   let seen = 0;
   const t0 = process.hrtime.bigint();
-  const reader = createPostgresReader({ connectionString: url, slot, publication: 'bench_pub', protocolVersion });
+  const reader = createPostgresReader({
+    connectionString: url,
+    slot,
+    publication: 'bench_pub',
+    protocolVersion,
+    ...(QUEUE_MB ? { maxQueueBytes: Math.round(QUEUE_MB * 2 ** 20) } : {}),
+  });
   const pipeline = createPipeline({
     name: 'bench',
     reader,
@@ -139,7 +147,7 @@ export async function run() {
     const rate = (s) => ROWS / s;
     const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(10);
     console.log(
-      `catch-up: ${ROWS.toLocaleString('en-US')} rows in ${ROWS / PER_TXN} transactions, PostgreSQL 15, pgoutput protocol 1, best of ${ROUNDS}`,
+      `catch-up: ${ROWS.toLocaleString('en-US')} rows in ${ROWS / PER_TXN} transactions, PostgreSQL 15, pgoutput protocol 1, best of ${ROUNDS}${QUEUE_MB ? `, maxQueueBytes ${QUEUE_MB} MiB` : ''}`,
     );
     console.log(`  pg_recvlogical (reference, no decoding)  ${fmt(rate(recv))} rows/s`);
     console.log(

@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 
 const CATCHUP = process.env.BENCH_NATS_CATCHUP === '1';
 const ROWS = Number(process.env.BENCH_NATS_ROWS ?? (CATCHUP ? 1_000_000 : 100_000));
@@ -222,8 +223,13 @@ function memTrace(pipeline, reader, sink) {
   const nc = sink.connection;
   // nats.js internals (not API): its outbound buffer and the socket's unsent bytes; "0+0" when absent.
   const out = `${mb(nc?.protocol?.outbound?.size?.() ?? 0)}+${mb(nc?.protocol?.transport?.socket?.writableLength ?? 0)}`;
+  const spaces = v8
+    .getHeapSpaceStatistics()
+    .filter((x) => x.space_size > 2 ** 20)
+    .map((x) => `${x.space_name.replace('_space', '')} ${mb(x.space_used_size)}/${mb(x.space_size)}`)
+    .join(' ');
   console.error(
-    `rss ${mb(m.rss)} heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} ext ${mb(m.external)} ab ${mb(m.arrayBuffers)} | inflight ${mb(p.inFlightBytes)} queued ${p.sinks[0].queuedBatches} out ${p.sinks[0].eventsOut} | reader q ${mb(r.queuedBytes)} paused ${r.paused} | nats out ${out}`,
+    `rss ${mb(m.rss)} heap (${spaces}) ${mb(m.heapUsed)}/${mb(m.heapTotal)} ext ${mb(m.external)} ab ${mb(m.arrayBuffers)} | inflight ${mb(p.inFlightBytes)} queued ${p.sinks[0].queuedBatches} out ${p.sinks[0].eventsOut} | reader q ${mb(r.queuedBytes)} paused ${r.paused} | nats out ${out}`,
   );
 }
 
@@ -290,6 +296,30 @@ async function childBare({ subject, rows }) {
   await nc.close();
   eld.disable();
   return { secs, cpu, rss: process.resourceUsage().maxRSS * 1024, eldP99: eld.percentile(99) / 1e6 };
+}
+
+/**
+ * BENCH_NATS_ALLOC=<dir>: a sampling allocation profile of every child, counting what the young generation
+ * collected too (where the bytes per event come from, not only what stays alive). Open it in DevTools' Memory tab.
+ */
+async function allocSampling(kind) {
+  const dir = process.env.BENCH_NATS_ALLOC;
+  if (!dir) return async () => {};
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 16384,
+    includeObjectsCollectedByMajorGC: true,
+    // BENCH_NATS_ALLOC_OLD=1: leave out what the young generation collected, i.e. keep what was promoted.
+    includeObjectsCollectedByMinorGC: process.env.BENCH_NATS_ALLOC_OLD !== '1',
+  });
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(join(dir, `${kind}-${process.pid}.heapprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 // ---- parent ----------------------------------------------------------------------------------------------------
@@ -419,7 +449,9 @@ function report(results) {
 
 if (process.argv[2] === '--child') {
   const args = JSON.parse(process.argv[3]);
+  const stopAlloc = await allocSampling(args.kind);
   const res = args.kind === 'bare' ? await childBare(args) : await childWalstream(args);
+  await stopAlloc();
   console.log(JSON.stringify(res));
   process.exit(0);
 } else if (import.meta.url === `file://${process.argv[1]}`) {
