@@ -400,7 +400,11 @@ function report(results) {
   const rate = (k) => results[k].map((x) => ROWS / x.secs);
   const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(9);
   const spread = (xs) => `${fmt(Math.min(...xs)).trim()}-${fmt(Math.max(...xs)).trim()}`;
-  const mb = (k) => `${Math.round(Math.max(...results[k].map((x) => x.rss)) / 2 ** 20)} MB`;
+  // The highest of the rounds, each round's in brackets when there are several.
+  const mb = (k) => {
+    const all = results[k].map((x) => Math.round(x.rss / 2 ** 20));
+    return `${Math.max(...all)} MB${all.length > 1 ? ` [${all.join(',')}]` : ''}`;
+  };
   const eld = (k) =>
     results[k][0].eldP99 === null ? '' : `eld p99 ${Math.max(...results[k].map((x) => x.eldP99)).toFixed(0)} ms`;
   const cpu = (k) =>
@@ -413,7 +417,7 @@ function report(results) {
       ? `  ${(r / median(rate(ref))).toFixed(2)}x ${ref === 'bare' ? 'bare loop' : 'pg_recvlogical'}`
       : '';
     console.log(
-      `  ${label.padEnd(44)}${fmt(r)} rows/s  (${spread(rate(k))})  peak RSS ${mb(k).padStart(6)}  ${eld(k).padEnd(16)}${cpu(k).padEnd(18)}${others(k).padEnd(26)}${ratio}`,
+      `  ${label.padEnd(44)}${fmt(r)} rows/s  (${spread(rate(k))})  peak RSS ${mb(k).padEnd(18)}  ${eld(k).padEnd(16)}${cpu(k).padEnd(18)}${others(k).padEnd(26)}${ratio}`,
     );
   };
   console.log(
