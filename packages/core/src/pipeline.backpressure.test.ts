@@ -167,3 +167,27 @@ describe('Pipeline options', () => {
     await p.stop(); // harmless after a failed start
   });
 });
+
+describe('Pipeline and the event loop', () => {
+  it('gives timers a turn while a reader with everything queued is read into a sink that never waits', async () => {
+    // Every next() and every write resolves in a microtask: without a turn now and then, reading would hold the
+    // event loop until the reader ran dry (timers, sockets and acks waiting all along).
+    const items = makeTransactions({ transactions: 60_000, eventsPerTransaction: 10, row: (n) => ({ id: n }) });
+    const reader = createArrayReader(items);
+    const sink = createMemorySink();
+    const p = createPipeline({ name: 'turns', reader, sinks: [sink] });
+    let pulledAtFirstTimer = -1;
+    const timer = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        pulledAtFirstTimer = reader.pulled;
+        resolve();
+      }, 0),
+    );
+    await p.start();
+    await timer;
+    await p.done;
+    expect(reader.pulled).toBe(items.length);
+    // The timer ran while most of the reader was still to be read.
+    expect(pulledAtFirstTimer).toBeLessThan(items.length / 2);
+  });
+});

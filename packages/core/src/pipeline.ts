@@ -27,6 +27,9 @@ import type { Pipeline, PipelineEventType, PipelineListener, PipelineState, Pipe
 import type { Position } from './position.js';
 import { SinkWorker } from './sink-worker.js';
 
+/** Reading runs at most this long before the event loop gets a turn (see runReadLoop). */
+const READ_SLICE_MS = 25;
+
 /** Creates a pipeline; validates options (ConfigError names the bad field). Call `start()` to run it. */
 export function createPipeline(options: PipelineOptions): Pipeline {
   return new PipelineImpl(resolvePipelineOptions(options));
@@ -227,9 +230,22 @@ class PipelineImpl implements Pipeline {
       iter = source[Symbol.asyncIterator]();
       // A graceful stop lets the source transaction being read finish (see runShutdown); the rest of a run is
       // dropped then, as a reader drops what it decoded but did not hand out.
+      let sliceStart = performance.now();
+      let sinceCheck = 0;
       read: while (this.mayRead()) {
         const r = await iter.next();
         if (r.done) break;
+        // A reader with data queued answers next() in a microtask, so reading could hold the event loop until
+        // the in-flight budget is full: tens of ms while the code is still cold, when timers, sockets and the
+        // sinks' acks wait. Give the loop a turn once a slice of reading has run.
+        if (++sinceCheck >= (runs ? 1 : 256)) {
+          sinceCheck = 0;
+          const now = performance.now();
+          if (now - sliceStart >= READ_SLICE_MS) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            sliceStart = performance.now();
+          }
+        }
         if (!runs) {
           this.inFlightBytes += this.batcher.accept(r.value as ReaderItem);
           if (this.inFlightBytes >= this.o.maxInFlightBytes) await this.waitForRoom();
