@@ -171,6 +171,8 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
   eld.enable();
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
+  const stalls = stallTrace(t0, () => pipeline?.status().sinks[0].eventsOut ?? -1);
+  let pipeline;
   const reader = createPostgresReader({
     connectionString: url,
     slot,
@@ -188,7 +190,7 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
           schemaBucket: false,
           ...(ACKS ? { maxPendingAcks: ACKS } : {}),
         });
-  const pipeline = createPipeline({
+  pipeline = createPipeline({
     name: `bench-${kind}`,
     reader,
     sinks: [sink],
@@ -209,8 +211,27 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
   const got = pipeline.status().sinks[0].eventsOut;
   await pipeline.stop();
   eld.disable();
+  stalls();
   if (got < rows) throw new Error(`${kind}: pipeline ended after ${got} of ${rows} events`);
   return { secs, cpu: cpuSecs(cpu0), rss: process.resourceUsage().maxRSS * 1024, eldP99: eld.percentile(99) / 1e6 };
+}
+
+/**
+ * BENCH_NATS_STALLS=1: every turn of the event loop that kept a 1 ms timer waiting 30 ms or more, with when it
+ * ended (ms since the start) and how many events were out then (stderr): what monitorEventLoopDelay's p99 is made of.
+ */
+function stallTrace(t0, out) {
+  if (process.env.BENCH_NATS_STALLS !== '1') return () => {};
+  let last = performance.now();
+  const t = setInterval(() => {
+    const now = performance.now();
+    if (now - last >= 30) {
+      const at = Number(process.hrtime.bigint() - t0) / 1e6;
+      console.error(`stall ${Math.round(now - last)} ms ending at ${Math.round(at)} ms, events out ${out()}`);
+    }
+    last = now;
+  }, 1);
+  return () => clearInterval(t);
 }
 
 function memTrace(pipeline, reader, sink) {
