@@ -221,6 +221,12 @@ class Reader implements PostgresReader {
       await conn.end();
       throw err;
     }
+    if (this.closed) {
+      // close() ran while this connection was being made (a reconnect): it could not end what did not exist yet,
+      // and left alone the connection would hold the slot for as long as the process lives.
+      await conn.end();
+      return;
+    }
     this.conn = conn;
     this.state = 'streaming';
     this.log.info('replication started', {
@@ -462,6 +468,7 @@ class Reader implements PostgresReader {
         ...(sqlState ? { sqlState } : {}),
       });
       await sleep(delay, signal);
+      if (this.closed) return; // closed while waiting: no new connection
       try {
         this.queue.reset();
         (this.decoder as ChangeDecoder).reset();

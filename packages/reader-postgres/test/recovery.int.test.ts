@@ -95,4 +95,75 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
     expect(seen.size).toBe(20001);
     expect([...seen.values()].filter((n) => n > 1)).toEqual([]);
   });
+  it('leaves no replication connection behind when closed while it reconnects', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
+    const slot = slotName(url);
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot,
+      publication: 'p',
+      tables: ['t'],
+      // Long enough to close during the wait before the new connection.
+      reconnect: { initialDelayMs: 800, maxDelayMs: 800 },
+    });
+    await reader.open();
+    await sql(url, 'INSERT INTO t VALUES (1)');
+    const it = reader.read()[Symbol.asyncIterator]();
+    let first = await it.next();
+    while (!first.done && (first.value as { kind?: string }).kind !== undefined) first = await it.next();
+    expect((first.value as ChangeEvent).after).toEqual({ id: 1 });
+    const rest = (async () => {
+      for (let r = await it.next(); !r.done; r = await it.next()) {}
+    })();
+    await sql(url, 'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    await until(() => reader.status().state === 'reconnecting', 'the reader reconnecting');
+    await reader.close();
+    await rest; // the reading ends once closed
+    // Past the backoff and a connection attempt: nothing may hold the slot again.
+    await new Promise((r) => setTimeout(r, 2500));
+    const active = await sql(url, 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    expect(active.rows[0].active).toBe(false);
+    expect(reader.status().state).toBe('closed');
+  }, 60_000);
+  it('leaves no replication connection behind when closed while the new connection is being made', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
+    const slot = slotName(url);
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port });
+    try {
+      const reader = createPostgresReader({
+        connectionString: url.replace(`:${port}/`, `:${proxy.port}/`),
+        slot,
+        publication: 'p',
+        tables: ['t'],
+        reconnect: { initialDelayMs: 20, maxDelayMs: 20 },
+      });
+      await reader.open();
+      const it = reader.read()[Symbol.asyncIterator]();
+      const rest = (async () => {
+        for (let r = await it.next(); !r.done; r = await it.next()) {}
+      })();
+      // Every chunk from now on arrives 400 ms late: the reconnect's handshake takes seconds.
+      proxy.delay(400);
+      await sql(url, 'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      await until(() => reader.status().state === 'reconnecting', 'the reader reconnecting', 20_000);
+      await new Promise((r) => setTimeout(r, 600)); // past the backoff: connecting now
+      await reader.close();
+      await rest;
+      // The handshake that was under way completes (or fails) in its own time; then nothing holds the slot.
+      await until(
+        async () =>
+          (await sql(url, 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows[0].active ===
+          false,
+        'the slot released',
+        30_000,
+      );
+      await new Promise((r) => setTimeout(r, 3000));
+      const active = await sql(url, 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      expect(active.rows[0].active).toBe(false);
+    } finally {
+      await proxy.close();
+    }
+  }, 90_000);
 });
