@@ -5,7 +5,8 @@
 // run. walstream runs in a child process so its peak RSS is its own. Median and spread of BENCH_ROUNDS rounds.
 // Targets: walstream >= 0.8x COPY rows/s; peak RSS <= 150 MB for 5M rows (memory bounded by the chunk).
 // BENCH_ROWS (default 5,000,000), BENCH_ROUNDS (default 3), BENCH_CHUNK (default 10,000), BENCH_PROF=<dir> (profile
-// the walstream child), BENCH_MEMTRACE=1 (its memory every 500 ms), BENCH_INFLIGHT_MB (the pipeline's budget).
+// the walstream child), BENCH_MEMTRACE=1 (its memory every 500 ms), BENCH_INFLIGHT_MB (the pipeline's budget),
+// BENCH_ALLOC=<dir> (an allocation profile of the child).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -170,5 +171,31 @@ export async function run() {
   }
 }
 
-if (process.argv[2] === 'child') await child(process.argv[3], process.argv[4]);
-else if (import.meta.url === `file://${process.argv[1]}`) await run();
+/**
+ * BENCH_ALLOC=<dir>: a sampling allocation profile of the walstream child, counting what the young generation
+ * collected too (where the bytes per row come from). Open it in DevTools' Memory tab.
+ */
+async function allocSampling() {
+  const dir = process.env.BENCH_ALLOC;
+  if (!dir) return async () => {};
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 16384,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(join(dir, `snapshot-${process.pid}.heapprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+if (process.argv[2] === 'child') {
+  const stop = await allocSampling();
+  await child(process.argv[3], process.argv[4]);
+  await stop();
+} else if (import.meta.url === `file://${process.argv[1]}`) await run();
