@@ -70,8 +70,8 @@ export interface PostgresReaderOptions {
   /**
    * Bytes of received frames queued for the consumer before the socket is paused (the kernel buffer and the server
    * hold the rest). Read-ahead beyond what the consumer takes only costs memory: frames that wait long enough are
-   * promoted to V8's old generation and stay until a full collection (1M-row catch-up into NATS, event mode: 119-122
-   * MB peak RSS with 256 KiB, 137-150 MB with 1 MiB; catch-up into a no-op sink 1.40x pg_recvlogical with either).
+   * promoted to V8's old generation and stay until a full collection (1M-row catch-up into NATS, event mode: 120-125
+   * MB peak RSS with 256 KiB, 137-150 MB with 1 MiB; catch-up into a no-op sink 1.2-1.4x pg_recvlogical with either).
    * @default 262144 (256 KiB)
    */
   maxQueueBytes?: number;

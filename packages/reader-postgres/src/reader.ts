@@ -44,6 +44,21 @@ import { TYPE_QUERY, TypeRegistry } from './types/registry.js';
 const RUN_ITEMS = 256;
 const RUN_BYTES = 256 * 1024;
 
+/** How long close() waits for a replication connection under way to be made and ended. */
+const CONNECTING_WAIT_MS = 10_000;
+
+/** Waits for `p` to settle, or `ms`, whichever comes first (its outcome is not ours to report). */
+async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    p.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /** Creates a reader; nothing connects until `open()` or the first `read()`. */
 export function createPostgresReader(options: PostgresReaderOptions): PostgresReader {
   return new Reader(resolveReaderOptions(options));
@@ -66,6 +81,8 @@ class Reader implements PostgresReader {
   private readonly queue: FrameQueue;
   private state: PostgresReaderStatus['state'] = 'idle';
   private closed = false;
+  /** The replication connection being made, if any (close() waits for it). */
+  private connecting: Promise<void> | null = null;
   private reconnects = 0;
   sourceId: string | null = null;
   sourceStart: SourceStart | null = null;
@@ -166,6 +183,8 @@ class Reader implements PostgresReader {
       return;
     }
     await this.connect(true);
+    // close() may have run meanwhile (a user stopping during open()): start nothing it would not stop.
+    if (this.closed) return;
     this.statusTimer = setInterval(() => {
       this.sendStatus();
       this.checkPrepared();
@@ -174,7 +193,17 @@ class Reader implements PostgresReader {
     if (this.o.heartbeat) await this.startHeartbeat(this.o.heartbeat);
   }
 
-  private async connect(first: boolean): Promise<void> {
+  /** Makes the replication connection; close() waits for one under way (see `connecting`). */
+  private connect(first: boolean): Promise<void> {
+    const attempt = this.makeConnection(first);
+    const tracked = attempt.finally(() => {
+      if (this.connecting === tracked) this.connecting = null;
+    });
+    this.connecting = tracked;
+    return tracked;
+  }
+
+  private async makeConnection(first: boolean): Promise<void> {
     const s = this.setupResult as SetupResult;
     const conn = new ReplicationConnection(this.o.client);
     await conn.connect();
@@ -447,6 +476,7 @@ class Reader implements PostgresReader {
     const activeUntil = Date.now() + (wst > 0 ? wst : 60_000) + 10_000;
     let lastError: unknown = err;
     for (let attempt = 1; ; attempt++) {
+      if (this.closed) return;
       const slotActive = lastError instanceof SlotActiveError && Date.now() < activeUntil;
       if (attempt > this.o.reconnect.maxAttempts && !slotActive) {
         this.state = 'failed';
@@ -474,9 +504,10 @@ class Reader implements PostgresReader {
         (this.decoder as ChangeDecoder).reset();
         this.skipTo = this.lastHandedOut;
         await this.connect(false);
-        this.reconnects++;
+        if (!this.closed) this.reconnects++;
         return;
       } catch (e) {
+        if (this.closed) return; // the attempt failed after close(): nothing to report or retry
         lastError = e;
         if (e instanceof SlotActiveError && Date.now() < activeUntil) {
           this.log.warn('replication slot still held by the previous connection, retrying', {
@@ -545,13 +576,13 @@ class Reader implements PostgresReader {
     this.closed = true;
     this.queue.wake();
     if (this.statusTimer !== null) clearInterval(this.statusTimer);
-    if (this.heartbeat !== null) {
-      clearInterval(this.heartbeat.timer);
-      await this.heartbeat.client.end().catch(() => {});
-    }
+    await this.stopHeartbeat();
     // The final word to the server: what every consumer holds.
     this.sendStatus();
     await this.conn?.end();
+    // A connection being made (a reconnect, or open()) ends itself once made (see connect); wait for that, so
+    // nothing holds the slot when close() returns. Bounded: a dead network could hold the attempt for minutes.
+    if (this.connecting !== null) await waitAtMost(this.connecting, CONNECTING_WAIT_MS);
     this.decoder?.reset();
     if (this.spillRoot !== null) rmSync(this.spillRoot, { recursive: true, force: true });
     await this.snap.close();
@@ -572,5 +603,14 @@ class Reader implements PostgresReader {
 
   private async startHeartbeat(h: { intervalMs: number; prefix: string }): Promise<void> {
     this.heartbeat = await startHeartbeat(this.o.client, h, this.log);
+    if (this.closed) await this.stopHeartbeat(); // closed while it connected
+  }
+
+  private async stopHeartbeat(): Promise<void> {
+    const hb = this.heartbeat;
+    if (hb === null) return;
+    this.heartbeat = null;
+    clearInterval(hb.timer);
+    await hb.client.end().catch(() => {});
   }
 }

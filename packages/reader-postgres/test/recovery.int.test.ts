@@ -149,16 +149,15 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
       await sql(url, 'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
       await until(() => reader.status().state === 'reconnecting', 'the reader reconnecting', 20_000);
       await new Promise((r) => setTimeout(r, 600)); // past the backoff: connecting now
-      await reader.close();
+      await reader.close(); // waits for the handshake under way, then ends that connection
+      const atClose = await sql(url, 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      expect(atClose.rows[0].active).toBe(false);
+      // The backend of that connection exits right after its Terminate, well before a delayed handshake (seconds)
+      // would have finished had close() not waited for it.
+      await until(async () => (await readerBackends(url)) === 0, 'the reader has no backend left', 1500);
       await rest;
-      // The handshake that was under way completes (or fails) in its own time; then nothing holds the slot.
-      await until(
-        async () =>
-          (await sql(url, 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows[0].active ===
-          false,
-        'the slot released',
-        30_000,
-      );
+      expect(reader.status().state).toBe('closed');
+      expect(reader.status().reconnects).toBe(0);
       await new Promise((r) => setTimeout(r, 3000));
       const active = await sql(url, 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
       expect(active.rows[0].active).toBe(false);
@@ -166,4 +165,36 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
       await proxy.close();
     }
   }, 90_000);
+  it('starts nothing when closed while it opens: no replication connection, no heartbeat connection', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
+    const slot = slotName(url);
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot,
+      publication: 'p',
+      tables: ['t'],
+      heartbeat: { intervalMs: 200 },
+    });
+    const opening = reader.open();
+    await reader.close(); // before the replication connection exists
+    await opening.catch(() => {});
+    const others = () => readerBackends(url);
+    await until(async () => (await others()) === 0, 'every connection of the reader gone', 15_000);
+    await new Promise((r) => setTimeout(r, 2000)); // a heartbeat or status timer left running would show now
+    expect(await others()).toBe(0);
+    const slots = await sql(url, 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    expect(slots.rows.every((r: { active: boolean }) => r.active === false)).toBe(true);
+    expect(reader.status().state).toBe('closed');
+  }, 60_000);
 });
+
+/** Client and walsender backends of the test's database other than the asking one (autovacuum left out). */
+async function readerBackends(url: string): Promise<number> {
+  const r = await sql(
+    url,
+    `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+       AND backend_type IN ('client backend', 'walsender')`,
+  );
+  return Number(r.rows[0].n);
+}
