@@ -7,6 +7,7 @@
  * const byTable = groupBy(batch.events, (e) => `${e.schema}.${e.table}`);
  * ```
  */
+import { settleWithin } from './bounded.js';
 import { decodeMsgpackRecords, encodeMsgpack, toMsgpackObject } from './codec-msgpack.js';
 import { CommitTracker } from './commit-tracker.js';
 import { faultPoint } from './fault.js';
@@ -27,6 +28,7 @@ export {
   PROTO_KEY,
   resolvePipelineOptions,
   setField,
+  settleWithin,
   sleep,
   toMsgpackObject,
 };

@@ -22,7 +22,7 @@ import {
   toWalstreamError,
   WalstreamError,
 } from '@walstream/core';
-import { backoffDelay, faultPoint, sleep } from '@walstream/core/internal';
+import { backoffDelay, faultPoint, settleWithin, sleep } from '@walstream/core/internal';
 import pg from 'pg';
 import { ChangeDecoder, type TransactionEnd } from './change-decoder.js';
 import { ConnectionError, SlotActiveError } from './errors.js';
@@ -46,18 +46,6 @@ const RUN_BYTES = 256 * 1024;
 
 /** How long close() waits for a replication connection under way to be made and ended. */
 const CONNECTING_WAIT_MS = 10_000;
-
-/** Waits for `p` to settle, or `ms`, whichever comes first (its outcome is not ours to report). */
-async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    p.catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
-}
 
 /** Creates a reader; nothing connects until `open()` or the first `read()`. */
 export function createPostgresReader(options: PostgresReaderOptions): PostgresReader {
@@ -582,7 +570,9 @@ class Reader implements PostgresReader {
     await this.conn?.end();
     // A connection being made (a reconnect, or open()) ends itself once made (see connect); wait for that, so
     // nothing holds the slot when close() returns. Bounded: a dead network could hold the attempt for minutes.
-    if (this.connecting !== null) await waitAtMost(this.connecting, CONNECTING_WAIT_MS);
+    // Its outcome (it may fail) is not close()'s to report.
+    const connecting = this.connecting;
+    if (connecting !== null) await settleWithin(() => connecting, CONNECTING_WAIT_MS);
     this.decoder?.reset();
     if (this.spillRoot !== null) rmSync(this.spillRoot, { recursive: true, force: true });
     await this.snap.close();
