@@ -48,6 +48,11 @@ export async function slotInfo(
   return row ? { confirmed: row.c, active: row.active } : null;
 }
 
+/** Ends the walsender streaming from `slot` (the reader sees its connection lost). */
+export async function terminateWalsender(url: string, slot: string): Promise<void> {
+  await sql(url, 'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+}
+
 /** A slot name unique to the test database (slots are per cluster). */
 export function slotName(url: string, suffix = ''): string {
   return `s_${(url.split('/').pop() as string).replace(/[^a-z0-9_]/g, '_')}${suffix}`.slice(0, 63);

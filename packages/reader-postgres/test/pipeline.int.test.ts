@@ -3,7 +3,17 @@ import { createControlledSink, createMemorySink } from '@walstream/core/testing'
 import { until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
-import { collect, commits, events, freshDatabase, servers, slotInfo, slotName, sql } from './helpers.js';
+import {
+  collect,
+  commits,
+  events,
+  freshDatabase,
+  servers,
+  slotInfo,
+  slotName,
+  sql,
+  terminateWalsender,
+} from './helpers.js';
 
 describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, version }) => {
   it('confirms to the slot only what the sink holds, never while it is stalled', async () => {
@@ -247,7 +257,7 @@ describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, 
     await p.start();
     await sql(url, 'INSERT INTO t VALUES (1)');
     await until(() => sink.events.length === 1, 'the first row');
-    await sql(url, 'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    await terminateWalsender(url, slot);
     await sql(url, 'INSERT INTO t VALUES (2)');
     await until(() => sink.events.length >= 2, 'the row after the reconnect');
     await sql(url, 'INSERT INTO t VALUES (3)');

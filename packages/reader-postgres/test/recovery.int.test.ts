@@ -7,7 +7,7 @@ import { createMemorySink } from '@walstream/core/testing';
 import { startTcpProxy, until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
-import { freshDatabase, servers, slotName, sql } from './helpers.js';
+import { freshDatabase, servers, slotInfo, slotName, sql, terminateWalsender } from './helpers.js';
 
 describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port }) => {
   it('retries "slot is active" after a network cut until the old walsender times out', async () => {
@@ -82,9 +82,7 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
         seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
         if (!killed && seen.size === 500) {
           killed = true;
-          await sql(url, 'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1', [
-            slot,
-          ]);
+          await terminateWalsender(url, slot);
         }
       }
       if (commitsSeen === 2) break;
@@ -113,17 +111,14 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
     let first = await it.next();
     while (!first.done && (first.value as { kind?: string }).kind !== undefined) first = await it.next();
     expect((first.value as ChangeEvent).after).toEqual({ id: 1 });
-    const rest = (async () => {
-      for (let r = await it.next(); !r.done; r = await it.next()) {}
-    })();
-    await sql(url, 'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    const rest = drain(it);
+    await terminateWalsender(url, slot);
     await until(() => reader.status().state === 'reconnecting', 'the reader reconnecting');
     await reader.close();
     await rest; // the reading ends once closed
     // Past the backoff and a connection attempt: nothing may hold the slot again.
     await new Promise((r) => setTimeout(r, 2500));
-    const active = await sql(url, 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-    expect(active.rows[0].active).toBe(false);
+    expect((await slotInfo(url, slot))?.active).toBe(false);
     expect(reader.status().state).toBe('closed');
   }, 60_000);
   it('leaves no replication connection behind when closed while the new connection is being made', async () => {
@@ -141,17 +136,14 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
       });
       await reader.open();
       const it = reader.read()[Symbol.asyncIterator]();
-      const rest = (async () => {
-        for (let r = await it.next(); !r.done; r = await it.next()) {}
-      })();
+      const rest = drain(it);
       // Every chunk from now on arrives 400 ms late: the reconnect's handshake takes seconds.
       proxy.delay(400);
-      await sql(url, 'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      await terminateWalsender(url, slot);
       await until(() => reader.status().state === 'reconnecting', 'the reader reconnecting', 20_000);
       await new Promise((r) => setTimeout(r, 600)); // past the backoff: connecting now
       await reader.close(); // waits for the handshake under way, then ends that connection
-      const atClose = await sql(url, 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-      expect(atClose.rows[0].active).toBe(false);
+      expect((await slotInfo(url, slot))?.active).toBe(false);
       // The backend of that connection exits right after its Terminate, well before a delayed handshake (seconds)
       // would have finished had close() not waited for it.
       await until(async () => (await readerBackends(url)) === 0, 'the reader has no backend left', 1500);
@@ -159,8 +151,7 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
       expect(reader.status().state).toBe('closed');
       expect(reader.status().reconnects).toBe(0);
       await new Promise((r) => setTimeout(r, 3000));
-      const active = await sql(url, 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-      expect(active.rows[0].active).toBe(false);
+      expect((await slotInfo(url, slot))?.active).toBe(false);
     } finally {
       await proxy.close();
     }
@@ -179,12 +170,10 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
     const opening = reader.open();
     await reader.close(); // before the replication connection exists
     await opening.catch(() => {});
-    const others = () => readerBackends(url);
-    await until(async () => (await others()) === 0, 'every connection of the reader gone', 15_000);
+    await until(async () => (await readerBackends(url)) === 0, 'every connection of the reader gone', 15_000);
     await new Promise((r) => setTimeout(r, 2000)); // a heartbeat or status timer left running would show now
-    expect(await others()).toBe(0);
-    const slots = await sql(url, 'SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-    expect(slots.rows.every((r: { active: boolean }) => r.active === false)).toBe(true);
+    expect(await readerBackends(url)).toBe(0);
+    expect((await slotInfo(url, slot))?.active ?? false).toBe(false); // no slot, or not in use
     expect(reader.status().state).toBe('closed');
   }, 60_000);
 });
@@ -197,4 +186,9 @@ async function readerBackends(url: string): Promise<number> {
        AND backend_type IN ('client backend', 'walsender')`,
   );
   return Number(r.rows[0].n);
+}
+
+/** Reads the rest of an iteration, dropping it; resolves when it ends. */
+async function drain(it: AsyncIterator<unknown>): Promise<void> {
+  for (let r = await it.next(); !r.done; r = await it.next()) {}
 }
