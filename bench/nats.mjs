@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
+import { allocSampling } from './alloc-sampling.mjs';
 
 const CATCHUP = process.env.BENCH_NATS_CATCHUP === '1';
 const ROWS = Number(process.env.BENCH_NATS_ROWS ?? (CATCHUP ? 1_000_000 : 100_000));
@@ -319,30 +320,6 @@ async function childBare({ subject, rows }) {
   return { secs, cpu, rss: process.resourceUsage().maxRSS * 1024, eldP99: eld.percentile(99) / 1e6 };
 }
 
-/**
- * BENCH_NATS_ALLOC=<dir>: a sampling allocation profile of every child, counting what the young generation
- * collected too (where the bytes per event come from, not only what stays alive). Open it in DevTools' Memory tab.
- */
-async function allocSampling(kind) {
-  const dir = process.env.BENCH_NATS_ALLOC;
-  if (!dir) return async () => {};
-  const { Session } = await import('node:inspector/promises');
-  const { writeFileSync } = await import('node:fs');
-  const session = new Session();
-  session.connect();
-  await session.post('HeapProfiler.startSampling', {
-    samplingInterval: 16384,
-    includeObjectsCollectedByMajorGC: true,
-    // BENCH_NATS_ALLOC_OLD=1: leave out what the young generation collected, i.e. keep what was promoted.
-    includeObjectsCollectedByMinorGC: process.env.BENCH_NATS_ALLOC_OLD !== '1',
-  });
-  return async () => {
-    const { profile } = await session.post('HeapProfiler.stopSampling');
-    writeFileSync(join(dir, `${kind}-${process.pid}.heapprofile`), JSON.stringify(profile));
-    session.disconnect();
-  };
-}
-
 // ---- parent ----------------------------------------------------------------------------------------------------
 
 export async function run() {
@@ -474,7 +451,10 @@ function report(results) {
 
 if (process.argv[2] === '--child') {
   const args = JSON.parse(process.argv[3]);
-  const stopAlloc = await allocSampling(args.kind);
+  // BENCH_NATS_ALLOC=<dir>: an allocation profile of every child; BENCH_NATS_ALLOC_OLD=1 keeps only what was promoted.
+  const stopAlloc = await allocSampling(process.env.BENCH_NATS_ALLOC, args.kind, {
+    promotedOnly: process.env.BENCH_NATS_ALLOC_OLD === '1',
+  });
   const res = args.kind === 'bare' ? await childBare(args) : await childWalstream(args);
   await stopAlloc();
   console.log(JSON.stringify(res));

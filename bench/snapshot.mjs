@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createPipeline } from '@walstream/core';
 import { createPostgresReader } from '@walstream/reader-postgres';
 import pg from 'pg';
+import { allocSampling } from './alloc-sampling.mjs';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 5_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -171,31 +172,8 @@ export async function run() {
   }
 }
 
-/**
- * BENCH_ALLOC=<dir>: a sampling allocation profile of the walstream child, counting what the young generation
- * collected too (where the bytes per row come from). Open it in DevTools' Memory tab.
- */
-async function allocSampling() {
-  const dir = process.env.BENCH_ALLOC;
-  if (!dir) return async () => {};
-  const { Session } = await import('node:inspector/promises');
-  const { writeFileSync } = await import('node:fs');
-  const session = new Session();
-  session.connect();
-  await session.post('HeapProfiler.startSampling', {
-    samplingInterval: 16384,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
-  return async () => {
-    const { profile } = await session.post('HeapProfiler.stopSampling');
-    writeFileSync(join(dir, `snapshot-${process.pid}.heapprofile`), JSON.stringify(profile));
-    session.disconnect();
-  };
-}
-
 if (process.argv[2] === 'child') {
-  const stop = await allocSampling();
+  const stop = await allocSampling(process.env.BENCH_ALLOC, 'snapshot');
   await child(process.argv[3], process.argv[4]);
   await stop();
 } else if (import.meta.url === `file://${process.argv[1]}`) await run();
