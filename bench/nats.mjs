@@ -10,7 +10,7 @@
 // heap, buffers, in-flight bytes and queues of every walstream child every 500 ms (stderr).
 // The numbers are only as quiet as the machine: compare the ratios of one run, not absolute figures across runs.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -138,6 +138,8 @@ function runChild(args, profDir) {
       out += d;
     });
     child.on('exit', (code) => {
+      // BENCH_NATS_CHILD_OUT=<file>: everything the children printed (e.g. with BENCH_NATS_NODE_ARGS=--trace-gc).
+      if (process.env.BENCH_NATS_CHILD_OUT) appendFileSync(process.env.BENCH_NATS_CHILD_OUT, `# ${args.kind}\n${out}`);
       if (code !== 0) return reject(new Error(`${args.kind} child exited ${code}: ${out}`));
       resolve(JSON.parse(out.trim().split('\n').at(-1)));
     });

@@ -77,6 +77,33 @@ describe('AckInbox', () => {
     }
   });
 
+  it('gives back a ring grown behind a lost ack once that ack times out', () => {
+    vi.useFakeTimers();
+    try {
+      const f = fakeConnection();
+      const failed: number[] = [];
+      const inbox = new AckInbox<{ n: number }>(f.nc, 1000, (t, err) => err && failed.push(t.n));
+      // Message 0's ack never comes; 50,000 later ones are acknowledged as they go (a window of 1).
+      inbox.send('s', new Uint8Array(1), PREFIX, 'id-0', { n: 0 });
+      for (let i = 1; i <= 50_000; i++) {
+        inbox.send('s', new Uint8Array(1), PREFIX, `id-${i}`, { n: i });
+        f.ack(i);
+      }
+      expect(inbox.pending).toBe(1);
+      expect(inbox.capacity).toBeGreaterThanOrEqual(65_536);
+      vi.advanceTimersByTime(1001);
+      expect(failed).toEqual([0]);
+      expect(inbox.capacity).toBe(1024);
+      // And it still works: sequences go on where they were.
+      inbox.send('s', new Uint8Array(1), PREFIX, 'id-next', { n: 50_001 });
+      f.ack(50_001);
+      expect(inbox.pending).toBe(0);
+      expect(failed).toEqual([0]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('fails what waits when it closes, and a message whose id would break the header block', () => {
     const f = fakeConnection();
     const settled: [number, unknown][] = [];

@@ -28,6 +28,12 @@ class AckError extends Error {
 }
 
 const INITIAL_RING = 1024;
+/**
+ * A ring grown past this (an ack lost or late while later ones came: the span from the oldest waiting message to
+ * the newest is throughput x ackTimeoutMs) goes back to INITIAL_RING once nothing waits, rather than holding its
+ * largest size for the connection's life. Windows up to this many messages never shrink and regrow.
+ */
+const SHRINK_ABOVE = 8 * INITIAL_RING;
 
 export class AckInbox<T extends object> {
   private readonly prefix: string;
@@ -54,6 +60,11 @@ export class AckInbox<T extends object> {
 
   get pending(): number {
     return this.waiting;
+  }
+
+  /** Slots in the ring (for tests). */
+  get capacity(): number {
+    return this.mask + 1;
   }
 
   /** Publishes with the sink's fixed headers and a Nats-Msg-Id; onSettled gets `token` and the outcome. */
@@ -121,12 +132,17 @@ export class AckInbox<T extends object> {
     this.waiting--;
     // Acks mostly come in order: the head moves past settled messages at once.
     while (this.headSeq < this.nextSeq && this.tokens[this.headSeq & this.mask] === null) this.headSeq++;
+    if (this.headSeq === this.nextSeq && this.mask >= SHRINK_ABOVE) this.resize(INITIAL_RING);
     this.onSettled(token, err, duplicate);
   }
 
   /** A window larger than the ring (maxPendingAcks above it): double it, keeping each sequence's slot. */
   private grow(): void {
-    const size = (this.mask + 1) * 2;
+    this.resize((this.mask + 1) * 2);
+  }
+
+  /** A new ring of `size` slots (a power of two holding every waiting message), each sequence in its slot. */
+  private resize(size: number): void {
     const tokens: (T | null)[] = new Array(size).fill(null);
     const deadlines = new Float64Array(size);
     for (let seq = this.headSeq; seq < this.nextSeq; seq++) {
