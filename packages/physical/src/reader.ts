@@ -96,6 +96,8 @@ class PhysicalReaderImpl implements PhysicalReader {
   private streaming = false;
   private timer: ReturnType<typeof setInterval> | null = null;
   private closed = false;
+  /** Aborted by close(): ends a reconnect backoff at once (read()'s own signal may be absent). */
+  private readonly closing = new AbortController();
   private readonly log: Logger;
   private readonly maxBuffered: number;
   private readonly pool: SlabPool | null;
@@ -119,6 +121,11 @@ class PhysicalReaderImpl implements PhysicalReader {
       this.o.applicationName ?? 'walstream-physical',
       this.pool ?? undefined,
     );
+    if (this.closed) {
+      // close() ran while this connection was being made: nobody would end it.
+      await s.close();
+      return;
+    }
     this.session = s;
     try {
       const id = firstRow(await s.query('IDENTIFY_SYSTEM'));
@@ -154,6 +161,7 @@ class PhysicalReaderImpl implements PhysicalReader {
 
   async *read(opts: ReadOptions = {}): AsyncGenerator<ReaderItem> {
     await this.open();
+    if (this.closed) return;
     const signal = opts.signal;
     this.timer = setInterval(() => this.sendStatus(false), this.interval);
     const retry = {
@@ -170,6 +178,7 @@ class PhysicalReaderImpl implements PhysicalReader {
         let next: { timeline: number; start: Lsn } | null;
         try {
           if (this.session === null) await this.reconnect();
+          if (this.closed) return;
           if (tli > 1) {
             const hist = await this.history(tli, from);
             if (hist) yield hist;
@@ -193,7 +202,7 @@ class PhysicalReaderImpl implements PhysicalReader {
           await this.dropSession();
           this.reconnects++;
           try {
-            await sleep(delayMs, signal);
+            await sleep(delayMs, signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal);
           } catch {
             return;
           }
@@ -215,11 +224,16 @@ class PhysicalReaderImpl implements PhysicalReader {
   }
 
   private async reconnect(): Promise<void> {
-    this.session = await WireSession.connect(
+    const s = await WireSession.connect(
       this.o.connectionString,
       this.o.applicationName ?? 'walstream-physical',
       this.pool ?? undefined,
     );
+    if (this.closed) {
+      await s.close();
+      return;
+    }
+    this.session = s;
   }
 
   async ack(position: Position): Promise<void> {
@@ -231,6 +245,7 @@ class PhysicalReaderImpl implements PhysicalReader {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.sendStatus(false);

@@ -187,4 +187,38 @@ describe.each(versions)('PostgreSQL %i: archiver crash', (version) => {
     await verifyWalPages(dir, names, SEG, (id as { s: string }).s);
     expect(reader.reconnects).toBe(3);
   });
+
+  it('close() during a reconnect backoff ends read() at once and opens no connection after it', async () => {
+    const url = cluster.connectionString;
+    const app = 'walstream-close-backoff';
+    const reader = createPhysicalReader({
+      connectionString: url,
+      slot: 'close_backoff_slot',
+      applicationName: app,
+      reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+    });
+    const walsenders = async () =>
+      (await sql(url, `SELECT pid FROM pg_stat_replication WHERE application_name = '${app}'`)).length;
+    let ended = false;
+    // No signal given to read(): only close() can end the backoff.
+    const reading = (async () => {
+      for await (const _ of reader.read()) {
+        // WAL chunks; this test is about how reading ends.
+      }
+      ended = true;
+    })();
+    try {
+      await waitUntil('the walsender', async () => (await walsenders()) === 1);
+      await sql(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_replication WHERE application_name = '${app}'`);
+      await waitUntil('the backoff', () => reader.reconnects === 1);
+      await reader.close();
+      // Well before the 60 s backoff would have ended.
+      await waitUntil('read() to end', () => ended, 10_000);
+      await reading;
+      expect(await walsenders()).toBe(0);
+    } finally {
+      await reader.close();
+      await sql(url, `SELECT pg_drop_replication_slot('close_backoff_slot')`).catch(() => {});
+    }
+  });
 });
