@@ -22,14 +22,16 @@ import {
   toWalstreamError,
   WalstreamError,
 } from '@walstream/core';
-import { backoffDelay, faultPoint, settleWithin, sleep } from '@walstream/core/internal';
+import { faultPoint, settleWithin } from '@walstream/core/internal';
 import pg from 'pg';
-import { ChangeDecoder, type TransactionEnd } from './change-decoder.js';
-import { ConnectionError, SlotActiveError } from './errors.js';
+import { ChangeDecoder } from './change-decoder.js';
+import { ConfirmLedger } from './confirm-ledger.js';
+import { ConnectionError } from './errors.js';
 import { FrameQueue } from './frame-queue.js';
 import { type PostgresReaderOptions, type ResolvedReaderOptions, resolveReaderOptions } from './options.js';
 import { decodePgoutput } from './protocol/decode.js';
 import type { PostgresReader, PostgresReaderStatus } from './reader-types.js';
+import { reconnect } from './reconnect.js';
 import { ReplicationConnection, where } from './replication.js';
 import { type SetupResult, setup, type TableInfo } from './setup.js';
 import { slotLag, startHeartbeat } from './side-queries.js';
@@ -52,12 +54,6 @@ export function createPostgresReader(options: PostgresReaderOptions): PostgresRe
   return new Reader(resolveReaderOptions(options));
 }
 
-interface HandedOut {
-  lsn: Lsn;
-  index: number;
-  commit: boolean;
-}
-
 class Reader implements PostgresReader {
   private readonly log: Logger;
   private readonly types = new TypeRegistry();
@@ -75,16 +71,9 @@ class Reader implements PostgresReader {
   sourceId: string | null = null;
   sourceStart: SourceStart | null = null;
 
-  /** Transactions handed out and not yet acknowledged, oldest first. */
-  private readonly ends: TransactionEnd[] = [];
-  private confirmed: Lsn = 0n;
+  /** What may be confirmed to the server, and what a reconnect re-sends that was handed out already. */
+  private readonly ledger = new ConfirmLedger();
   private serverWalEnd: Lsn | null = null;
-  /**
-   * After a reconnect the server re-sends what we already handed out, from the start of a half-delivered
-   * transaction: skip events up to this (lsn, index), and the commit too when it was handed out.
-   */
-  private skipTo: HandedOut | null = null;
-  private lastHandedOut: HandedOut | null = null;
   /** Highest WAL position received (reported as `write` in status updates; `flush` is what sinks hold). */
   private received: Lsn = 0n;
   private readonly warnedPrepared = new Set<string>();
@@ -105,9 +94,7 @@ class Reader implements PostgresReader {
       client: o.client,
       types: this.types,
       log: this.log,
-      setLastIndex: (lsn, index) => {
-        for (const e of this.ends) if (e.commitLsn === lsn) e.lastIndex = index;
-      },
+      setLastIndex: (lsn, index) => this.ledger.setLastIndex(lsn, index),
     });
   }
 
@@ -145,7 +132,7 @@ class Reader implements PostgresReader {
     await this.prepare();
     const s = this.setupResult as SetupResult;
     this.types.load(s.types);
-    this.confirmed = s.confirmedFlush ?? 0n;
+    this.ledger.confirmed = s.confirmedFlush ?? 0n;
     // Spill files live in a folder of this slot's own (one reader per slot): what a crashed run left there is
     // garbage now, since the server re-sends every transaction that was not confirmed.
     this.spillRoot = join(this.o.spillDir ?? tmpdir(), `walstream-spill-${this.o.slot}`);
@@ -162,8 +149,9 @@ class Reader implements PostgresReader {
       spillDir: this.spillRoot,
       primaryKeys,
     });
-    this.decoder.onTransactionEnd = (end) => this.ends.push(end);
-    this.decoder.onEmptyTransaction = (endLsn) => this.onEmptyTransaction(endLsn);
+    const decoder = this.decoder;
+    decoder.onTransactionEnd = (end) => this.ledger.transactionEnded(end);
+    decoder.onEmptyTransaction = (endLsn) => this.ledger.emptyTransaction(endLsn, decoder.idle);
     if (signal?.aborted) throw new WalstreamError(ErrorCode.Stopped, 'aborted while opening');
     if (this.snap.mode === 'only') {
       await this.snap.importOnly();
@@ -222,7 +210,7 @@ class Reader implements PostgresReader {
           messages: this.o.messages || this.o.heartbeat !== undefined || this.snap.o.onDemand,
           streaming: proto >= 2 && this.o.streaming !== false,
           twoPhase: this.o.twoPhase,
-          startLsn: this.confirmed,
+          startLsn: this.ledger.confirmed,
           origin: this.o.origin,
         },
         {
@@ -249,46 +237,22 @@ class Reader implements PostgresReader {
     this.log.info('replication started', {
       slot: this.o.slot,
       protocolVersion: s.protocolVersion,
-      from: formatLsn(this.confirmed),
+      from: formatLsn(this.ledger.confirmed),
     });
   }
 
   private onKeepalive(walEnd: Lsn, replyRequested: boolean): void {
     this.serverWalEnd = walEnd;
-    // Nothing received and unconfirmed: the server's position can be confirmed, so idle databases
-    // don't keep WAL. Anything queued, open, buffered or unacknowledged rules that out.
+    // Anything queued, open or buffered rules out confirming the server's position (see ConfirmLedger).
     const decoder = this.decoder;
-    if (
-      this.ends.length === 0 &&
-      this.queue.empty &&
-      decoder?.idle &&
-      decoder.holdBackLsn === null &&
-      walEnd > this.confirmed
-    ) {
-      this.confirmed = walEnd;
-    }
+    const quiet = this.queue.empty && decoder?.idle === true && decoder.holdBackLsn === null;
+    this.ledger.keepalive(walEnd, quiet);
     if (replyRequested) this.sendStatus();
-  }
-
-  /**
-   * A transaction without events: confirming past it needs no consumer. With transactions still unacknowledged
-   * its end extends the newest one's (acknowledging that one then confirms past both); with none, it is
-   * confirmed now. Either way nothing accumulates, however many of them arrive while a sink stalls.
-   */
-  private onEmptyTransaction(endLsn: Lsn): void {
-    const last = this.ends.at(-1);
-    if (last !== undefined) {
-      if (endLsn > last.endLsn) last.endLsn = endLsn;
-      return;
-    }
-    const decoder = this.decoder as ChangeDecoder;
-    if (!decoder.idle) return; // a streamed or prepared transaction is pending: the keepalive rule decides later
-    if (endLsn > this.confirmed) this.confirmed = endLsn;
   }
 
   /** Written = received, flushed and applied = what every consumer holds. */
   private sendStatus(): void {
-    this.conn?.sendStatus(this.confirmed, this.received); // written is never reported below flushed
+    this.conn?.sendStatus(this.ledger.confirmed, this.received); // written is never reported below flushed
   }
 
   /** Warns once per prepared transaction that has waited longer than `preparedWarningMs`. */
@@ -380,7 +344,7 @@ class Reader implements PostgresReader {
           // A replayed large transaction is decoded only as fast as the consumer takes it: one item per run.
           const limit = source === out ? RUN_ITEMS : 1;
           for (const item of source) {
-            if (this.skip(item)) continue;
+            if (this.ledger.skip(item)) continue;
             const p = this.snap.watching ? this.snap.pass(item) : item;
             if (p === item) run.push(item);
             else if (p !== null) {
@@ -427,27 +391,6 @@ class Reader implements PostgresReader {
     }
   }
 
-  /**
-   * Drops what a reconnect re-sent that was already handed out, by (lsn, index): a half-delivered transaction
-   * continues where it stopped. Schema items are never dropped (the decoder re-emits one only for a new shape).
-   */
-  private skip(item: ReaderItem): boolean {
-    const kind = (item as { kind?: string }).kind;
-    if (kind === 'heartbeat' || kind === 'schema') return false;
-    const pos = (item as { position: Position }).position;
-    const commit = kind === 'commit';
-    const s = this.skipTo;
-    if (s !== null) {
-      if (pos.lsn < s.lsn || (pos.lsn === s.lsn && (commit ? s.commit : pos.index <= s.index))) {
-        if (commit) this.ends.pop(); // its end was recorded again by the decoder
-        return true;
-      }
-      this.skipTo = null; // past the re-sent part: positions only grow from here
-    }
-    this.lastHandedOut = { lsn: pos.lsn, index: pos.index, commit };
-    return false;
-  }
-
   /** The stream ended: reconnect when the cause is retriable, else fail. */
   private async recover(error: Error | null, signal: AbortSignal | undefined): Promise<void> {
     const err = error ?? new ConnectionError('the server ended the replication stream');
@@ -458,57 +401,24 @@ class Reader implements PostgresReader {
     this.state = 'reconnecting';
     await this.conn?.end();
     this.conn = null;
-    // After a network cut the server may not know yet that our old connection is gone: its walsender holds the
-    // slot until wal_sender_timeout. "Slot is active" is retried until then (plus a margin), not fatal.
-    const wst = (this.setupResult as SetupResult).walSenderTimeoutMs;
-    const activeUntil = Date.now() + (wst > 0 ? wst : 60_000) + 10_000;
-    let lastError: unknown = err;
-    for (let attempt = 1; ; attempt++) {
-      if (this.closed) return;
-      const slotActive = lastError instanceof SlotActiveError && Date.now() < activeUntil;
-      if (attempt > this.o.reconnect.maxAttempts && !slotActive) {
-        this.state = 'failed';
-        throw toWalstreamError(lastError);
-      }
-      const delay = backoffDelay(
-        { ...this.o.reconnect, multiplier: 2, maxAttempts: this.o.reconnect.maxAttempts },
-        attempt,
-      );
-      // The latest failure, not the first loss: a reconnect refused for another reason must say so, by the
-      // server's SQLSTATE (28P01: the password no longer works) rather than its message.
-      const latest = lastError as Error & { code?: string; cause?: { code?: unknown } };
-      const sqlState = typeof latest.cause?.code === 'string' ? latest.cause.code : undefined;
-      this.log.warn('replication connection lost, reconnecting', {
-        attempt,
-        delayMs: delay,
-        error: latest.message,
-        ...(latest.code ? { code: latest.code } : {}),
-        ...(sqlState ? { sqlState } : {}),
-      });
-      await sleep(delay, signal);
-      if (this.closed) return; // closed while waiting: no new connection
-      try {
+    const outcome = await reconnect(err, {
+      ...this.o.reconnect,
+      walSenderTimeoutMs: (this.setupResult as SetupResult).walSenderTimeoutMs,
+      slot: this.o.slot,
+      log: this.log,
+      signal,
+      closed: () => this.closed,
+      attempt: async () => {
         this.queue.reset();
         (this.decoder as ChangeDecoder).reset();
-        this.skipTo = this.lastHandedOut;
+        this.ledger.replaying();
         await this.connect(false);
-        if (!this.closed) this.reconnects++;
-        return;
-      } catch (e) {
-        if (this.closed) return; // the attempt failed after close(): nothing to report or retry
-        lastError = e;
-        if (e instanceof SlotActiveError && Date.now() < activeUntil) {
-          this.log.warn('replication slot still held by the previous connection, retrying', {
-            slot: this.o.slot,
-            attempt,
-          });
-          continue;
-        }
-        if (!isRetriable(e)) {
-          this.state = 'failed';
-          throw toWalstreamError(e);
-        }
-      }
+      },
+    });
+    if (outcome.kind === 'connected') this.reconnects++;
+    else if (outcome.kind === 'failed') {
+      this.state = 'failed';
+      throw toWalstreamError(outcome.error);
     }
   }
 
@@ -516,18 +426,7 @@ class Reader implements PostgresReader {
     await this.snap
       .ack(position)
       .catch((err: Error) => this.log.warn('snapshot checkpoint not saved', { error: err.message }));
-    let end: TransactionEnd | undefined;
-    while (this.ends.length > 0) {
-      const e = this.ends[0] as TransactionEnd;
-      if (e.commitLsn < position.lsn || (e.commitLsn === position.lsn && position.index >= e.lastIndex)) {
-        end = this.ends.shift();
-      } else break;
-    }
-    if (end === undefined) return;
-    let lsn = end.endLsn;
-    const hold = this.decoder?.holdBackLsn ?? null;
-    if (hold !== null && lsn > hold) lsn = hold;
-    if (lsn > this.confirmed) this.confirmed = lsn;
+    this.ledger.ack(position, this.decoder?.holdBackLsn ?? null);
   }
 
   status(): PostgresReaderStatus {
@@ -535,11 +434,11 @@ class Reader implements PostgresReader {
     return {
       state: this.state,
       protocolVersion: this.setupResult?.protocolVersion ?? null,
-      confirmedLsn: this.confirmed === 0n ? null : formatLsn(this.confirmed),
+      confirmedLsn: this.ledger.confirmed === 0n ? null : formatLsn(this.ledger.confirmed),
       receivedLsn: this.received === 0n ? null : formatLsn(this.received),
-      pendingTransactions: this.ends.length,
+      pendingTransactions: this.ledger.pending,
       serverWalEnd: walEnd === null ? null : formatLsn(walEnd),
-      lagBytes: walEnd !== null && walEnd > this.confirmed ? Number(walEnd - this.confirmed) : 0,
+      lagBytes: walEnd !== null && walEnd > this.ledger.confirmed ? Number(walEnd - this.ledger.confirmed) : 0,
       queuedBytes: this.queue.bytes,
       paused: this.queue.paused,
       bufferedTransactionBytes: this.decoder?.bufferedBytes ?? 0,
