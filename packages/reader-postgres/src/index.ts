@@ -17,6 +17,9 @@
  * ```
  */
 
+// First: loads pg without its Cloudflare probe (see pg-preload.ts).
+import './pg-preload.js';
+
 export type { ChangeDecoderOptions, TransactionEnd } from './change-decoder.js';
 export { ChangeDecoder, pgTimeToIso } from './change-decoder.js';
 export type { DropReplicationOptions, DropReplicationResult } from './drop.js';
