@@ -6,11 +6,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** Runs `script` (a file URL) with `args`; `cwd` is the package root, where `tsx` resolves. */
-export function runTsChild(script: URL, args: string[], cwd: URL): ChildProcess {
-  return spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fileURLToPath(script), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: fileURLToPath(cwd),
-  });
+export function runTsChild(script: URL, args: string[], cwd: URL, nodeArgs: readonly string[] = []): ChildProcess {
+  return spawn(
+    process.execPath,
+    [...nodeArgs, '--conditions=source', '--import', 'tsx', fileURLToPath(script), ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: fileURLToPath(cwd),
+    },
+  );
 }
 
 export function output(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
