@@ -116,16 +116,8 @@ class PhysicalReaderImpl implements PhysicalReader {
 
   async open(): Promise<void> {
     if (this.session) return;
-    const s = await WireSession.connect(
-      this.o.connectionString,
-      this.o.applicationName ?? 'walstream-physical',
-      this.pool ?? undefined,
-    );
-    if (this.closed) {
-      // close() ran while this connection was being made: nobody would end it.
-      await s.close();
-      return;
-    }
+    const s = await this.newSession();
+    if (s === null) return;
     this.session = s;
     try {
       const id = firstRow(await s.query('IDENTIFY_SYSTEM'));
@@ -224,16 +216,19 @@ class PhysicalReaderImpl implements PhysicalReader {
   }
 
   private async reconnect(): Promise<void> {
+    this.session = await this.newSession();
+  }
+
+  /** A new replication session, or null when close() ran while it was being made (then nobody would end it). */
+  private async newSession(): Promise<WireSession | null> {
     const s = await WireSession.connect(
       this.o.connectionString,
       this.o.applicationName ?? 'walstream-physical',
       this.pool ?? undefined,
     );
-    if (this.closed) {
-      await s.close();
-      return;
-    }
-    this.session = s;
+    if (!this.closed) return s;
+    await s.close();
+    return null;
   }
 
   async ack(position: Position): Promise<void> {
