@@ -5,6 +5,7 @@
 import { DecodeError, type Row, type Value } from '@walstream/core';
 import { setField } from '@walstream/core/internal';
 import type { Relation } from '../relation.js';
+import { utf8 } from '../utf8.js';
 
 export interface DecodedTuple {
   row: Row;
@@ -66,7 +67,7 @@ function decodeValue(buf: Buffer, start: number, end: number, kind: number, rel:
     );
   }
   try {
-    if (bin === undefined) return (rel.text[i] as (s: string) => Value)(buf.toString('utf8', start, end));
+    if (bin === undefined) return (rel.text[i] as (s: string) => Value)(utf8(buf, start, end));
     return bin(buf, start, end);
   } catch (err) {
     // The decoders' own DecodeErrors say what format was expected and never quote the value.

@@ -10,6 +10,7 @@
 import type { EventEmitter } from 'node:events';
 import { DecodeError } from '@walstream/core';
 import type pg from 'pg';
+import { utf8 } from '../utf8.js';
 import { CopyFrameTap } from './copy-frames.js';
 
 /**
@@ -35,15 +36,6 @@ export class CopyFlow {
     this.tap?.resume();
   }
 }
-
-/**
- * `buf.toString('utf8', start, end)` without its argument checks and encoding lookup (a tenth of a snapshot's
- * CPU): Buffer's own utf8Slice, where this Node has it.
- */
-const utf8: (b: Buffer, start: number, end: number) => string =
-  typeof (Buffer.prototype as { utf8Slice?: unknown }).utf8Slice === 'function'
-    ? (b, start, end) => (b as Buffer & { utf8Slice(s: number, e: number): string }).utf8Slice(start, end)
-    : (b, start, end) => b.toString('utf8', start, end);
 
 /** A pg "submittable": pg hands it the connection's messages while the COPY runs. */
 class CopyOut {

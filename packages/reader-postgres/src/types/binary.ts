@@ -4,12 +4,13 @@
  * (never silently pass bytes through): run the reader in text mode for them.
  */
 import { RawJson, type Value } from '@walstream/core';
+import { utf8 as utf8Slice } from '../utf8.js';
 import { Oid } from './oids.js';
 import { arrayWithBounds } from './text.js';
 
 export type BinaryDecoder = (buf: Buffer, start: number, end: number) => Value;
 
-const utf8: BinaryDecoder = (b, s, e) => b.toString('utf8', s, e);
+const utf8: BinaryDecoder = utf8Slice;
 
 const USECS_PER_DAY = 86_400_000_000n;
 const EPOCH_2000_MS = 946_684_800_000;
@@ -137,8 +138,8 @@ const BY_OID = new Map<number, BinaryDecoder>([
   [Oid.float4, (b, s) => float4(b.readFloatBE(s))],
   [Oid.float8, (b, s) => b.readDoubleBE(s)],
   [Oid.numeric, numericDecoder],
-  [Oid.json, (b, s, e) => new RawJson(b.toString('utf8', s, e))],
-  [Oid.jsonb, (b, s, e) => new RawJson(b.toString('utf8', s + 1, e))], // version byte 1, then text
+  [Oid.json, (b, s, e) => new RawJson(utf8Slice(b, s, e))],
+  [Oid.jsonb, (b, s, e) => new RawJson(utf8Slice(b, s + 1, e))], // version byte 1, then text
   [Oid.uuid, uuidDecoder],
   [Oid.date, dateDecoder],
   [Oid.time, (b, s) => formatTime(b.readBigInt64BE(s))],

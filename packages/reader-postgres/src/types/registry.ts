@@ -4,6 +4,7 @@
  * its base type; anything without a native decoder passes as text, with its type name in the schema.
  */
 import { DecodeError, type Value } from '@walstream/core';
+import { utf8 } from '../utf8.js';
 import { type BinaryDecoder, binaryArray, builtinBinaryDecoder } from './binary.js';
 import { BUILTIN_ARRAYS, BUILTIN_NAMES } from './oids.js';
 import { arrayWithBounds, asText, builtinTextDecoder, parseArray, type TextDecoder } from './text.js';
@@ -95,8 +96,7 @@ export class TypeRegistry {
     if (row.typcategory === 'A' && row.typelem !== 0) {
       return this.arrayOf(oid, row.name, row.typelem, row.typdelim || ',', depth);
     }
-    if (row.typtype === 'e')
-      return { oid, name: row.name, text: asText, binary: (b, s, e) => b.toString('utf8', s, e) };
+    if (row.typtype === 'e') return { oid, name: row.name, text: asText, binary: utf8 };
     return { oid, name: row.name, text: asText, binary: undefined };
   }
 
