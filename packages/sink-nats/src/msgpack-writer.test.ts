@@ -47,6 +47,15 @@ describe('MsgpackWriter', () => {
       'a map of 16+ keys and nested arrays',
       makeEvent({ after: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, [[i], null, []]])) }),
     ],
+    [
+      'maps of 16+ and 65536+ keys (their header is written after their entries)',
+      makeEvent({
+        after: {
+          wide: Object.fromEntries(Array.from({ length: 70_000 }, (_, i) => [`k${i}`, i % 3 ? 'v'.repeat(40) : i])),
+          mid: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`m${i}`, { s: 's'.repeat(300), n: null }])),
+        },
+      }),
+    ],
     ['a delete with no after', makeEvent({ operation: 'DELETE', after: null, before: { id: 1 }, key: { id: 1 } })],
     [
       'a truncate',

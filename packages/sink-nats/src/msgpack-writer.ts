@@ -14,6 +14,15 @@ class Unsupported extends Error {}
 
 const FIXEXT: Record<number, number> = { 1: 0xd4, 2: 0xd5, 4: 0xd6, 8: 0xd7, 16: 0xd8 };
 
+/**
+ * `buf.write(s, offset, 'utf8')` without its argument checks and encoding lookup: Buffer's own utf8Write, where
+ * this Node has it. The caller has made room for the whole string (3 bytes per UTF-16 unit).
+ */
+const writeUtf8: (b: Buffer, s: string, offset: number) => number =
+  typeof (Buffer.prototype as { utf8Write?: unknown }).utf8Write === 'function'
+    ? (b, s, offset) => (b as Buffer & { utf8Write(s: string, o: number): number }).utf8Write(s, offset)
+    : (b, s, offset) => b.write(s, offset, 'utf8');
+
 export class MsgpackWriter {
   buf: Buffer = Buffer.allocUnsafe(64 * 1024);
   pos = 0;
@@ -81,27 +90,16 @@ export class MsgpackWriter {
     // for...in, not Object.keys: V8 reads `o[k]` inside a for...in through the object's enum cache (no array
     // per map, no megamorphic keyed load), which measured about twice as fast on events. Maps reach here only
     // with Object.prototype (or are the event itself, checked in event()), so no inherited key is enumerated.
+    // One pass: the header is written after the entries into the byte kept for it (fixmap, under 16 entries,
+    // is every event and row map in practice); a larger map moves its entries up to make room for a longer one.
+    this.ensure(1);
+    const at = this.pos++;
     let n = 0;
-    for (const k in o) {
-      if (o[k] === undefined) continue;
-      if (k === '__proto__') throw new TypeError(PROTO_KEY); // see core's msgpack-writer
-      n++;
-    }
-    this.ensure(5);
-    const b = this.buf;
-    if (n < 16) b[this.pos++] = 0x80 | n;
-    else if (n < 0x10000) {
-      b[this.pos++] = 0xde;
-      b.writeUInt16BE(n, this.pos);
-      this.pos += 2;
-    } else {
-      b[this.pos++] = 0xdf;
-      b.writeUInt32BE(n, this.pos);
-      this.pos += 4;
-    }
     for (const k in o) {
       const v = o[k];
       if (v === undefined) continue;
+      if (k === '__proto__') throw new TypeError(PROTO_KEY); // see core's msgpack-writer
+      n++;
       this.key(k);
       if (top && k === 'position') {
         const p = v as { lsn: bigint; index: number };
@@ -112,6 +110,22 @@ export class MsgpackWriter {
         this.key('index');
         this.value(p.index);
       } else this.value(v);
+    }
+    if (n < 16) {
+      this.buf[at] = 0x80 | n;
+      return;
+    }
+    const head = n < 0x10000 ? 3 : 5;
+    this.ensure(head - 1);
+    const b = this.buf;
+    b.copyWithin(at + head, at + 1, this.pos);
+    this.pos += head - 1;
+    if (head === 3) {
+      b[at] = 0xde;
+      b.writeUInt16BE(n, at + 1);
+    } else {
+      b[at] = 0xdf;
+      b.writeUInt32BE(n, at + 1);
     }
   }
 
@@ -222,30 +236,44 @@ export class MsgpackWriter {
   private string(s: string): void {
     const len = s.length;
     this.ensure(5 + len * 3);
-    if (len < 256) {
-      // Most strings (keys, ids, column values) are short ASCII: copy the characters in one JS pass under the
-      // header their length implies (for ASCII, characters = bytes), and fall back on the first non-ASCII one.
-      // A loop beats the native byteLength + write calls at these lengths.
-      const b = this.buf;
+    if (len >= 32) {
+      // From 32 characters on, Node's native UTF-8 write beats the loop below (a 150-character column: about a
+      // fifth of the event's encoding). It writes after a str8 header's room; the header is filled in after,
+      // the bytes moved up in the rare case that needs a longer one. 32 characters are at least 32 bytes: never
+      // a fixstr.
       const start = this.pos;
-      let p = len < 32 ? start + 1 : start + 2;
-      for (let i = 0; i < len; i++) {
-        const c = s.charCodeAt(i);
-        if (c > 0x7f) {
-          p = -1;
-          break;
-        }
-        b[p++] = c;
-      }
-      if (p >= 0) {
-        if (len < 32) b[start] = 0xa0 | len;
-        else {
-          b[start] = 0xd9;
-          b[start + 1] = len;
-        }
-        this.pos = p;
+      const b = this.buf;
+      const n = writeUtf8(b, s, start + 2);
+      if (n < 0x100) {
+        b[start] = 0xd9;
+        b[start + 1] = n;
+        this.pos = start + 2 + n;
         return;
       }
+      const head = n < 0x10000 ? 3 : 5;
+      b.copyWithin(start + head, start + 2, start + 2 + n);
+      this.strHeader(n);
+      this.pos = start + head + n;
+      return;
+    }
+    // Most strings (keys, ids, column values) are short ASCII: copy the characters in one JS pass under the
+    // fixstr header (for ASCII, characters = bytes), and fall back on the first non-ASCII one. A loop beats the
+    // native byteLength + write calls at these lengths.
+    const b = this.buf;
+    const start = this.pos;
+    let p = start + 1;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) {
+        p = -1;
+        break;
+      }
+      b[p++] = c;
+    }
+    if (p >= 0) {
+      b[start] = 0xa0 | len;
+      this.pos = p;
+      return;
     }
     const bytes = Buffer.byteLength(s, 'utf8');
     this.strHeader(bytes);
