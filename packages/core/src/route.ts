@@ -44,7 +44,33 @@ export function compileRoute(
     }
     return r;
   };
+  // Events come in runs of one table and operation: the last subject is kept and handed out again while those
+  // are the same (compared by identity first: a reader hands out the same name strings for a relation). The
+  // same string object each time also keeps its hash for the Map lookups that group by it.
+  let lastDatabase = '';
+  let lastSchema = '';
+  let lastTable = '';
+  let lastOperation = '';
+  let lastRoute: string | null = null;
   return (e) => {
+    if (
+      lastRoute !== null &&
+      e.table === lastTable &&
+      e.operation === lastOperation &&
+      e.schema === lastSchema &&
+      e.database === lastDatabase
+    ) {
+      return lastRoute;
+    }
+    lastDatabase = e.database;
+    lastSchema = e.schema;
+    lastTable = e.table;
+    lastOperation = e.operation;
+    lastRoute = build(e);
+    return lastRoute;
+  };
+
+  function build(e: ChangeEvent): string {
     let s = '';
     for (let i = 0; i < pieces.length; i++) {
       const p = pieces[i] as string;
@@ -61,7 +87,7 @@ export function compileRoute(
       s += esc(v);
     }
     return s;
-  };
+  }
 }
 
 export interface RenameOptions {

@@ -35,6 +35,28 @@ describe('routes and rename', () => {
     expect(() => compileRoute('{nope}')).toThrow(ConfigError);
   });
 
+  it('routes each event by its own fields when consecutive events differ in any of them', () => {
+    const r = compileRoute('{database}.{schema}.{table}.{operation}');
+    const events = [
+      makeEvent({ table: 'a' }),
+      makeEvent({ table: 'a' }),
+      makeEvent({ table: 'a', operation: 'DELETE' }),
+      makeEvent({ table: 'a', schema: 's2', operation: 'DELETE' }),
+      { ...makeEvent({ table: 'a', schema: 's2', operation: 'DELETE' }), database: 'other' },
+      makeEvent({ table: 'b' }),
+      makeEvent({ table: 'a' }),
+    ];
+    expect(events.map(r)).toEqual([
+      'test.public.a.insert',
+      'test.public.a.insert',
+      'test.public.a.delete',
+      'test.s2.a.delete',
+      'other.s2.a.delete',
+      'test.public.b.insert',
+      'test.public.a.insert',
+    ]);
+  });
+
   it('renames tables and schemas', () => {
     const t = rename({ tables: { 'public.items': 'sales.things', users: 'people' }, schemas: { public: 'app' } });
     expect(t(makeEvent())).toMatchObject({ schema: 'sales', table: 'things' });
