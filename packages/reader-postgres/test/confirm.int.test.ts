@@ -7,7 +7,7 @@ import { createControlledSink, createMemorySink } from '@walstream/core/testing'
 import { startTcpProxy, until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
-import { freshDatabase, servers, slotInfo, slotName, sql } from './helpers.js';
+import { freshTable, servers, slotInfo, sql } from './helpers.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -16,9 +16,7 @@ const fastKeepalives = (url: string) => ({ connectionString: url, options: '-c w
 
 describe.each(servers())('Postgres $version confirmation', ({ url: adminUrl }) => {
   it('keepalives never confirm past a transaction the sink has not made durable', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     const reader = createPostgresReader({
       connection: fastKeepalives(url),
       slot,
@@ -50,9 +48,7 @@ describe.each(servers())('Postgres $version confirmation', ({ url: adminUrl }) =
   });
 
   it('keepalives never confirm past a non-transactional message the sink has not made durable', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     const reader = createPostgresReader({
       connection: fastKeepalives(url),
       slot,
@@ -91,9 +87,7 @@ describe.each(servers())('Postgres $version confirmation', ({ url: adminUrl }) =
   });
 
   it('reports the received position as write and the confirmed one as flush', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     const reader = createPostgresReader({
       connectionString: url,
       slot,
@@ -131,9 +125,7 @@ describe.each(servers())('Postgres $version confirmation', ({ url: adminUrl }) =
   });
 
   it('a clean stop confirms its last position even when the link is slow (the final update is not reset away)', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     const u = new URL(url);
     const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port) });
     try {

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { runChild, waitForLine } from './children/run.js';
-import { freshDatabase, servers, slotInfo, slotName, sql } from './helpers.js';
+import { freshTable, servers, slotInfo } from './helpers.js';
 
 const KILLS = 12;
 
@@ -29,9 +29,7 @@ async function fileEvents(path: string): Promise<ChangeEvent[]> {
 
 describe.each(servers())('Postgres $version crash test', ({ url: adminUrl }) => {
   it(`loses nothing across ${KILLS} SIGKILLs`, async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE kv (id int PRIMARY KEY, v int NOT NULL)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl, 'CREATE TABLE kv (id int PRIMARY KEY, v int NOT NULL)');
     const setup = createPostgresReader({ connectionString: url, slot, publication: 'crash_pub', tables: ['kv'] });
     await setup.open();
     await setup.close();

@@ -1,16 +1,14 @@
 /** dropReplication: removes the slot (a forgotten one keeps WAL forever) and the publication walstream created. */
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader, dropReplication, SlotActiveError } from '../src/index.js';
-import { freshDatabase, servers, slotInfo, slotName, sql } from './helpers.js';
+import { freshTable, servers, slotInfo, sql } from './helpers.js';
 
 const publicationExists = async (url: string, name: string) =>
   ((await sql(url, 'SELECT 1 FROM pg_publication WHERE pubname = $1', [name])).rowCount ?? 0) > 0;
 
 describe.each(servers())('Postgres $version dropReplication', ({ url: adminUrl }) => {
   it('drops the slot and the publication the reader created', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     const reader = createPostgresReader({ connectionString: url, slot, publication: 'made_by_reader', tables: ['t'] });
     await reader.open();
     // While the reader runs, its slot is active: refused, nothing dropped.
@@ -31,9 +29,10 @@ describe.each(servers())('Postgres $version dropReplication', ({ url: adminUrl }
   });
 
   it('keeps a publication the user created unless told to drop it', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION users_pub FOR TABLE t');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(
+      adminUrl,
+      'CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION users_pub FOR TABLE t',
+    );
     const reader = createPostgresReader({ connectionString: url, slot, publication: 'users_pub' });
     await reader.open();
     await reader.close();

@@ -57,3 +57,16 @@ export async function terminateWalsender(url: string, slot: string): Promise<voi
 export function slotName(url: string, suffix = ''): string {
   return `s_${(url.split('/').pop() as string).replace(/[^a-z0-9_]/g, '_')}${suffix}`.slice(0, 63);
 }
+
+/**
+ * A fresh database with `ddl` run in it (by default one table `t (id int PRIMARY KEY)`), and a slot name of
+ * its own: the set-up most reader tests start from.
+ */
+export async function freshTable(
+  adminUrl: string,
+  ddl = 'CREATE TABLE t (id int PRIMARY KEY)',
+): Promise<{ url: string; slot: string }> {
+  const url = await freshDatabase(adminUrl);
+  await sql(url, ddl);
+  return { url, slot: slotName(url) };
+}

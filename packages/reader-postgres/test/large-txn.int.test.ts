@@ -6,16 +6,17 @@
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { output, runChild } from './children/run.js';
-import { freshDatabase, servers, slotName, sql } from './helpers.js';
+import { freshTable, servers, sql } from './helpers.js';
 
 const ROWS = 1_000_000;
 
 describe.each(servers().filter((s) => s.version === 18))('Postgres $version large transaction', ({ url: adminUrl }) => {
   for (const proto of [1, 2] as const) {
     it(`streams ${ROWS.toLocaleString('en-US')} rows in one transaction under 200 MB RSS with protocol ${proto}`, async () => {
-      const url = await freshDatabase(adminUrl);
-      await sql(url, 'CREATE TABLE big (id int PRIMARY KEY, note text, amount numeric)');
-      const slot = slotName(url);
+      const { url, slot } = await freshTable(
+        adminUrl,
+        'CREATE TABLE big (id int PRIMARY KEY, note text, amount numeric)',
+      );
       const setup = createPostgresReader({ connectionString: url, slot, publication: 'big_pub', tables: ['big'] });
       await setup.open();
       await setup.close();

@@ -10,15 +10,13 @@ import { parseLsn } from '@walstream/core';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { output, runChild, waitForLine } from './children/run.js';
-import { freshDatabase, servers, slotInfo, slotName, sql } from './helpers.js';
+import { freshDatabase, freshTable, servers, slotInfo, slotName, sql } from './helpers.js';
 
 const EMPTY = 1_000_000;
 
 describe.each(servers().filter((s) => s.version === 18))('Postgres $version reader memory', ({ url: adminUrl }) => {
   it(`keeps RSS flat through ${EMPTY.toLocaleString('en-US')} empty transactions while the sink stalls`, async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     const setup = createPostgresReader({ connectionString: url, slot, publication: 'empty_pub', tables: ['t'] });
     await setup.open();
     await setup.close();

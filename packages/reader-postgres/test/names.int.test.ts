@@ -3,7 +3,7 @@ import { ConfigError, ErrorCode } from '@walstream/core';
 import { freePort } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { ConnectionError, createPostgresReader } from '../src/index.js';
-import { freshDatabase, servers, slotInfo, slotName, sql } from './helpers.js';
+import { freshDatabase, freshTable, servers, slotInfo, slotName, sql } from './helpers.js';
 
 describe.each(servers())('Postgres $version names and first errors', ({ url: adminUrl }) => {
   it('folds unquoted table names to lower case and keeps quoted ones', async () => {
@@ -21,9 +21,7 @@ describe.each(servers())('Postgres $version names and first errors', ({ url: adm
   });
 
   it('gives a typed error naming a table that does not exist, and creates nothing', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     for (const publication of ['fresh_pub', 'existing_pub']) {
       if (publication === 'existing_pub') await sql(url, 'CREATE PUBLICATION existing_pub FOR TABLE t');
       const reader = createPostgresReader({ connectionString: url, slot, publication, tables: ['t', 'nope.missing'] });

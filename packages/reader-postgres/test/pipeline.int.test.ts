@@ -8,6 +8,7 @@ import {
   commits,
   events,
   freshDatabase,
+  freshTable,
   servers,
   slotInfo,
   slotName,
@@ -17,9 +18,7 @@ import {
 
 describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, version }) => {
   it('confirms to the slot only what the sink holds, never while it is stalled', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     const reader = createPostgresReader({
       connectionString: url,
       slot,
@@ -46,9 +45,7 @@ describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, 
   });
 
   it('keeps the walsender alive with status updates while the socket is paused, then resumes', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY, pad text)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl, 'CREATE TABLE t (id int PRIMARY KEY, pad text)');
     const reader = createPostgresReader({
       // A 1 s walsender timeout (per connection): without our status updates the server would end the stream.
       connection: { connectionString: url, options: '-c wal_sender_timeout=1000' },
@@ -86,9 +83,10 @@ describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, 
   });
 
   it('confirms the keepalive position of an idle slot, so unpublished writes do not pin WAL', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE other (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(
+      adminUrl,
+      'CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE other (id int PRIMARY KEY)',
+    );
     const reader = createPostgresReader({
       connection: { connectionString: url, options: '-c wal_sender_timeout=1000' }, // keepalives every 0.5 s
       slot,
@@ -242,9 +240,7 @@ describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, 
   );
 
   it('reconnects after the walsender is killed and hands out nothing twice', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     const reader = createPostgresReader({
       connectionString: url,
       slot,

@@ -7,13 +7,11 @@ import { createMemorySink } from '@walstream/core/testing';
 import { startTcpProxy, until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
-import { freshDatabase, servers, slotInfo, slotName, sql, terminateWalsender } from './helpers.js';
+import { freshTable, servers, slotInfo, sql, terminateWalsender } from './helpers.js';
 
 describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port }) => {
   it('retries "slot is active" after a network cut until the old walsender times out', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     const proxy = await startTcpProxy({ host: '127.0.0.1', port });
     try {
       const viaProxy = url.replace(`:${port}/`, `:${proxy.port}/`);
@@ -57,9 +55,7 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
   }, 120_000);
 
   it('hands out nothing twice after a reconnect in the middle of a transaction', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY, pad text)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl, 'CREATE TABLE t (id int PRIMARY KEY, pad text)');
     const reader = createPostgresReader({
       connectionString: url,
       slot,
@@ -94,9 +90,7 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
     expect([...seen.values()].filter((n) => n > 1)).toEqual([]);
   });
   it('leaves no replication connection behind when closed while it reconnects', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     const reader = createPostgresReader({
       connectionString: url,
       slot,
@@ -122,9 +116,7 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
     expect(reader.status().state).toBe('closed');
   }, 60_000);
   it('leaves no replication connection behind when closed while the new connection is being made', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     const proxy = await startTcpProxy({ host: '127.0.0.1', port });
     try {
       const reader = createPostgresReader({
@@ -157,9 +149,7 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
     }
   }, 90_000);
   it('starts nothing when closed while it opens: no replication connection, no heartbeat connection', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl);
     const reader = createPostgresReader({
       connectionString: url,
       slot,

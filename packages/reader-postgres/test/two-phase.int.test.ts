@@ -2,15 +2,13 @@
 import type { ChangeEvent, Logger, ReaderItem } from '@walstream/core';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
-import { collect, commits, events, freshDatabase, servers, slotName, sql } from './helpers.js';
+import { collect, commits, events, freshDatabase, freshTable, servers, slotName, sql } from './helpers.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(servers().filter((s) => s.version >= 15))('Postgres $version two-phase', ({ url: adminUrl }) => {
   it('decodes a plain transaction on a table first described inside a pending prepared one', async () => {
-    const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE t (id int PRIMARY KEY, v text)');
-    const slot = slotName(url);
+    const { url, slot } = await freshTable(adminUrl, 'CREATE TABLE t (id int PRIMARY KEY, v text)');
     const opts = { connectionString: url, slot, publication: 'p', tables: ['t'], twoPhase: true };
     const reader = createPostgresReader(opts);
     await reader.open();
