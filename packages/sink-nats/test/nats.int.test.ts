@@ -108,6 +108,53 @@ describe('nats sink', () => {
     );
   });
 
+  it('gives the event loop turns while it submits a large write, and keeps the order of overlapping writes', async () => {
+    const prefix = unique();
+    const stream = prefix.toUpperCase();
+    // A turn counter the event loop advances; encode() notes the turn each event was encoded in.
+    let turn = 0;
+    let ticking = true;
+    const tick = () => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const turnOf = new Map<string, number>();
+    const sink = createNatsSink({
+      servers: SERVER,
+      subject: `${prefix}.{table}`,
+      encode: (e) => {
+        turnOf.set(e.id, turn);
+        return new TextEncoder().encode(`${e.id}:${'x'.repeat(1000)}`);
+      },
+      stream: { name: stream, subjects: [`${prefix}.>`], storage: 'memory' },
+      schemaBucket: false,
+      writesInFlight: 4,
+    });
+    const N = 20_000;
+    const first = Array.from({ length: N }, (_, i) => makeEvent({ lsn: 0x1000n, index: i, after: { id: i } }));
+    const second = Array.from({ length: 100 }, (_, i) => makeEvent({ lsn: 0x2000n, index: i, after: { id: i } }));
+    try {
+      // Both writes in flight at once: the second must not get ahead of the first while the first yields.
+      await Promise.all([sink.write(batchOf(1, first), opts), sink.write(batchOf(2, second), opts)]);
+    } finally {
+      ticking = false;
+    }
+    // 20,000 events of 1 KB take well over one 10 ms slice to encode and submit: they span several turns.
+    expect(new Set(first.map((e) => turnOf.get(e.id))).size).toBeGreaterThan(1);
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(stream);
+    expect(info.state.messages).toBe(N + 100);
+    const ids: string[] = [];
+    for (const seq of [1, N, N + 1, N + 100]) {
+      const m = await jsm.streams.getMessage(stream, { seq });
+      ids.push(new TextDecoder().decode(m?.data as Uint8Array).split(':x')[0] as string);
+    }
+    expect(ids).toEqual([first[0]?.id, first[N - 1]?.id, second[0]?.id, second[99]?.id]);
+    await sink.close?.();
+    await jsm.streams.delete(stream);
+  });
+
   it('fails clearly when no stream captures the subject', async () => {
     const sink = createNatsSink({
       servers: SERVER,
