@@ -16,19 +16,25 @@ import { groupBy } from './group.js';
 import { PROTO_KEY } from './msgpack-writer.js';
 import { type ResolvedPipelineOptions, resolvePipelineOptions } from './pipeline-config.js';
 import { backoffDelay, sleep } from './retry.js';
+import { ArraySchema, type Infer, type Issue, NumberSchema, type Result, Schema, StringSchema, v } from './validate.js';
 
-export type { ResolvedPipelineOptions };
+export type { Infer, Issue, ResolvedPipelineOptions, Result };
 export {
+  ArraySchema,
   backoffDelay,
   CommitTracker,
   decodeMsgpackRecords,
   encodeMsgpack,
   faultPoint,
   groupBy,
+  NumberSchema,
   PROTO_KEY,
   resolvePipelineOptions,
+  Schema,
+  StringSchema,
   setField,
   settleWithin,
   sleep,
   toMsgpackObject,
+  v,
 };

@@ -1,10 +1,10 @@
-import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { LogReader, Sink } from './interfaces.js';
 import type { Logger } from './logger.js';
 import { parseOptions } from './options.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 import type { Transform } from './transform.js';
+import { v } from './validate.js';
 
 /**
  * When a batch is cut. A full or timed-out batch that ends inside a source transaction (readers that send commit
@@ -89,64 +89,57 @@ export function DefaultPipelineConfig(): PipelineConfig {
   };
 }
 
-const positiveInt = z.number().int().positive();
-const nonNegativeInt = z.number().int().nonnegative();
-const isSink = (v: unknown): v is Sink =>
-  typeof v === 'object' &&
-  v !== null &&
-  typeof (v as Sink).write === 'function' &&
-  typeof (v as Sink).name === 'string';
+const positiveInt = v.number().int().positive();
+const nonNegativeInt = v.number().int().nonnegative();
+const isSink = (x: unknown): x is Sink =>
+  typeof x === 'object' &&
+  x !== null &&
+  typeof (x as Sink).write === 'function' &&
+  typeof (x as Sink).name === 'string';
 
-const retrySchema = z
-  .object({
-    maxAttempts: positiveInt.optional(),
-    initialDelayMs: nonNegativeInt.optional(),
-    maxDelayMs: nonNegativeInt.optional(),
-    multiplier: z.number().min(1).optional(),
-  })
-  .strict();
+const retrySchema = v.object({
+  maxAttempts: positiveInt.optional(),
+  initialDelayMs: nonNegativeInt.optional(),
+  maxDelayMs: nonNegativeInt.optional(),
+  multiplier: v.number().min(1).optional(),
+});
 
-const sinkSchema = z.custom<Sink>(isSink, 'must be a Sink: an object with a string `name` and a `write` function');
-const bindingSchema = z
-  .object({ sink: sinkSchema, deadLetter: sinkSchema.optional(), retry: retrySchema.optional() })
-  .strict();
+const sinkSchema = v.custom<Sink>(isSink, 'must be a Sink: an object with a string `name` and a `write` function');
+const bindingSchema = v.object({ sink: sinkSchema, deadLetter: sinkSchema.optional(), retry: retrySchema.optional() });
 
-const optionsSchema = z
-  .object({
-    name: z.string().min(1),
-    reader: z.custom<LogReader>(
-      (v) =>
-        typeof v === 'object' &&
-        v !== null &&
-        typeof (v as LogReader).read === 'function' &&
-        typeof (v as LogReader).ack === 'function',
-      'must be a LogReader: an object with `read` and `ack` functions',
-    ),
-    sinks: z.array(z.union([sinkSchema, bindingSchema])).min(1, 'at least one sink is required'),
-    batch: z
-      .object({
-        maxEvents: positiveInt.optional(),
-        maxBytes: positiveInt.optional(),
-        maxWaitMs: nonNegativeInt.optional(),
-      })
-      .strict()
-      .optional(),
-    retry: retrySchema.optional(),
-    maxInFlightBytes: positiveInt.optional(),
-    drainTimeoutMs: nonNegativeInt.optional(),
-    transform: z.custom<Transform>((v) => typeof v === 'function', 'must be a function').optional(),
-    logger: z
-      .custom<Logger>(
-        (v) =>
-          typeof v === 'object' &&
-          v !== null &&
-          ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function'),
-        'must have debug, info, warn and error functions',
-      )
-      .optional(),
-    signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal').optional(),
-  })
-  .strict();
+const optionsSchema = v.object({
+  name: v.string().min(1),
+  reader: v.custom<LogReader>(
+    (x) =>
+      typeof x === 'object' &&
+      x !== null &&
+      typeof (x as LogReader).read === 'function' &&
+      typeof (x as LogReader).ack === 'function',
+    'must be a LogReader: an object with `read` and `ack` functions',
+  ),
+  sinks: v.array(v.union([sinkSchema, bindingSchema])).min(1, 'at least one sink is required'),
+  batch: v
+    .object({
+      maxEvents: positiveInt.optional(),
+      maxBytes: positiveInt.optional(),
+      maxWaitMs: nonNegativeInt.optional(),
+    })
+    .optional(),
+  retry: retrySchema.optional(),
+  maxInFlightBytes: positiveInt.optional(),
+  drainTimeoutMs: nonNegativeInt.optional(),
+  transform: v.custom<Transform>((x) => typeof x === 'function', 'must be a function').optional(),
+  logger: v
+    .custom<Logger>(
+      (x) =>
+        typeof x === 'object' &&
+        x !== null &&
+        ['debug', 'info', 'warn', 'error'].every((k) => typeof (x as Record<string, unknown>)[k] === 'function'),
+      'must have debug, info, warn and error functions',
+    )
+    .optional(),
+  signal: v.custom<AbortSignal>((x) => x instanceof AbortSignal, 'must be an AbortSignal').optional(),
+});
 
 /** Validates options and fills defaults; a bad option throws ConfigError naming the field. */
 export function resolvePipelineOptions(input: PipelineOptions): ResolvedPipelineOptions {

@@ -1,9 +1,9 @@
 import type { ConnectionOptions } from '@nats-io/transport-node';
 import { type Logger, parseOptions } from '@walstream/core';
+import { v } from '@walstream/core/internal';
 import type { PostgresReader } from '@walstream/reader-postgres';
 import type { NatsStreamOptions } from '@walstream/sink-nats';
 import type { ClientConfig } from 'pg';
-import { z } from 'zod';
 
 export interface NatsInitOptions {
   /** NATS server(s), e.g. `127.0.0.1:4222`. */
@@ -41,29 +41,28 @@ export interface NatsInitOptions {
   logger?: Logger;
 }
 
-const schema = z
+const schema = v
   .object({
-    servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-    connection: z.record(z.string(), z.unknown()).optional(),
-    reader: z.custom<PostgresReader>(
-      (v) => typeof (v as { requestSnapshot?: unknown })?.requestSnapshot === 'function',
+    servers: v.union([v.string().min(1), v.array(v.string().min(1)).min(1)]),
+    connection: v.record(v.unknown()).optional(),
+    reader: v.custom<PostgresReader>(
+      (x) => typeof (x as { requestSnapshot?: unknown })?.requestSnapshot === 'function',
       'must be a PostgresReader (createPostgresReader)',
     ),
-    publication: z.string().min(1),
-    connectionString: z.string().min(1).optional(),
-    database: z.record(z.string(), z.unknown()).optional(),
-    stream: z.union([z.literal(false), z.object({ name: z.string().min(1) }).passthrough()]).optional(),
-    schemaBucket: z.union([z.literal(false), z.string().min(1)]).optional(),
-    requestSubject: z.string().min(1).optional(),
-    prefix: z.string().min(1).optional(),
-    json: z.boolean().optional(),
-    compression: z.enum(['none', 'zstd']).optional(),
-    chunkRows: z.number().int().positive().optional(),
-    payloadTable: z.enum(['qualified', 'name']).optional(),
-    ackTimeoutMs: z.number().int().positive().optional(),
-    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'must be a Logger').optional(),
+    publication: v.string().min(1),
+    connectionString: v.string().min(1).optional(),
+    database: v.record(v.unknown()).optional(),
+    stream: v.union([v.literal(false), v.looseObject({ name: v.string().min(1) })]).optional(),
+    schemaBucket: v.union([v.literal(false), v.string().min(1)]).optional(),
+    requestSubject: v.string().min(1).optional(),
+    prefix: v.string().min(1).optional(),
+    json: v.boolean().optional(),
+    compression: v.enum(['none', 'zstd']).optional(),
+    chunkRows: v.number().int().positive().optional(),
+    payloadTable: v.enum(['qualified', 'name']).optional(),
+    ackTimeoutMs: v.number().int().positive().optional(),
+    logger: v.custom<Logger>((x) => typeof x === 'object' && x !== null, 'must be a Logger').optional(),
   })
-  .strict()
   .refine((o) => o.connectionString !== undefined || o.database !== undefined, {
     message: 'give connectionString or database',
     path: ['connectionString'],

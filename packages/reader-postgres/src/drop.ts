@@ -3,8 +3,8 @@
  * forever) and, when the reader created it, its publication. Run it when a pipeline is retired for good.
  */
 import { ConfigError, parseOptions } from '@walstream/core';
+import { v } from '@walstream/core/internal';
 import pg from 'pg';
-import { z } from 'zod';
 import { ConnectionError, SlotActiveError } from './errors.js';
 import { where } from './replication.js';
 import { quoteIdent } from './sql.js';
@@ -33,15 +33,14 @@ export interface DropReplicationResult {
   publicationDropped: boolean;
 }
 
-const schema = z
+const schema = v
   .object({
-    connectionString: z.string().min(1).optional(),
-    connection: z.record(z.string(), z.unknown()).optional(),
-    slot: z.string().min(1).max(63),
-    publication: z.string().min(1).max(63).optional(),
-    dropPublication: z.union([z.boolean(), z.literal('if-created')]).optional(),
+    connectionString: v.string().min(1).optional(),
+    connection: v.record(v.unknown()).optional(),
+    slot: v.string().min(1).max(63),
+    publication: v.string().min(1).max(63).optional(),
+    dropPublication: v.union([v.boolean(), v.literal('if-created')]).optional(),
   })
-  .strict()
   .refine((o) => o.connectionString !== undefined || o.connection !== undefined, {
     message: 'give connectionString or connection',
     path: ['connectionString'],

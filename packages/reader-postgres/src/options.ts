@@ -1,6 +1,6 @@
 import { type Logger, parseOptions } from '@walstream/core';
+import { v } from '@walstream/core/internal';
 import type { ClientConfig } from 'pg';
-import { z } from 'zod';
 import {
   type ResolvedSnapshotOptions,
   resolveSnapshotOptions,
@@ -93,45 +93,40 @@ export interface PostgresReaderOptions {
   logger?: Logger;
 }
 
-const identifier = z.string().min(1).max(63);
+const identifier = v.string().min(1).max(63);
 
-const schema = z
+const schema = v
   .object({
-    connectionString: z.string().min(1).optional(),
-    connection: z.record(z.string(), z.unknown()).optional(),
+    connectionString: v.string().min(1).optional(),
+    connection: v.record(v.unknown()).optional(),
     slot: identifier.regex(/^[a-z0-9_]+$/, 'slot names may contain only lower-case letters, digits and underscores'),
     publication: identifier,
-    tables: z.array(z.string().min(1)).min(1).optional(),
-    protocolVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).optional(),
-    binary: z.boolean().optional(),
-    messages: z.boolean().optional(),
-    streaming: z.boolean().optional(),
-    twoPhase: z.boolean().optional(),
-    temporarySlot: z.boolean().optional(),
-    createSlot: z.boolean().optional(),
-    failover: z.boolean().optional(),
-    statusIntervalMs: z.number().int().positive().optional(),
-    heartbeat: z
-      .object({ intervalMs: z.number().int().positive(), prefix: z.string().min(1).optional() })
-      .strict()
-      .optional(),
-    streamMemoryBytes: z.number().int().positive().optional(),
-    spillDir: z.string().min(1).optional(),
-    maxQueueBytes: z.number().int().positive().optional(),
-    reconnect: z
+    tables: v.array(v.string().min(1)).min(1).optional(),
+    protocolVersion: v.union([v.literal(1), v.literal(2), v.literal(3), v.literal(4)]).optional(),
+    binary: v.boolean().optional(),
+    messages: v.boolean().optional(),
+    streaming: v.boolean().optional(),
+    twoPhase: v.boolean().optional(),
+    temporarySlot: v.boolean().optional(),
+    createSlot: v.boolean().optional(),
+    failover: v.boolean().optional(),
+    statusIntervalMs: v.number().int().positive().optional(),
+    heartbeat: v.object({ intervalMs: v.number().int().positive(), prefix: v.string().min(1).optional() }).optional(),
+    streamMemoryBytes: v.number().int().positive().optional(),
+    spillDir: v.string().min(1).optional(),
+    maxQueueBytes: v.number().int().positive().optional(),
+    reconnect: v
       .object({
-        maxAttempts: z.number().positive().optional(),
-        initialDelayMs: z.number().int().nonnegative().optional(),
-        maxDelayMs: z.number().int().nonnegative().optional(),
+        maxAttempts: v.number().positive().optional(),
+        initialDelayMs: v.number().int().nonnegative().optional(),
+        maxDelayMs: v.number().int().nonnegative().optional(),
       })
-      .strict()
       .optional(),
-    preparedWarningMs: z.number().int().nonnegative().optional(),
-    origin: z.enum(['any', 'none']).optional(),
-    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'must be a Logger').optional(),
+    preparedWarningMs: v.number().int().nonnegative().optional(),
+    origin: v.enum(['any', 'none']).optional(),
+    logger: v.custom<Logger>((x) => typeof x === 'object' && x !== null, 'must be a Logger').optional(),
     snapshot: snapshotOptionsSchema.optional(),
   })
-  .strict()
   .refine((o) => o.connectionString !== undefined || o.connection !== undefined, {
     message: 'give connectionString or connection',
     path: ['connectionString'],

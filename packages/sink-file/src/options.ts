@@ -1,5 +1,5 @@
 import { parseOptions } from '@walstream/core';
-import { z } from 'zod';
+import { v } from '@walstream/core/internal';
 
 export interface FileSinkOptions {
   /** The file being appended to, e.g. `out/changes.jsonl`. Its folder is created when missing. */
@@ -32,18 +32,16 @@ export type ResolvedFileSinkOptions = Required<Omit<FileSinkOptions, 'rotateByte
   rotateIntervalMs: number;
 };
 
-const schema = z
-  .object({
-    path: z.string().min(1),
-    format: z.enum(['jsonl', 'msgpack']).optional(),
-    mode: z.enum(['events', 'transactions']).optional(),
-    rotateBytes: z.number().int().positive().optional(),
-    rotateIntervalMs: z.number().int().positive().optional(),
-    fsync: z.boolean().optional(),
-    maxTransactionBytes: z.number().int().positive().optional(),
-    name: z.string().min(1).optional(),
-  })
-  .strict();
+const schema = v.object({
+  path: v.string().min(1),
+  format: v.enum(['jsonl', 'msgpack']).optional(),
+  mode: v.enum(['events', 'transactions']).optional(),
+  rotateBytes: v.number().int().positive().optional(),
+  rotateIntervalMs: v.number().int().positive().optional(),
+  fsync: v.boolean().optional(),
+  maxTransactionBytes: v.number().int().positive().optional(),
+  name: v.string().min(1).optional(),
+});
 
 export function resolveFileSinkOptions(input: FileSinkOptions): ResolvedFileSinkOptions {
   const o = parseOptions(schema, input, 'file');

@@ -15,6 +15,7 @@ import {
   SinkError,
   WalstreamError,
 } from '@walstream/core';
+import { v } from '@walstream/core/internal';
 import {
   type Admin,
   CompressionTypes,
@@ -26,7 +27,6 @@ import {
   type PartitionMetadata,
   type Producer,
 } from 'kafkajs';
-import { z } from 'zod';
 import { MessageBuilder, type OutMessage } from './messages.js';
 
 export interface KafkaSinkOptions {
@@ -62,23 +62,19 @@ export interface KafkaSinkOptions {
   name?: string;
 }
 
-const schema = z
-  .object({
-    brokers: z.array(z.string().min(1)).min(1),
-    topic: z
-      .union([z.string().min(1), z.custom<(e: ChangeEvent) => string>((v) => typeof v === 'function')])
-      .optional(),
-    idempotent: z.boolean().optional(),
-    tombstones: z.boolean().optional(),
-    keyColumns: z.record(z.string(), z.array(z.string().min(1)).min(1)).optional(),
-    msgpack: z.boolean().optional(),
-    compression: z.enum(['none', 'gzip']).optional(),
-    timeoutMs: z.number().int().positive().optional(),
-    kafka: z.record(z.string(), z.unknown()).optional(),
-    clientId: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
-  })
-  .strict();
+const schema = v.object({
+  brokers: v.array(v.string().min(1)).min(1),
+  topic: v.union([v.string().min(1), v.custom<(e: ChangeEvent) => string>((x) => typeof x === 'function')]).optional(),
+  idempotent: v.boolean().optional(),
+  tombstones: v.boolean().optional(),
+  keyColumns: v.record(v.array(v.string().min(1)).min(1)).optional(),
+  msgpack: v.boolean().optional(),
+  compression: v.enum(['none', 'gzip']).optional(),
+  timeoutMs: v.number().int().positive().optional(),
+  kafka: v.record(v.unknown()).optional(),
+  clientId: v.string().min(1).optional(),
+  name: v.string().min(1).optional(),
+});
 
 /** Topic names allow `[a-zA-Z0-9._-]` (max 249); anything else in a substituted part becomes `_`. */
 export function topicPart(part: string): string {

@@ -1,5 +1,5 @@
 import { type ChangeEvent, parseOptions, type Route } from '@walstream/core';
-import { z } from 'zod';
+import { v } from '@walstream/core/internal';
 
 export interface NatsStreamOptions {
   /** Stream name. */
@@ -68,46 +68,44 @@ export interface NatsSinkOptions {
   name?: string;
 }
 
-const schema = z
+const schema = v
   .object({
-    servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-    subject: z.union([z.string().min(1), z.custom<(e: unknown) => string>((v) => typeof v === 'function')]).optional(),
-    mode: z.enum(['event', 'batch']).optional(),
-    batchMaxEvents: z.number().int().positive().optional(),
-    batchMaxBytes: z.number().int().positive().optional(),
-    json: z.boolean().optional(),
-    compression: z.enum(['none', 'zstd']).optional(),
-    stream: z
+    servers: v.union([v.string().min(1), v.array(v.string().min(1)).min(1)]),
+    subject: v.union([v.string().min(1), v.custom<(e: unknown) => string>((x) => typeof x === 'function')]).optional(),
+    mode: v.enum(['event', 'batch']).optional(),
+    batchMaxEvents: v.number().int().positive().optional(),
+    batchMaxBytes: v.number().int().positive().optional(),
+    json: v.boolean().optional(),
+    compression: v.enum(['none', 'zstd']).optional(),
+    stream: v
       .object({
-        name: z.string().regex(/^[^.*>\s]+$/, 'stream names cannot contain . * > or spaces'),
-        subjects: z.array(z.string().min(1)).min(1).optional(),
-        storage: z.enum(['file', 'memory']).optional(),
-        duplicateWindowMs: z.number().int().positive().optional(),
-        retention: z.enum(['limits', 'interest', 'workqueue']).optional(),
-        maxAgeMs: z.number().int().nonnegative().optional(),
-        create: z.boolean().optional(),
+        name: v.string().regex(/^[^.*>\s]+$/, 'stream names cannot contain . * > or spaces'),
+        subjects: v.array(v.string().min(1)).min(1).optional(),
+        storage: v.enum(['file', 'memory']).optional(),
+        duplicateWindowMs: v.number().int().positive().optional(),
+        retention: v.enum(['limits', 'interest', 'workqueue']).optional(),
+        maxAgeMs: v.number().int().nonnegative().optional(),
+        create: v.boolean().optional(),
       })
-      .strict()
       .optional(),
-    schemaBucket: z
-      .union([z.string().regex(/^[-\w]+$/, 'bucket names are letters, digits, - and _'), z.literal(false)])
+    schemaBucket: v
+      .union([v.string().regex(/^[-\w]+$/, 'bucket names are letters, digits, - and _'), v.literal(false)])
       .optional(),
-    ackTimeoutMs: z.number().int().positive().optional(),
-    maxPendingAcks: z.number().int().positive().optional(),
-    writesInFlight: z.number().int().positive().max(64).optional(),
-    connection: z.record(z.string(), z.unknown()).optional(),
-    encode: z.custom<(e: ChangeEvent) => Uint8Array>((v) => typeof v === 'function', 'must be a function').optional(),
-    contentType: z
+    ackTimeoutMs: v.number().int().positive().optional(),
+    maxPendingAcks: v.number().int().positive().optional(),
+    writesInFlight: v.number().int().positive().max(64).optional(),
+    connection: v.record(v.unknown()).optional(),
+    encode: v.custom<(e: ChangeEvent) => Uint8Array>((x) => typeof x === 'function', 'must be a function').optional(),
+    contentType: v
       .string()
       .regex(/^[^\r\n]+$/, 'a header value cannot contain CR or LF')
       .optional(),
-    sourceId: z
+    sourceId: v
       .string()
       .regex(/^[-\w.]+$/, 'letters, digits, -, _ and . only')
       .optional(),
-    name: z.string().min(1).optional(),
+    name: v.string().min(1).optional(),
   })
-  .strict()
   .refine((o) => o.encode === undefined || (o.mode ?? 'event') === 'event', {
     message: 'a custom encode works in event mode only',
     path: ['encode'],

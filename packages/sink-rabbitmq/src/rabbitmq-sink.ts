@@ -18,8 +18,8 @@ import {
   SinkError,
   WalstreamError,
 } from '@walstream/core';
+import { v } from '@walstream/core/internal';
 import amqp from 'amqplib';
-import { z } from 'zod';
 
 export interface RabbitMqSinkOptions {
   /** `amqp://user:pass@host:port/vhost`. */
@@ -40,19 +40,17 @@ export interface RabbitMqSinkOptions {
   name?: string;
 }
 
-const route = z.union([z.string().min(1), z.custom<(e: ChangeEvent) => string>((v) => typeof v === 'function')]);
-const schema = z
-  .object({
-    url: z.string().regex(/^amqps?:\/\//, 'must start with amqp:// or amqps://'),
-    exchange: route.optional(),
-    exchangeType: z.enum(['topic', 'direct', 'fanout', 'headers']).optional(),
-    declareExchange: z.boolean().optional(),
-    routingKey: route.optional(),
-    msgpack: z.boolean().optional(),
-    confirmTimeoutMs: z.number().int().positive().optional(),
-    name: z.string().min(1).optional(),
-  })
-  .strict();
+const route = v.union([v.string().min(1), v.custom<(e: ChangeEvent) => string>((x) => typeof x === 'function')]);
+const schema = v.object({
+  url: v.string().regex(/^amqps?:\/\//, 'must start with amqp:// or amqps://'),
+  exchange: route.optional(),
+  exchangeType: v.enum(['topic', 'direct', 'fanout', 'headers']).optional(),
+  declareExchange: v.boolean().optional(),
+  routingKey: route.optional(),
+  msgpack: v.boolean().optional(),
+  confirmTimeoutMs: v.number().int().positive().optional(),
+  name: v.string().min(1).optional(),
+});
 
 /** Routing-key words are separated by dots; a table named `a.b` or `#` must not change the key's shape. */
 export function routingWord(part: string): string {

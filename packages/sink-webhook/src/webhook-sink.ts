@@ -18,7 +18,7 @@ import {
   SinkError,
   WalstreamError,
 } from '@walstream/core';
-import { z } from 'zod';
+import { v } from '@walstream/core/internal';
 import { secretProblem, signatureHeader, type WebhookSecret } from './signature.js';
 import { requestsOf } from './transactions.js';
 
@@ -47,26 +47,24 @@ export interface WebhookSinkOptions {
   fetch?: typeof fetch;
 }
 
-const secret = z.union([z.string(), z.instanceof(Uint8Array)]).superRefine((s, ctx) => {
+const secret = v.union([v.string(), v.instanceof(Uint8Array)]).superRefine((s, ctx) => {
   const problem = secretProblem(s);
-  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  if (problem !== null) ctx.addIssue({ message: problem });
 });
 
-const schema = z
-  .object({
-    url: z
-      .string()
-      .url()
-      .refine((u) => /^https?:/.test(u), 'must be http or https'),
-    secret: z.union([secret, z.array(secret).min(1)]),
-    mode: z.enum(['batch', 'event']).optional(),
-    maxEventsPerRequest: z.number().int().positive().optional(),
-    timeoutMs: z.number().int().positive().optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    name: z.string().min(1).optional(),
-    fetch: z.custom<typeof fetch>((v) => typeof v === 'function').optional(),
-  })
-  .strict();
+const schema = v.object({
+  url: v
+    .string()
+    .url()
+    .refine((u) => /^https?:/.test(u), 'must be http or https'),
+  secret: v.union([secret, v.array(secret).min(1)]),
+  mode: v.enum(['batch', 'event']).optional(),
+  maxEventsPerRequest: v.number().int().positive().optional(),
+  timeoutMs: v.number().int().positive().optional(),
+  headers: v.record(v.string()).optional(),
+  name: v.string().min(1).optional(),
+  fetch: v.custom<typeof fetch>((x) => typeof x === 'function').optional(),
+});
 
 const RETRIABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { v } from '@walstream/core/internal';
 import type { SnapshotCheckpointStore } from './checkpoint.js';
 
 export interface SnapshotOptions {
@@ -28,21 +28,19 @@ export interface ResolvedSnapshotOptions {
   checkpointTable: string | undefined;
 }
 
-export const snapshotOptionsSchema = z
-  .object({
-    mode: z.enum(['initial', 'never', 'only']).optional(),
-    tables: z.array(z.string().min(1)).min(1).optional(),
-    chunkRows: z.number().int().positive().max(1_000_000).optional(),
-    onDemand: z.boolean().optional(),
-    checkpoint: z
-      .custom<SnapshotCheckpointStore>(
-        (v) => typeof v === 'object' && v !== null && typeof (v as { save?: unknown }).save === 'function',
-        'must be a SnapshotCheckpointStore',
-      )
-      .optional(),
-    checkpointTable: z.string().min(1).optional(),
-  })
-  .strict();
+export const snapshotOptionsSchema = v.object({
+  mode: v.enum(['initial', 'never', 'only']).optional(),
+  tables: v.array(v.string().min(1)).min(1).optional(),
+  chunkRows: v.number().int().positive().max(1_000_000).optional(),
+  onDemand: v.boolean().optional(),
+  checkpoint: v
+    .custom<SnapshotCheckpointStore>(
+      (x) => typeof x === 'object' && x !== null && typeof (x as { save?: unknown }).save === 'function',
+      'must be a SnapshotCheckpointStore',
+    )
+    .optional(),
+  checkpointTable: v.string().min(1).optional(),
+});
 
 export function resolveSnapshotOptions(o: SnapshotOptions | undefined): ResolvedSnapshotOptions {
   return {
