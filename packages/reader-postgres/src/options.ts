@@ -117,7 +117,13 @@ const schema = v
     maxQueueBytes: v.number().int().positive().optional(),
     reconnect: v
       .object({
-        maxAttempts: v.number().positive().optional(),
+        // Infinity is the documented way to retry forever (the default), so it is accepted besides whole numbers.
+        maxAttempts: v
+          .custom<number>(
+            (x) => x === Number.POSITIVE_INFINITY || (typeof x === 'number' && Number.isInteger(x) && x > 0),
+            'must be a positive whole number or Infinity',
+          )
+          .optional(),
         initialDelayMs: v.number().int().nonnegative().optional(),
         maxDelayMs: v.number().int().nonnegative().optional(),
       })
