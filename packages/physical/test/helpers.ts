@@ -55,7 +55,7 @@ export async function waitUntil(
   throw new Error(`timed out waiting for ${what}`);
 }
 
-export { formatLsn, freePort };
+export { formatLsn, freePort, parseLsn };
 
 /** Complete segment files of an archive directory, sorted. */
 export async function segments(dir: string): Promise<string[]> {

@@ -22,6 +22,7 @@ import {
   formatLsn,
   freePort,
   PG15_BIN,
+  parseLsn,
   scratch,
   sql,
   startCluster,
@@ -86,14 +87,22 @@ describe.each(versions)('PostgreSQL %i: standby and timeline switch', (version) 
     await sql(s, 'SELECT pg_promote(true)');
     await sql(s, `INSERT INTO orders SELECT g, 'after promotion' FROM generate_series(701, 800) g`);
     const end = await currentLsn(s);
-    await sql(s, 'SELECT pg_switch_wal()');
+    // The switch record ends the segment that holds `end`; wait for that segment's last byte, not for `end`
+    // itself: data past `end` can be committed while the segment is still a .partial file.
+    const [sw] = await sql<{ l: string }>(s, 'SELECT pg_switch_wal()::text AS l');
+    const switched = parseLsn((sw as { l: string }).l);
+    const segmentEnd = ((switched + BigInt(SEG) - 1n) / BigInt(SEG)) * BigInt(SEG);
 
     const archive = join(root.dir, 'wal');
     const reader = createPhysicalReader({ connectionString: s, slot: 'arch', statusIntervalMs: 200 });
     const pipeline = createPipeline({ name: 'tl', reader, sinks: [createWalArchiveSink({ dir: archive })] });
     await pipeline.start();
     try {
-      await waitUntil('the archive to pass the switch', () => (pipeline.status().committed?.lsn ?? 0n) > end, 120_000);
+      await waitUntil(
+        'the archive to complete the switched segment',
+        () => (pipeline.status().committed?.lsn ?? 0n) >= segmentEnd,
+        120_000,
+      );
     } finally {
       await pipeline.stop();
     }
