@@ -16,6 +16,7 @@ import { groupBy } from './group.js';
 import { PROTO_KEY } from './msgpack-writer.js';
 import { type ResolvedPipelineOptions, resolvePipelineOptions } from './pipeline-config.js';
 import { backoffDelay, sleep } from './retry.js';
+import { TimeSlice } from './time-slice.js';
 import { ArraySchema, type Infer, type Issue, NumberSchema, type Result, Schema, StringSchema, v } from './validate.js';
 
 export type { Infer, Issue, ResolvedPipelineOptions, Result };
@@ -35,6 +36,7 @@ export {
   setField,
   settleWithin,
   sleep,
+  TimeSlice,
   toMsgpackObject,
   v,
 };

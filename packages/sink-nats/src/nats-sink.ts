@@ -20,7 +20,7 @@ import {
   silentLogger,
   WalstreamError,
 } from '@walstream/core';
-import { groupBy } from '@walstream/core/internal';
+import { groupBy, TimeSlice } from '@walstream/core/internal';
 import { AckInbox } from './ack-inbox.js';
 import { mapNatsError } from './errors.js';
 import {
@@ -238,13 +238,12 @@ class NatsSinkImpl implements NatsSink {
     this.source = source;
     const pre = source === null ? '' : `${source}:`;
     const group = new AckGroup();
-    let since = performance.now();
-    const due = () => performance.now() - since >= SUBMIT_SLICE_MS;
+    const slice = new TimeSlice(SUBMIT_SLICE_MS);
+    const due = () => slice.spent();
     const turn = async () => {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await slice.yieldTurn();
       // Closed meanwhile: what was submitted still gets its PubAcks, but this write is not whole.
       if (this.closed) throw new WalstreamError(ErrorCode.SinkClosed, `sink ${this.name} is closed`);
-      since = performance.now();
     };
     if (this.o.mode === 'event') {
       for (let i = 0; i < events.length; i++) {
