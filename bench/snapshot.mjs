@@ -85,16 +85,23 @@ function runChild(url, slot) {
   return new Promise((resolve, reject) => {
     // BENCH_PROF=<dir>: a --cpu-prof profile of the walstream child there.
     const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
-    const p = spawn(process.execPath, [...prof, fileURLToPath(import.meta.url), 'child', url, slot], {
+    const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+    const p = spawn(process.execPath, [...prof, ...extra, fileURLToPath(import.meta.url), 'child', url, slot], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
     p.stdout.on('data', (d) => {
       out += d;
     });
-    p.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`child exited ${code}`)),
-    );
+    p.on('exit', (code) => {
+      // BENCH_NODE_ARGS=--trace-gc and the like print on stdout too: the result is the line that is JSON.
+      const line = out
+        .trim()
+        .split('\n')
+        .findLast((l) => l.startsWith('{'));
+      if (code === 0 && process.env.BENCH_NODE_ARGS) process.stderr.write(out.split('\n').filter((l) => l !== line).join('\n'));
+      code === 0 ? resolve(JSON.parse(line)) : reject(new Error(`child exited ${code}`));
+    });
   });
 }
 

@@ -4,13 +4,20 @@
  * newlines, backslashes, NULL vs '' vs the text '\N'): the same raw texts, the same decoded rows and keys, and
  * keyset paging over awkward text keys (boundaries inlined as literals) visits every row once, in order.
  */
-import { createPipeline, type Row } from '@walstream/core';
+import { createPipeline, DecodeError, type Row } from '@walstream/core';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
-import { copyOut } from '../src/snapshot/copy.js';
+import { copyOut, splitCopyRow } from '../src/snapshot/copy.js';
 import { SNAPSHOT_SESSION } from '../src/snapshot/snapshotter.js';
-import { chunkSelect, describeTable, readChunk, rowDecoder, type SnapshotTable } from '../src/snapshot/table.js';
+import {
+  chunkSelect,
+  copyChunk,
+  describeTable,
+  readChunk,
+  rowDecoder,
+  type SnapshotTable,
+} from '../src/snapshot/table.js';
 import { TYPE_QUERY, TypeRegistry } from '../src/types/registry.js';
 import { freshDatabase, servers, slotName, sql } from './helpers.js';
 import { createReplica, diff, dropSlot, replicaRows, sourceRows, until } from './snapshot-helpers.js';
@@ -93,7 +100,7 @@ async function selectRaw(c: pg.Client, t: SnapshotTable): Promise<(string | null
 
 async function copyRaw(c: pg.Client, t: SnapshotTable): Promise<(string | null)[][]> {
   const rows: (string | null)[][] = [];
-  await copyOut(c, chunkSelect(t, null, 1_000_000), t.columns.length, (f) => rows.push(f));
+  await copyOut(c, chunkSelect(t, null, 1_000_000), (line) => rows.push(splitCopyRow(line, t.columns.length)));
   return rows;
 }
 
@@ -154,10 +161,28 @@ describe.each(servers())('Postgres $version snapshot COPY reading', ({ url: admi
 
   it('fails a COPY with a typed error and leaves the connection usable', async () => {
     const url = await freshDatabase(adminUrl);
-    await sql(url, 'CREATE TABLE k (id int PRIMARY KEY)');
-    const { c } = await connect(url);
-    await expect(copyOut(c, 'SELECT 1/0', 1, () => {})).rejects.toThrow(/division by zero/);
-    await expect(copyOut(c, 'SELECT 1, 2', 1, () => {})).rejects.toThrow(/COPY row has 2 columns, expected 1/);
+    await sql(url, 'CREATE TABLE k (id int PRIMARY KEY, b bool)');
+    const { c, types } = await connect(url);
+    const t = await describeTable(c, 'public', 'k', 'none', version * 10000);
+    await expect(copyOut(c, 'SELECT 1/0', () => {})).rejects.toThrow(/division by zero/);
+    // Too many columns and too few, without and with an escape in the row (the one-pass split and the other).
+    const wrong: [string, RegExp][] = [
+      ["SELECT 1, 't', 3", /COPY row has 3 columns, expected 2/],
+      ["SELECT 1, E'\\\\', 3", /COPY row has 3 columns, expected 2/],
+      ['SELECT 1', /COPY row has 1 columns, expected 2/],
+      ['SELECT NULL::int', /COPY row has 1 columns, expected 2/],
+    ];
+    for (const [select, message] of wrong) {
+      await expect(
+        copyChunk(c, t, types, select, () => {}),
+        select,
+      ).rejects.toThrow(message);
+    }
+    // A value its decoder refuses: the error names the column and its type, never the value.
+    const refused = await copyChunk(c, t, types, "SELECT 1, 'yes-secret'", () => {}).catch((e: Error) => e);
+    expect(refused).toBeInstanceOf(DecodeError);
+    expect((refused as Error).message).toMatch(/column b \(boolean\) of public\.k/);
+    expect((refused as Error).message).not.toContain('secret');
     expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 

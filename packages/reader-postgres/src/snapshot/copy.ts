@@ -14,10 +14,10 @@ import { utf8 } from '../utf8.js';
 import { CopyFrameTap } from './copy-frames.js';
 
 /**
- * Called once per row with its raw column texts (unescaped, null for NULL) and the row's size on the wire. The
- * array is the caller's to keep: a new one per row.
+ * Called once per row with its COPY text (without the newline; escapes and `\N` still in it, see splitCopyRow)
+ * and the row's size on the wire.
  */
-export type CopyRowHandler = (fields: (string | null)[], bytes: number) => void;
+export type CopyRowHandler = (line: string, bytes: number) => void;
 
 /**
  * Flow control for a consumer slower than the COPY: pause() stops reading the socket (the server waits),
@@ -49,7 +49,6 @@ class CopyOut {
 
   constructor(
     private readonly text: string,
-    private readonly columns: number,
     private readonly onRow: CopyRowHandler,
     private readonly flow: CopyFlow | null,
   ) {
@@ -75,7 +74,7 @@ class CopyOut {
     try {
       // Every row ends with a newline (escaped inside values), dropped here.
       const stop = end > start && b[end - 1] === 0x0a ? end - 1 : end;
-      this.onRow(splitCopyRow(utf8(b, start, stop), this.columns), end - start);
+      this.onRow(utf8(b, start, stop), end - start);
     } catch (err) {
       // Keep draining the COPY (the connection stays in sync); fail once it ends.
       this.error = err as Error;
@@ -117,11 +116,10 @@ class CopyOut {
 export function copyOut(
   client: pg.Client,
   select: string,
-  columns: number,
   onRow: CopyRowHandler,
   flow: CopyFlow | null = null,
 ): Promise<void> {
-  const q = new CopyOut(`COPY (${select}) TO STDOUT`, columns, onRow, flow);
+  const q = new CopyOut(`COPY (${select}) TO STDOUT`, onRow, flow);
   (client as unknown as { query(q: CopyOut): void }).query(q);
   return q.done;
 }

@@ -9,8 +9,8 @@ import type pg from 'pg';
 import { props } from '../row-builder.js';
 import { quoteIdent, quoteLiteral } from '../sql.js';
 import type { TypeRegistry } from '../types/registry.js';
-import type { TextDecoder } from '../types/text.js';
-import { type CopyFlow, copyOut } from './copy.js';
+import { asText, type TextDecoder } from '../types/text.js';
+import { type CopyFlow, copyOut, splitCopyRow } from './copy.js';
 import { NoPrimaryKeyError, SnapshotError } from './errors.js';
 
 export interface SnapshotTable {
@@ -144,21 +144,22 @@ export async function copyChunk(
 ): Promise<{ rows: number; lastKey: string[] | null }> {
   const decode = rowDecoder(t, types);
   let rows = 0;
-  let last: (string | null)[] | null = null;
+  let last: string | null = null;
   await copyOut(
     client,
     select,
-    t.columns.length,
-    (fields, bytes) => {
-      const row = decode(fields);
+    (line, bytes) => {
+      const row = decode.line(line);
       onRow(row, decode.key(row), bytes);
       rows++;
-      last = fields;
+      last = line;
     },
     flow,
   );
-  const lastFields = last as (string | null)[] | null;
-  return { rows, lastKey: lastFields === null ? null : t.keyIndexes.map((i) => lastFields[i] as string) };
+  if (last === null) return { rows, lastKey: null };
+  // The boundary as the server wrote it (key columns are never NULL), split once per chunk.
+  const lastFields = splitCopyRow(last, t.columns.length);
+  return { rows, lastKey: t.keyIndexes.map((i) => lastFields[i] as string) };
 }
 
 /** One whole chunk in memory (on-demand snapshots hold it until its high watermark). */
@@ -180,6 +181,8 @@ export async function readChunk(
 
 export interface RowDecoder {
   (fields: readonly (string | null)[]): Row;
+  /** A COPY text row (see splitCopyRow), split and decoded in one generated pass when it has no escapes. */
+  line(text: string): Row;
   /** The key columns of a decoded row, in key order. */
   key(row: Row): Row;
 }
@@ -221,7 +224,46 @@ function newRowDecoder(t: SnapshotTable, decoders: readonly TextDecoder[]): RowD
     }
   }) as RowDecoder;
   decode.key = (row: Row): Row => buildKey(keyNames, row);
+  const fused = fusedBuilder(names, decoders);
+  const columns = names.length;
+  decode.line = (text: string): Row => {
+    // Without a backslash there is no escape and no `\N`: every field is its own text, not NULL.
+    if (text.indexOf('\\') === -1) {
+      let row: Row | null;
+      try {
+        row = fused(names, decoders, text);
+      } catch {
+        throw decodeFailure(t, decoders, splitCopyRow(text, columns));
+      }
+      if (row !== null) return row;
+    }
+    // Escapes, NULLs, or a wrong column count (splitCopyRow's DecodeError).
+    return decode(splitCopyRow(text, columns));
+  };
   return decode;
+}
+
+/**
+ * `(n, d, l) => { ...split l on tabs into f0..fN...; return { "id": d[0](f0), "name": f1, ... } }`, or null when
+ * the row has another column count: splitting and decoding in one pass spares each row its array of fields and
+ * the calls between (a sixth of a snapshot's allocations). Text columns take their field as it is.
+ */
+function fusedBuilder(
+  names: readonly string[],
+  decoders: readonly TextDecoder[],
+): (n: readonly string[], d: readonly TextDecoder[], l: string) => Row | null {
+  const last = names.length - 1;
+  let body = 'let a = 0, b = 0;\n';
+  for (let i = 0; i < last; i++) {
+    body += `b = l.indexOf('\\t', a); if (b === -1) return null; const f${i} = l.slice(a, b); a = b + 1;\n`;
+  }
+  body += `if (l.indexOf('\\t', a) !== -1) return null; const f${last} = l.slice(a);\n`;
+  body += `return { ${props(names, (i) => (decoders[i] === asText ? `f${i}` : `d[${i}](f${i})`))} };`;
+  return new Function('n', 'd', 'l', body) as (
+    n: readonly string[],
+    d: readonly TextDecoder[],
+    l: string,
+  ) => Row | null;
 }
 
 /** The column that failed, decoded again one by one to name it. */
