@@ -14,6 +14,7 @@ import { faultPoint } from './fault.js';
 import { setField } from './fields.js';
 import { groupBy } from './group.js';
 import { PROTO_KEY } from './msgpack-writer.js';
+import { loadPgQuietly } from './pg-load.js';
 import { type ResolvedPipelineOptions, resolvePipelineOptions } from './pipeline-config.js';
 import { backoffDelay, sleep } from './retry.js';
 import { TimeSlice } from './time-slice.js';
@@ -28,6 +29,7 @@ export {
   encodeMsgpack,
   faultPoint,
   groupBy,
+  loadPgQuietly,
   NumberSchema,
   PROTO_KEY,
   resolvePipelineOptions,

@@ -21,6 +21,9 @@
  * ```
  */
 
+// First: loads pg without its Cloudflare probe (see pg-preload.ts).
+import './pg-preload.js';
+
 export type { WalArchiveSink, WalArchiveSinkOptions } from './archive.js';
 export { createWalArchiveSink } from './archive.js';
 export type { BaseBackupOptions, BaseBackupProgress, BaseBackupResult } from './backup.js';

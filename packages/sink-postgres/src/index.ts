@@ -15,6 +15,8 @@
  * await pipeline.start();
  * ```
  */
+// First: loads pg without its Cloudflare probe (see pg-preload.ts).
+import './pg-preload.js';
 import { ApplyError, ApplyErrorReason } from './apply/errors.js';
 import type { ApplyCommonOptions, ColumnFilter } from './apply/options.js';
 import type { ApplySink } from './apply/sink.js';
