@@ -199,8 +199,11 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
     sinks: [sink],
     ...(INFLIGHT_MB ? { maxInFlightBytes: Math.round(INFLIGHT_MB * 2 ** 20) } : {}),
   });
+  // When the first events were committed: start-up (connections, slot, types, cold code) apart from the rest.
+  let firstMs = null;
   const all = new Promise((resolve) => {
     pipeline.on('committed', () => {
+      firstMs ??= Number(process.hrtime.bigint() - t0) / 1e6;
       if (pipeline.status().sinks[0].eventsOut >= rows) resolve();
     });
   });
@@ -216,7 +219,13 @@ async function childWalstream({ kind, url, slot, subject, rows }) {
   eld.disable();
   stalls();
   if (got < rows) throw new Error(`${kind}: pipeline ended after ${got} of ${rows} events`);
-  return { secs, cpu: cpuSecs(cpu0), rss: process.resourceUsage().maxRSS * 1024, eldP99: eld.percentile(99) / 1e6 };
+  return {
+    secs,
+    cpu: cpuSecs(cpu0),
+    rss: process.resourceUsage().maxRSS * 1024,
+    eldP99: eld.percentile(99) / 1e6,
+    firstMs,
+  };
 }
 
 /**
@@ -411,13 +420,15 @@ function report(results) {
     results[k][0].cpu === null ? '' : `cpu ${(median(results[k].map((x) => x.cpu)) / (ROWS / 1e5)).toFixed(2)} s/100k`;
   const others = (k) =>
     `pg ${(median(results[k].map((x) => x.pgCpu)) / (ROWS / 1e5)).toFixed(2)} nats ${(median(results[k].map((x) => x.natsCpu)) / (ROWS / 1e5)).toFixed(2)} s/100k`;
+  const first = (k) =>
+    results[k][0].firstMs == null ? '' : `first ${median(results[k].map((x) => x.firstMs)).toFixed(0)} ms`;
   const line = (label, k, ref) => {
     const r = median(rate(k));
     const ratio = ref
       ? `  ${(r / median(rate(ref))).toFixed(2)}x ${ref === 'bare' ? 'bare loop' : 'pg_recvlogical'}`
       : '';
     console.log(
-      `  ${label.padEnd(44)}${fmt(r)} rows/s  (${spread(rate(k))})  peak RSS ${mb(k).padEnd(18)}  ${eld(k).padEnd(16)}${cpu(k).padEnd(18)}${others(k).padEnd(26)}${ratio}`,
+      `  ${label.padEnd(44)}${fmt(r)} rows/s  (${spread(rate(k))})  peak RSS ${mb(k).padEnd(18)}  ${eld(k).padEnd(16)}${first(k).padEnd(15)}${cpu(k).padEnd(18)}${others(k).padEnd(26)}${ratio}`,
     );
   };
   console.log(
