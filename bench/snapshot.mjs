@@ -99,7 +99,13 @@ function runChild(url, slot) {
         .trim()
         .split('\n')
         .findLast((l) => l.startsWith('{'));
-      if (code === 0 && process.env.BENCH_NODE_ARGS) process.stderr.write(out.split('\n').filter((l) => l !== line).join('\n'));
+      if (code === 0 && process.env.BENCH_NODE_ARGS)
+        process.stderr.write(
+          out
+            .split('\n')
+            .filter((l) => l !== line)
+            .join('\n'),
+        );
       code === 0 ? resolve(JSON.parse(line)) : reject(new Error(`child exited ${code}`));
     });
   });
