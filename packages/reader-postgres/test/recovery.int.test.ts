@@ -148,6 +148,38 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
       await proxy.close();
     }
   }, 90_000);
+  it('close() during a silent partition ends within its bound and leaves no socket open', async () => {
+    const { url, slot } = await freshTable(adminUrl);
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port });
+    try {
+      const reader = createPostgresReader({
+        connectionString: url.replace(`:${port}/`, `:${proxy.port}/`),
+        slot,
+        publication: 'p',
+        tables: ['t'],
+      });
+      await reader.open();
+      await sql(url, 'INSERT INTO t VALUES (1)');
+      const it = reader.read()[Symbol.asyncIterator]();
+      let first = await it.next();
+      while (!first.done && (first.value as { kind?: string }).kind !== undefined) first = await it.next();
+      const rest = drain(it);
+      const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+      const before = sockets();
+      proxy.stall(); // nothing moves either way; the sockets stay open (a dead link the kernel has not noticed)
+      const t0 = Date.now();
+      await reader.close();
+      const took = Date.now() - t0;
+      await rest;
+      // The server cannot answer the end of the stream: close() waits for it a bounded time, then drops the socket.
+      expect(took).toBeLessThan(15_000);
+      expect(reader.status().state).toBe('closed');
+      await until(() => sockets() < before, 'the replication socket closed', 5_000);
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
   it('starts nothing when closed while it opens: no replication connection, no heartbeat connection', async () => {
     const { url, slot } = await freshTable(adminUrl);
     const reader = createPostgresReader({
