@@ -4,9 +4,9 @@
  */
 import { type ChangeEvent, createPipeline } from '@walstream/core';
 import { createMemorySink } from '@walstream/core/testing';
-import { startTcpProxy, until } from '@walstream/testkit';
+import { startTcpProxy, type TcpProxy, until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
-import { createPostgresReader } from '../src/index.js';
+import { createPostgresReader, type PostgresReaderOptions } from '../src/index.js';
 import { freshTable, servers, slotInfo, sql, terminateWalsender } from './helpers.js';
 
 describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port }) => {
@@ -119,13 +119,7 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
     const { url, slot } = await freshTable(adminUrl);
     const proxy = await startTcpProxy({ host: '127.0.0.1', port });
     try {
-      const reader = createPostgresReader({
-        connectionString: url.replace(`:${port}/`, `:${proxy.port}/`),
-        slot,
-        publication: 'p',
-        tables: ['t'],
-        reconnect: { initialDelayMs: 20, maxDelayMs: 20 },
-      });
+      const reader = readerVia(proxy, url, port, slot, { reconnect: { initialDelayMs: 20, maxDelayMs: 20 } });
       await reader.open();
       const it = reader.read()[Symbol.asyncIterator]();
       const rest = drain(it);
@@ -152,12 +146,7 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
     const { url, slot } = await freshTable(adminUrl);
     const proxy = await startTcpProxy({ host: '127.0.0.1', port });
     try {
-      const reader = createPostgresReader({
-        connectionString: url.replace(`:${port}/`, `:${proxy.port}/`),
-        slot,
-        publication: 'p',
-        tables: ['t'],
-      });
+      const reader = readerVia(proxy, url, port, slot);
       await reader.open();
       await sql(url, 'INSERT INTO t VALUES (1)');
       const it = reader.read()[Symbol.asyncIterator]();
@@ -199,6 +188,23 @@ describe.each(servers())('Postgres $version recovery', ({ url: adminUrl, port })
     expect(reader.status().state).toBe('closed');
   }, 60_000);
 });
+
+/** A reader of table t (publication p) that reaches the server through `proxy`. */
+function readerVia(
+  proxy: TcpProxy,
+  url: string,
+  port: number,
+  slot: string,
+  more: Partial<PostgresReaderOptions> = {},
+) {
+  return createPostgresReader({
+    connectionString: url.replace(`:${port}/`, `:${proxy.port}/`),
+    slot,
+    publication: 'p',
+    tables: ['t'],
+    ...more,
+  });
+}
 
 /** Client and walsender backends of the test's database other than the asking one (autovacuum left out). */
 async function readerBackends(url: string): Promise<number> {

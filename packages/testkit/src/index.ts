@@ -31,6 +31,8 @@ export {
   parsePgLsn,
   slotConfirmedLsn,
 } from './oracles.js';
+export type { PgLoadProbe } from './pg-load.js';
+export { probePgLoad } from './pg-load.js';
 export type { PostgresCluster, PostgresVersion, StartPostgresOptions } from './postgres.js';
 export { binDirFor, embeddedBinDir, freePort, postgresScratch, startPostgres } from './postgres.js';
 export type { TcpProxy, TcpProxyOptions } from './proxy.js';
