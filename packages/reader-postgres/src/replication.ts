@@ -3,9 +3,11 @@
  * and turns the CopyBoth stream into copied XLogData frames plus keepalive callbacks. It never decides what to
  * confirm; `sendStatus` sends whatever position the reader gives it.
  */
+import type { EventEmitter } from 'node:events';
 import { ErrorCode, lsnFromParts, parseLsn, WalstreamError } from '@walstream/core';
 import pg from 'pg';
 import { ConnectionError, PublicationMissingError, SlotActiveError, SlotInvalidatedError } from './errors.js';
+import { FrameTap, REPLICATION } from './frame-tap.js';
 import { quoteIdent, quoteLiteral } from './sql.js';
 
 // The walsender formats values with its session settings: make them fixed and lossless. They go in the
@@ -138,17 +140,20 @@ export class ReplicationConnection {
       this.failed = true;
       handlers.end(new PublicationMissingError(/"([^"]*)"/.exec(text)?.[1] ?? o.publication, true));
     });
-    conn.on('copyData', (msg: { chunk: Buffer }) => {
+    /** One CopyData payload, bytes [s, e) of `b`, which stay as they are (the queue keeps XLogData frames). */
+    const onFrame = (b: Buffer, s: number, e: number): void => {
       if (this.failed || this.ended) return; // after end(): what the server sent before its CopyDone
-      const c = msg.chunk;
-      if (c[0] === 0x77 /* w */) {
-        const frame = Buffer.allocUnsafe(c.length);
-        c.copy(frame);
+      if (b[s] === 0x77 /* w */) {
+        const frame = b.subarray(s, e);
         handlers.data(frame, lsnFromParts(frame.readUInt32BE(1), frame.readUInt32BE(5)));
-      } else if (c[0] === 0x6b /* k */) {
-        handlers.keepalive(lsnFromParts(c.readUInt32BE(1), c.readUInt32BE(5)), c[17] === 1);
+      } else if (b[s] === 0x6b /* k */) {
+        handlers.keepalive(lsnFromParts(b.readUInt32BE(s + 1), b.readUInt32BE(s + 5)), b[s + 17] === 1);
       }
-    });
+    };
+    // Frames straight off the socket (see frame-tap.ts); pg's parser keeps the rest of the protocol.
+    FrameTap.attach(conn as unknown as { stream?: EventEmitter }, onFrame, REPLICATION);
+    // When the tap could not take the socket: pg's messages, copied (pg's parser reuses its buffer).
+    conn.on('copyData', (msg: { chunk: Buffer }) => onFrame(Buffer.from(msg.chunk), 0, msg.chunk.length));
     return new Promise<void>((resolve, reject) => {
       let started = false;
       conn.once('replicationStart', () => {

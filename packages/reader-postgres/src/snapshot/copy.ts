@@ -1,6 +1,6 @@
 /**
  * Reads one chunk with `COPY (SELECT ...) TO STDOUT` (text format) and parses each row straight from its
- * CopyData frame (off the socket, see copy-frames.ts). A row-by-row pg result costs a message, an array and a
+ * CopyData frame (off the socket, see frame-tap.ts). A row-by-row pg result costs a message, an array and a
  * string per column plus the parser's bookkeeping; COPY costs one string per row, split on tabs. The backend sends exactly one row per CopyData
  * message (protocol docs, "COPY Operations"), so a message never needs joining with the next.
  *
@@ -10,8 +10,8 @@
 import type { EventEmitter } from 'node:events';
 import { DecodeError } from '@walstream/core';
 import type pg from 'pg';
+import { FrameTap } from '../frame-tap.js';
 import { utf8 } from '../utf8.js';
-import { CopyFrameTap } from './copy-frames.js';
 
 /**
  * Called once per row with its COPY text (without the newline; escapes and `\N` still in it, see splitCopyRow)
@@ -22,11 +22,11 @@ export type CopyRowHandler = (line: string, bytes: number) => void;
 /**
  * Flow control for a consumer slower than the COPY: pause() stops reading the socket (the server waits),
  * resume() reads on. Both are no-ops before the COPY starts, after it ends, and when rows come through pg's
- * messages (copy-frames.ts could not take the socket).
+ * messages (frame-tap.ts could not take the socket).
  */
 export class CopyFlow {
   /** Set while a COPY reads the socket itself; the tap keeps whether it is paused. */
-  tap: CopyFrameTap | null = null;
+  tap: FrameTap | null = null;
 
   pause(): void {
     this.tap?.pause();
@@ -40,7 +40,7 @@ export class CopyFlow {
 /** A pg "submittable": pg hands it the connection's messages while the COPY runs. */
 class CopyOut {
   callback?: (err: Error | null) => void;
-  private tap: CopyFrameTap | null = null;
+  private tap: FrameTap | null = null;
   private error: Error | null = null;
   private settled = false;
   readonly done: Promise<void>;
@@ -59,12 +59,12 @@ class CopyOut {
   }
 
   submit(connection: { query(text: string): void; stream?: EventEmitter }): void {
-    this.tap = CopyFrameTap.attach(connection, this.row);
+    this.tap = FrameTap.attach(connection, this.row);
     if (this.flow !== null) this.flow.tap = this.tap;
     connection.query(this.text);
   }
 
-  /** Rows as pg's messages, when the socket could not be read directly (see copy-frames.ts). */
+  /** Rows as pg's messages, when the socket could not be read directly (see frame-tap.ts). */
   handleCopyData(msg: { chunk: Buffer }): void {
     this.row(msg.chunk, 0, msg.chunk.length);
   }
