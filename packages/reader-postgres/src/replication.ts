@@ -1,7 +1,7 @@
 /**
  * One replication connection (`replication=database`): creates the slot when asked, runs START_REPLICATION
- * and turns the CopyBoth stream into copied XLogData frames plus keepalive callbacks. It never decides what to
- * confirm; `sendStatus` sends whatever position the reader gives it.
+ * and turns the CopyBoth stream into XLogData frames (views of the socket's reads, see frame-tap.ts) plus
+ * keepalive callbacks. It never decides what to confirm; `sendStatus` sends whatever position the reader gives it.
  */
 import type { EventEmitter } from 'node:events';
 import { ErrorCode, lsnFromParts, parseLsn, WalstreamError } from '@walstream/core';
