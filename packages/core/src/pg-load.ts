@@ -9,14 +9,11 @@
  */
 export function loadPgQuietly(load: () => unknown): void {
   const g = globalThis as { navigator?: unknown };
-  if (g.navigator !== undefined) {
-    load();
-    return;
-  }
-  g.navigator = { userAgent: `Node.js/${process.versions.node.split('.')[0]}` };
+  const shim = g.navigator === undefined;
+  if (shim) g.navigator = { userAgent: `Node.js/${process.versions.node.split('.')[0]}` };
   try {
     load();
   } finally {
-    delete g.navigator;
+    if (shim) delete g.navigator;
   }
 }

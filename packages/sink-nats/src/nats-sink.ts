@@ -239,7 +239,6 @@ class NatsSinkImpl implements NatsSink {
     const pre = source === null ? '' : `${source}:`;
     const group = new AckGroup();
     const slice = new TimeSlice(SUBMIT_SLICE_MS);
-    const due = () => slice.spent();
     const turn = async () => {
       await slice.yieldTurn();
       // Closed meanwhile: what was submitted still gets its PubAcks, but this write is not whole.
@@ -249,13 +248,13 @@ class NatsSinkImpl implements NatsSink {
       for (let i = 0; i < events.length; i++) {
         const e = events[i] as ChangeEvent;
         publisher.submit(group, this.subjectOf(e), ...this.message(this.encode(e)), pre + e.id);
-        if ((i & 31) === 31 && i < events.length - 1 && due()) await turn();
+        if ((i & 31) === 31 && i < events.length - 1 && slice.spent()) await turn();
       }
     } else {
       for (const [subject, evs] of groupBy(events, this.subjectOf)) {
         for (const { first, last, payload } of this.pack(evs)) {
           publisher.submit(group, subject, ...this.message(payload), `${pre}${first.id}..${last.id}`);
-          if (due()) await turn();
+          if (slice.spent()) await turn();
         }
       }
     }
