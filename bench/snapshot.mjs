@@ -1,5 +1,5 @@
 // Initial snapshot: N existing rows are copied by walstream (reader with snapshot.mode 'initial', one
-// `COPY (SELECT ... keyset chunk) TO STDOUT` per chunk in the slot's exported snapshot -> Pipeline -> no-op sink,
+// `COPY (SELECT ... ORDER BY pk) TO STDOUT` per table, cut into chunks, in the slot's exported snapshot -> Pipeline -> no-op sink,
 // every value decoded into a READ event) and by
 // Postgres' own `COPY (SELECT * FROM t) TO STDOUT` read by psql into /dev/null, on the same table in the same
 // run. walstream runs in a child process so its peak RSS is its own. Median and spread of BENCH_ROUNDS rounds.

@@ -12,7 +12,7 @@ import { copyOut, splitCopyRow } from '../src/snapshot/copy.js';
 import { SNAPSHOT_SESSION } from '../src/snapshot/snapshotter.js';
 import {
   chunkSelect,
-  copyChunk,
+  copyRows,
   describeTable,
   readChunk,
   rowDecoder,
@@ -174,12 +174,12 @@ describe.each(servers())('Postgres $version snapshot COPY reading', ({ url: admi
     ];
     for (const [select, message] of wrong) {
       await expect(
-        copyChunk(c, t, types, select, () => {}),
+        copyRows(c, t, types, select, () => {}),
         select,
       ).rejects.toThrow(message);
     }
     // A value its decoder refuses: the error names the column and its type, never the value.
-    const refused = await copyChunk(c, t, types, "SELECT 1, 'yes-secret'", () => {}).catch((e: Error) => e);
+    const refused = await copyRows(c, t, types, "SELECT 1, 'yes-secret'", () => {}).catch((e: Error) => e);
     expect(refused).toBeInstanceOf(DecodeError);
     expect((refused as Error).message).toMatch(/column b \(boolean\) of public\.k/);
     expect((refused as Error).message).not.toContain('secret');

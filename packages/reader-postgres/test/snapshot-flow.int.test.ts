@@ -1,11 +1,13 @@
 /**
  * An initial snapshot's COPY is paused while the consumer is behind: a chunk of wide rows must not pile up in
  * memory as READ events waiting for a slow sink (memory bounded by the reader's read-ahead, not by the chunk).
+ * A stop in the middle of a table cuts its COPY: the rest of the table is not read to be thrown away.
  */
 import { createPipeline, type Sink } from '@walstream/core';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { freshDatabase, servers, slotName, sql } from './helpers.js';
+import { until } from './snapshot-helpers.js';
 
 const ROWS = 600;
 const WIDTH = 64 * 1024; // 600 rows of 64 KiB: about 38 MiB in one chunk
@@ -59,6 +61,57 @@ describe.each(servers().filter((s) => s.version === 18))(
       } finally {
         await pipeline.stop();
       }
+    }, 120_000);
+
+    it('a stop mid-table ends the COPY on the server instead of reading the rest of the table', async () => {
+      const url = await freshDatabase(adminUrl);
+      await sql(url, 'CREATE TABLE big (id int PRIMARY KEY, pad text)');
+      await sql(url, `INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 300000) g`);
+      const reader = createPostgresReader({
+        connectionString: url,
+        slot: slotName(url),
+        publication: 'big_pub',
+        tables: ['big'],
+        snapshot: { mode: 'initial', chunkRows: 1000 },
+      });
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let seen = 0;
+      // The sink holds the pipeline after the first rows, so the copy stops early in the table.
+      const sink: Sink = {
+        name: 'held',
+        async write(b) {
+          seen += b.events.length;
+          await held;
+        },
+      };
+      const pipeline = createPipeline({ name: 'stop-mid-copy', reader, sinks: [sink] });
+      await pipeline.start();
+      const copying = async () =>
+        Number(
+          (
+            await sql(
+              url,
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%' AND pid <> pg_backend_pid()`,
+            )
+          ).rows[0].n,
+        );
+      await until(() => seen > 0, 'the first rows');
+      expect(await copying()).toBe(1);
+      const stopped = pipeline.stop();
+      release();
+      await stopped;
+      // The server's backend ends with the connection (no COPY left running or being drained).
+      await until(async () => (await copying()) === 0, 'the COPY to end on the server', 100);
+      // What the server read of the table (flushed when its backend ended): far from all of it.
+      const read = await sql(
+        url,
+        `SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) AS n FROM pg_stat_user_tables WHERE relname = 'big'`,
+      );
+      expect(Number(read.rows[0].n)).toBeGreaterThan(0);
+      expect(Number(read.rows[0].n)).toBeLessThan(150000);
     }, 120_000);
   },
 );

@@ -9,7 +9,10 @@ export interface SnapshotOptions {
   mode?: 'initial' | 'never' | 'only';
   /** Tables to copy (`schema.table`, a subset of the published ones). @default every published table */
   tables?: string[];
-  /** Rows per chunk (one keyset query, one checkpoint). Memory is bounded by a chunk. @default 10000 */
+  /**
+   * Rows per chunk: one checkpoint each (a resumed copy starts after the last chunk every sink holds); one keyset
+   * query each for on-demand snapshots, whose memory holds a chunk. @default 10000
+   */
   chunkRows?: number;
   /** Accept `reader.requestSnapshot()` while streaming; needs logical messages on the slot. @default true */
   onDemand?: boolean;

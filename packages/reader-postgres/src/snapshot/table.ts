@@ -115,11 +115,11 @@ export interface Chunk {
 
 /**
  * The keyset query of one chunk: rows after `after` (raw key text, null = from the start) in key order, at most
- * `limit`. It runs under COPY (see copy.ts), which takes no bind parameters: the boundary goes in as literals
- * cast to the key columns' types, exactly what parameters would be (the session pins
+ * `limit` (null: to the end of the table). It runs under COPY (see copy.ts), which takes no bind parameters: the
+ * boundary goes in as literals cast to the key columns' types, exactly what parameters would be (the session pins
  * standard_conforming_strings).
  */
-export function chunkSelect(t: SnapshotTable, after: readonly string[] | null, limit: number): string {
+export function chunkSelect(t: SnapshotTable, after: readonly string[] | null, limit: number | null): string {
   const where: string[] = [];
   if (t.rowFilter !== null) where.push(`(${t.rowFilter})`);
   if (after !== null) {
@@ -127,39 +127,44 @@ export function chunkSelect(t: SnapshotTable, after: readonly string[] | null, l
     const literals = keyCols.map((c, i) => `${quoteLiteral(after[i] as string)}::${c.type}`);
     where.push(`(${keyCols.map((c) => quoteIdent(c.name)).join(', ')}) > (${literals.join(', ')})`);
   }
-  return `SELECT ${t.selectList} FROM ${t.from}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${t.orderBy} LIMIT ${limit}`;
+  const filter = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+  return `SELECT ${t.selectList} FROM ${t.from}${filter} ORDER BY ${t.orderBy}${limit === null ? '' : ` LIMIT ${limit}`}`;
 }
 
+/** Called per row with its decoded values, its key, its size on the wire and its COPY text (see keyText). */
+export type CopyRowSink = (row: Row, key: Row, bytes: number, line: string) => void;
+
 /**
- * Runs one chunk's query, handing each decoded row, its key and its size on the wire to `onRow` as it arrives;
- * `flow` pauses and resumes the reading.
+ * Runs `select` under COPY, handing each decoded row to `onRow` as it arrives; `flow` pauses and resumes the
+ * reading. Resolves with the number of rows.
  */
-export async function copyChunk(
+export async function copyRows(
   client: pg.Client,
   t: SnapshotTable,
   types: TypeRegistry,
   select: string,
-  onRow: (row: Row, key: Row, bytes: number) => void,
+  onRow: CopyRowSink,
   flow: CopyFlow | null = null,
-): Promise<{ rows: number; lastKey: string[] | null }> {
+): Promise<number> {
   const decode = rowDecoder(t, types);
   let rows = 0;
-  let last: string | null = null;
   await copyOut(
     client,
     select,
     (line, bytes) => {
       const row = decode.line(line);
-      onRow(row, decode.key(row), bytes);
+      onRow(row, decode.key(row), bytes, line);
       rows++;
-      last = line;
     },
     flow,
   );
-  if (last === null) return { rows, lastKey: null };
-  // The boundary as the server wrote it (key columns are never NULL), split once per chunk.
-  const lastFields = splitCopyRow(last, t.columns.length);
-  return { rows, lastKey: t.keyIndexes.map((i) => lastFields[i] as string) };
+  return rows;
+}
+
+/** A row's key as the server wrote it (key columns are never NULL): the boundary a chunk after it starts from. */
+export function keyText(t: SnapshotTable, line: string): string[] {
+  const fields = splitCopyRow(line, t.columns.length);
+  return t.keyIndexes.map((i) => fields[i] as string);
 }
 
 /** One whole chunk in memory (on-demand snapshots hold it until its high watermark). */
@@ -172,11 +177,13 @@ export async function readChunk(
 ): Promise<Chunk> {
   const rows: Row[] = [];
   const keys: Row[] = [];
-  const { lastKey } = await copyChunk(client, t, types, chunkSelect(t, after, limit), (row, key) => {
+  let last: string | null = null;
+  await copyRows(client, t, types, chunkSelect(t, after, limit), (row, key, _bytes, line) => {
     rows.push(row);
     keys.push(key);
+    last = line;
   });
-  return { rows, keys, lastKey };
+  return { rows, keys, lastKey: last === null ? null : keyText(t, last) };
 }
 
 export interface RowDecoder {
