@@ -186,6 +186,31 @@ describe.each(servers())('Postgres $version snapshot COPY reading', ({ url: admi
     expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
+  it('with cutOnError a refused row fails the COPY at once and the rest is never read', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE k (id int PRIMARY KEY, b bool)');
+    const { c, types } = await connect(url);
+    const t = await describeTable(c, 'public', 'k', 'none', version * 10000);
+    // Two million rows whose first one the boolean decoder refuses.
+    const select = "SELECT g, CASE WHEN g = 1 THEN 'maybe' ELSE 't' END FROM generate_series(1, 2000000) g";
+    const refused = await copyRows(c, t, types, select, () => {}, { cutOnError: true }).catch((e: Error) => e);
+    expect(refused).toBeInstanceOf(DecodeError);
+    expect((refused as Error).message).not.toContain('maybe');
+    const running = async () =>
+      Number(
+        (
+          await sql(
+            url,
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT g,%' AND state = 'active'`,
+          )
+        ).rows[0].n,
+      );
+    // Still running on the server, blocked on its socket: the failure did not wait for the rest to be read.
+    expect(await running()).toBe(1);
+    await c.end();
+    await until(async () => (await running()) === 0, 'the COPY to end with its connection', 100);
+  });
+
   it('an initial copy whose session dies part-way continues on demand from its last whole chunk', async () => {
     const url = await freshDatabase(adminUrl);
     await sql(url, 'CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, pad text)');

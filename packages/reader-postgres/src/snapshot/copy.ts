@@ -51,6 +51,7 @@ class CopyOut {
     private readonly text: string,
     private readonly onRow: CopyRowHandler,
     private readonly flow: CopyFlow | null,
+    private readonly cutOnError: boolean,
   ) {
     this.done = new Promise<void>((res, rej) => {
       this.resolve = res;
@@ -76,8 +77,13 @@ class CopyOut {
       const stop = end > start && b[end - 1] === 0x0a ? end - 1 : end;
       this.onRow(utf8(b, start, stop), end - start);
     } catch (err) {
-      // Keep draining the COPY (the connection stays in sync); fail once it ends.
       this.error = err as Error;
+      if (this.cutOnError) {
+        // Fail now, with the socket paused: the rest of the COPY is never read (see CopyOptions.cutOnError).
+        this.tap?.pause();
+        this.settle(this.error);
+      }
+      // Otherwise keep draining the COPY (the connection stays in sync); fail once it ends.
     }
   };
 
@@ -102,6 +108,10 @@ class CopyOut {
     // The socket goes back to pg however the COPY ends (a connection lost mid-COPY included), reading again.
     if (this.flow !== null) this.flow.tap = null;
     this.tap?.detach();
+    this.settle(err);
+  }
+
+  private settle(err: Error | null): void {
     if (this.settled) return;
     this.settled = true;
     if (err === null) this.resolve();
@@ -109,17 +119,21 @@ class CopyOut {
   }
 }
 
-/**
- * Runs `COPY (<select>) TO STDOUT` on `client`, calling `onRow` for every row as it arrives; `flow` lets the
- * caller pause and resume reading.
- */
-export function copyOut(
-  client: pg.Client,
-  select: string,
-  onRow: CopyRowHandler,
-  flow: CopyFlow | null = null,
-): Promise<void> {
-  const q = new CopyOut(`COPY (${select}) TO STDOUT`, onRow, flow);
+export interface CopyOptions {
+  /** Lets the caller pause and resume reading. */
+  flow?: CopyFlow | null;
+  /**
+   * A row that fails (its handler throws) fails the COPY at once and leaves the rest unread, the socket paused:
+   * for a COPY of a whole table, where draining it first could take as long as the copy. The connection is then
+   * still in the COPY and must be ended (ending a pg client with its query active destroys the socket).
+   * Otherwise the COPY is read to its end and the connection stays usable. @default false
+   */
+  cutOnError?: boolean;
+}
+
+/** Runs `COPY (<select>) TO STDOUT` on `client`, calling `onRow` for every row as it arrives. */
+export function copyOut(client: pg.Client, select: string, onRow: CopyRowHandler, o: CopyOptions = {}): Promise<void> {
+  const q = new CopyOut(`COPY (${select}) TO STDOUT`, onRow, o.flow ?? null, o.cutOnError ?? false);
   (client as unknown as { query(q: CopyOut): void }).query(q);
   return q.done;
 }

@@ -196,7 +196,8 @@ async function copyAll(
           // Handed out once this socket read's rows are parsed: microtasks run between reads.
           if (q.wake !== null) wake();
         },
-        q.flow,
+        // A value that fails to decode fails the copy now, not after the rest of the table (the client is ended).
+        { flow: q.flow, cutOnError: true },
       );
       if (inChunk > 0) endChunk({ ...base, tableIndex: ti + 1, lastKey: null });
       snap.progress.finish(id, t.name);

@@ -10,7 +10,7 @@ import { props } from '../row-builder.js';
 import { quoteIdent, quoteLiteral } from '../sql.js';
 import type { TypeRegistry } from '../types/registry.js';
 import { asText, type TextDecoder } from '../types/text.js';
-import { type CopyFlow, copyOut, splitCopyRow } from './copy.js';
+import { type CopyOptions, copyOut, splitCopyRow } from './copy.js';
 import { NoPrimaryKeyError, SnapshotError } from './errors.js';
 
 export interface SnapshotTable {
@@ -134,17 +134,14 @@ export function chunkSelect(t: SnapshotTable, after: readonly string[] | null, l
 /** Called per row with its decoded values, its key, its size on the wire and its COPY text (see keyText). */
 export type CopyRowSink = (row: Row, key: Row, bytes: number, line: string) => void;
 
-/**
- * Runs `select` under COPY, handing each decoded row to `onRow` as it arrives; `flow` pauses and resumes the
- * reading. Resolves with the number of rows.
- */
+/** Runs `select` under COPY, handing each decoded row to `onRow` as it arrives. Resolves with the number of rows. */
 export async function copyRows(
   client: pg.Client,
   t: SnapshotTable,
   types: TypeRegistry,
   select: string,
   onRow: CopyRowSink,
-  flow: CopyFlow | null = null,
+  o: CopyOptions = {},
 ): Promise<number> {
   const decode = rowDecoder(t, types);
   let rows = 0;
@@ -156,7 +153,7 @@ export async function copyRows(
       onRow(row, decode.key(row), bytes, line);
       rows++;
     },
-    flow,
+    o,
   );
   return rows;
 }
