@@ -1,9 +1,10 @@
 /**
  * An initial snapshot's COPY is paused while the consumer is behind: a chunk of wide rows must not pile up in
  * memory as READ events waiting for a slow sink (memory bounded by the reader's read-ahead, not by the chunk).
- * A stop in the middle of a table cuts its COPY: the rest of the table is not read to be thrown away.
+ * A stop in the middle of a table cuts its COPY: the rest of the table is not read to be thrown away. A table's
+ * COPY runs as long as the sinks take, so a statement_timeout of the role or database must not cut it.
  */
-import { createPipeline, type Sink } from '@walstream/core';
+import { createPipeline, type Logger, type Sink } from '@walstream/core';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { freshDatabase, servers, slotName, sql } from './helpers.js';
@@ -112,6 +113,51 @@ describe.each(servers().filter((s) => s.version === 18))(
       );
       expect(Number(read.rows[0].n)).toBeGreaterThan(0);
       expect(Number(read.rows[0].n)).toBeLessThan(150000);
+    }, 120_000);
+
+    it("a database's statement_timeout does not cut the initial copy's COPY, however slow the sinks", async () => {
+      const url = await freshDatabase(adminUrl);
+      await sql(url, 'CREATE TABLE slow (id int PRIMARY KEY, pad text)');
+      // 40,000 rows of about 400 bytes: 16 MB, more than the socket buffers hold, so the COPY waits for the sink.
+      await sql(url, `INSERT INTO slow SELECT g, repeat(md5(g::text), 12) FROM generate_series(1, 40000) g`);
+      const db = new URL(url).pathname.slice(1);
+      await sql(url, `ALTER DATABASE ${db} SET statement_timeout = '300ms'`);
+      const warnings: string[] = [];
+      const logger: Logger = {
+        debug: () => {},
+        info: () => {},
+        warn: (msg) => warnings.push(msg),
+        error: () => {},
+      };
+      const reader = createPostgresReader({
+        connectionString: url,
+        slot: slotName(url),
+        publication: 'slow_pub',
+        tables: ['slow'],
+        snapshot: { mode: 'initial', chunkRows: 1000 },
+        logger,
+      });
+      let seen = 0;
+      // 40 writes of 1,000 rows at 50 ms each: the table's COPY waits on them for about two seconds.
+      const sink: Sink = {
+        name: 'slow',
+        async write(b) {
+          await new Promise((r) => setTimeout(r, 50));
+          seen += b.events.filter((e) => e.operation === 'READ').length;
+        },
+      };
+      const pipeline = createPipeline({ name: 'timeout', reader, sinks: [sink], batch: { maxEvents: 1000 } });
+      await pipeline.start();
+      try {
+        await until(() => seen >= 40000, 'every row', 300);
+        const initial = pipeline.status().snapshot.find((t) => t.snapshotId === 'initial');
+        expect(initial?.state).toBe('done');
+        // Not cut and taken over by an on-demand continuation: the exported snapshot held to the end.
+        expect(warnings.filter((w) => w.includes('initial snapshot'))).toEqual([]);
+        expect(seen).toBe(40000);
+      } finally {
+        await pipeline.stop();
+      }
     }, 120_000);
   },
 );

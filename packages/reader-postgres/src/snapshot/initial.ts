@@ -149,8 +149,10 @@ async function copyAll(
   try {
     // Key order comes from the primary key's index, never from sorting the table: with sorts off the planner
     // takes the index scan (what each LIMITed chunk used), so rows stream from the first one on and a table
-    // larger than memory needs no sort on disk. Reverts at the end of the snapshot's transaction.
-    await client.query('SET LOCAL enable_sort = off');
+    // larger than memory needs no sort on disk. A table's COPY lasts as long as the sinks take to write it, so a
+    // statement_timeout of the role or database must not cut it (that would lose the exported snapshot). Both
+    // revert at the end of the snapshot's transaction.
+    await client.query('SET LOCAL enable_sort = off; SET LOCAL statement_timeout = 0');
     for (let ti = 0; ti < tables.length; ti++) {
       if (q.stopped) return;
       const spec = tables[ti] as { schema: string; table: string };
