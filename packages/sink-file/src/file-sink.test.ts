@@ -101,6 +101,22 @@ describe('file sink', () => {
     await sink.close?.();
   });
 
+  it('readEvents gives the whole records of a file that ends in a torn one (read before the sink reopens it)', async () => {
+    const a = makeEvent({ lsn: 0x100n, index: 0 });
+    const b = makeEvent({ lsn: 0x100n, index: 1 });
+    const jsonl = Buffer.from(`${encodeEventJson(a)}\n${encodeEventJson(b).slice(0, 25)}`);
+    expect(readEvents('jsonl', 'events', jsonl).map((e) => e.id)).toEqual([a.id]);
+    for (const mode of ['events', 'transactions'] as const) {
+      const path = join(dir, `torn-${mode}.msgpack`);
+      const sink = createFileSink({ path, format: 'msgpack', mode });
+      await sink.write(batchOf(1, [a]), opts);
+      await sink.close?.();
+      const whole = await readFile(path);
+      const torn = Buffer.concat([whole, whole.subarray(0, whole.length - 7)]);
+      expect(readEvents('msgpack', mode, torn).map((e) => e.id)).toEqual([a.id]);
+    }
+  });
+
   it('rotates by size and resumes after the newest rotated file', async () => {
     const path = join(dir, 'changes.jsonl');
     const sink = createFileSink({ path, rotateBytes: 1 }); // every write after the first starts a new file
