@@ -134,7 +134,7 @@ export function chunkSelect(t: SnapshotTable, after: readonly string[] | null, l
 /** Called per row with its decoded values, its key, its size on the wire and its COPY text (see keyText). */
 export type CopyRowSink = (row: Row, key: Row, bytes: number, line: string) => void;
 
-/** Runs `select` under COPY, handing each decoded row to `onRow` as it arrives. Resolves with the number of rows. */
+/** Runs `select` under COPY, handing each decoded row to `onRow` as it arrives. */
 export async function copyRows(
   client: pg.Client,
   t: SnapshotTable,
@@ -142,20 +142,17 @@ export async function copyRows(
   select: string,
   onRow: CopyRowSink,
   o: CopyOptions = {},
-): Promise<number> {
+): Promise<void> {
   const decode = rowDecoder(t, types);
-  let rows = 0;
   await copyOut(
     client,
     select,
     (line, bytes) => {
       const row = decode.line(line);
       onRow(row, decode.key(row), bytes, line);
-      rows++;
     },
     o,
   );
-  return rows;
 }
 
 /** A row's key as the server wrote it (key columns are never NULL): the boundary a chunk after it starts from. */
