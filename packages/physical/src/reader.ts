@@ -96,6 +96,8 @@ class PhysicalReaderImpl implements PhysicalReader {
   private streaming = false;
   private timer: ReturnType<typeof setInterval> | null = null;
   private closed = false;
+  /** open() has read the server and the slot (start position, timeline, segment size). */
+  private opened = false;
   /** Aborted by close(): ends a reconnect backoff at once (read()'s own signal may be absent). */
   private readonly closing = new AbortController();
   private readonly log: Logger;
@@ -115,7 +117,7 @@ class PhysicalReaderImpl implements PhysicalReader {
   }
 
   async open(): Promise<void> {
-    if (this.session) return;
+    if (this.opened) return;
     const s = await this.newSession();
     if (s === null) return;
     this.session = s;
@@ -145,6 +147,7 @@ class PhysicalReaderImpl implements PhysicalReader {
       this.timeline = tli;
       // What the slot holds is already durable in the archive: report it back unchanged until acks arrive.
       this.flushedLsn = restart ?? 0n;
+      this.opened = true;
     } catch (err) {
       await this.dropSession();
       throw err;
@@ -152,7 +155,6 @@ class PhysicalReaderImpl implements PhysicalReader {
   }
 
   async *read(opts: ReadOptions = {}): AsyncGenerator<ReaderItem> {
-    await this.open();
     if (this.closed) return;
     const signal = opts.signal;
     this.timer = setInterval(() => this.sendStatus(false), this.interval);
@@ -164,13 +166,21 @@ class PhysicalReaderImpl implements PhysicalReader {
     };
     let attempt = 0;
     try {
-      let tli = this.timeline;
-      let from = this.startLsn;
+      // Known once open() has read the slot (here, or before read()).
+      let tli = 0;
+      let from = 0n;
       for (;;) {
         let next: { timeline: number; start: Lsn } | null;
         try {
-          if (this.session === null) await this.reconnect();
+          // The set-up runs inside the retry: a connection lost while it runs is a reconnect like any other
+          // (a configuration error is not retriable and still ends read()).
+          if (!this.opened) await this.open();
+          else if (this.session === null) await this.reconnect();
           if (this.closed) return;
+          if (tli === 0) {
+            tli = this.timeline;
+            from = this.startLsn;
+          }
           if (tli > 1) {
             const hist = await this.history(tli, from);
             if (hist) yield hist;

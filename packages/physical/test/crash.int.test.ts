@@ -7,7 +7,7 @@
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createPipeline, formatLsn, parseLsn } from '@walstream/core';
-import type { PostgresCluster } from '@walstream/testkit';
+import { type PostgresCluster, startTcpProxy } from '@walstream/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPhysicalReader, createWalArchiveSink, segmentName } from '../src/index.js';
@@ -186,6 +186,36 @@ describe.each(versions)('PostgreSQL %i: archiver crash', (version) => {
     const [id] = await sql<{ s: string }>(url, 'SELECT system_identifier::text AS s FROM pg_control_system()');
     await verifyWalPages(dir, names, SEG, (id as { s: string }).s);
     expect(reader.reconnects).toBe(3);
+  });
+
+  it('a connection lost while read() opens it is a reconnect, not the end of read()', async () => {
+    // The cut comes exactly while the first command of the set-up (IDENTIFY_SYSTEM) waits for its answer.
+    const proxy = await startTcpProxy({ host: cluster.host, port: cluster.port });
+    let cut = false;
+    proxy.transform('server', (data) => {
+      if (!cut && data.includes('IDENTIFY_SYSTEM')) {
+        cut = true;
+        setImmediate(() => proxy.cut());
+      }
+      return data;
+    });
+    const reader = createPhysicalReader({
+      connectionString: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`,
+      slot: 'open_cut_slot',
+      reconnect: { initialDelayMs: 50, maxDelayMs: 50 },
+    });
+    try {
+      let chunks = 0;
+      for await (const item of reader.read()) {
+        if ((item as { walKind?: string }).walKind === 'wal' && ++chunks === 1) break;
+      }
+      expect(cut).toBe(true);
+      expect(reader.reconnects).toBe(1);
+    } finally {
+      await reader.close();
+      await proxy.close();
+      await sql(cluster.connectionString, `SELECT pg_drop_replication_slot('open_cut_slot')`).catch(() => {});
+    }
   });
 
   it('close() during a reconnect backoff ends read() at once and opens no connection after it', async () => {
