@@ -98,6 +98,8 @@ class PhysicalReaderImpl implements PhysicalReader {
   private closed = false;
   /** open() has read the server and the slot (start position, timeline, segment size). */
   private opened = false;
+  /** A replication connection was made at least once. */
+  private reached = false;
   /** Aborted by close(): ends a reconnect backoff at once (read()'s own signal may be absent). */
   private readonly closing = new AbortController();
   private readonly log: Logger;
@@ -121,6 +123,7 @@ class PhysicalReaderImpl implements PhysicalReader {
     const s = await this.newSession();
     if (s === null) return;
     this.session = s;
+    this.reached = true;
     try {
       const id = firstRow(await s.query('IDENTIFY_SYSTEM'));
       this.systemId = id.systemid ?? '';
@@ -193,6 +196,8 @@ class PhysicalReaderImpl implements PhysicalReader {
           // Right after a lost connection the server may not have released the slot yet (55006): wait and retry.
           const slotBusy = attempt > 0 && err instanceof PhysicalServerError && err.sqlState === '55006';
           if ((!isRetriable(err) && !slotBusy) || this.closed || signal?.aborted) throw err;
+          // A server never reached (a wrong address, nothing listening) fails read() at once, as open() does.
+          if (!this.reached) throw err;
           attempt++;
           if (attempt > retry.maxAttempts) throw err;
           const delayMs = backoffDelay(retry, attempt);

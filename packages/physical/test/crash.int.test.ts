@@ -218,6 +218,29 @@ describe.each(versions)('PostgreSQL %i: archiver crash', (version) => {
     }
   });
 
+  it('read() fails at once when the server was never reached', async () => {
+    const proxy = await startTcpProxy({ host: cluster.host, port: cluster.port });
+    proxy.refuse();
+    const reader = createPhysicalReader({
+      connectionString: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`,
+      slot: 'never_reached_slot',
+      reconnect: { initialDelayMs: 50, maxDelayMs: 50 },
+    });
+    try {
+      await expect(
+        (async () => {
+          for await (const _ of reader.read()) {
+            // nothing comes
+          }
+        })(),
+      ).rejects.toThrow('cannot open the replication connection');
+      expect(reader.reconnects).toBe(0);
+    } finally {
+      await reader.close();
+      await proxy.close();
+    }
+  });
+
   it('close() during a reconnect backoff ends read() at once and opens no connection after it', async () => {
     const url = cluster.connectionString;
     const app = 'walstream-close-backoff';
