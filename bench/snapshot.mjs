@@ -3,6 +3,7 @@
 // every value decoded into a READ event) and by
 // Postgres' own `COPY (SELECT * FROM t) TO STDOUT` read by psql into /dev/null, on the same table in the same
 // run. walstream runs in a child process so its peak RSS is its own. Median and spread of BENCH_ROUNDS rounds.
+// Printed beside, for context: the same COPY in primary-key order (what walstream asks the server for), by psql.
 // Targets: walstream >= 0.8x COPY rows/s; peak RSS <= 150 MB for 5M rows (memory bounded by the chunk).
 // BENCH_ROWS (default 5,000,000), BENCH_ROUNDS (default 3), BENCH_CHUNK (default 10,000), BENCH_PROF=<dir> (profile
 // the walstream child), BENCH_MEMTRACE=1 (its memory every 500 ms), BENCH_INFLIGHT_MB (the pipeline's budget),
@@ -111,14 +112,16 @@ function runChild(url, slot) {
   });
 }
 
-function timeCopy(cluster) {
+/** The headline reference: `COPY (SELECT * FROM t)`; with `ordered`, the server's own read in key order (context). */
+function timeCopy(cluster, ordered = false) {
+  const sql = ordered
+    ? 'BEGIN; SET LOCAL enable_sort = off; COPY (SELECT * FROM orders ORDER BY id) TO STDOUT; COMMIT'
+    : 'COPY (SELECT * FROM orders) TO STDOUT';
   const t0 = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const p = spawn(
-      join(cluster.binDir, 'psql'),
-      ['-X', '-q', '-d', cluster.connectionString, '-c', 'COPY (SELECT * FROM orders) TO STDOUT'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const p = spawn(join(cluster.binDir, 'psql'), ['-X', '-q', '-d', cluster.connectionString, '-c', sql], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     p.stderr.on('data', (d) => {
       err += d;
@@ -152,9 +155,11 @@ export async function run() {
     const ws = [];
     const cpu = [];
     const copy = [];
+    const ordered = [];
     let rss = 0;
     for (let r = 0; r < ROUNDS; r++) {
       copy.push(ROWS / (await timeCopy(cluster)));
+      ordered.push(ROWS / (await timeCopy(cluster, true)));
       const res = await runChild(url, `bench_snap_${r}`);
       if (res.rows !== ROWS) throw new Error(`walstream copied ${res.rows} rows, expected ${ROWS}`);
       ws.push(ROWS / res.seconds);
@@ -170,6 +175,10 @@ export async function run() {
     );
     console.log(
       `  psql COPY (SELECT * FROM t) TO STDOUT > /dev/null (reference) ${fmt(median(copy))} rows/s  (${spread(copy)})`,
+    );
+    // What walstream's reading in key order costs the server by itself, without walstream: the ceiling of the ratio.
+    console.log(
+      `  psql COPY (SELECT * FROM t ORDER BY pk) (server's key order)    ${fmt(median(ordered))} rows/s  (${spread(ordered)})  ${(median(ordered) / median(copy)).toFixed(2)}x COPY`,
     );
     console.log(
       `  walstream initial snapshot -> Pipeline -> no-op                ${fmt(median(ws))} rows/s  (${spread(ws)})  ${ratio.toFixed(2)}x COPY`,
