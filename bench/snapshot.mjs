@@ -7,7 +7,7 @@
 // Targets: walstream >= 0.8x COPY rows/s; peak RSS <= 150 MB for 5M rows (memory bounded by the chunk).
 // BENCH_ROWS (default 5,000,000), BENCH_ROUNDS (default 3), BENCH_CHUNK (default 10,000), BENCH_PROF=<dir> (profile
 // the walstream child), BENCH_MEMTRACE=1 (its memory every 500 ms), BENCH_INFLIGHT_MB (the pipeline's budget),
-// BENCH_ALLOC=<dir> (an allocation profile of the child).
+// BENCH_BATCH_EVENTS (its batch.maxEvents), BENCH_ALLOC=<dir> (an allocation profile of the child).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,7 @@ async function child(url, slot) {
     ...(process.env.BENCH_INFLIGHT_MB
       ? { maxInFlightBytes: Math.round(Number(process.env.BENCH_INFLIGHT_MB) * 2 ** 20) }
       : {}),
+    ...(process.env.BENCH_BATCH_EVENTS ? { batch: { maxEvents: Number(process.env.BENCH_BATCH_EVENTS) } } : {}),
     sinks: [
       {
         name: 'noop',
