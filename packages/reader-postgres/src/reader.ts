@@ -29,7 +29,7 @@ import { ConfirmLedger } from './confirm-ledger.js';
 import { ConnectionError } from './errors.js';
 import { FrameQueue } from './frame-queue.js';
 import { type PostgresReaderOptions, type ResolvedReaderOptions, resolveReaderOptions } from './options.js';
-import { decodePgoutput } from './protocol/decode.js';
+import { PreparedWarnings } from './prepared-warnings.js';
 import type { PostgresReader, PostgresReaderStatus } from './reader-types.js';
 import { reconnect } from './reconnect.js';
 import { ReplicationConnection, where } from './replication.js';
@@ -37,7 +37,8 @@ import { type SetupResult, setup, type TableInfo } from './setup.js';
 import { slotLag, startHeartbeat } from './side-queries.js';
 import { type SnapshotHandle, Snapshotter } from './snapshot/snapshotter.js';
 import { Turns } from './turns.js';
-import { TYPE_QUERY, TypeRegistry } from './types/registry.js';
+import { namesUnknownType, reloadTypes } from './type-watch.js';
+import { TypeRegistry } from './types/registry.js';
 
 /**
  * Most items, and most frame bytes, in one run handed to the consumer: frames taken off the queue let the socket
@@ -76,7 +77,7 @@ class Reader implements PostgresReader {
   private serverWalEnd: Lsn | null = null;
   /** Highest WAL position received (reported as `write` in status updates; `flush` is what sinks hold). */
   private received: Lsn = 0n;
-  private readonly warnedPrepared = new Set<string>();
+  private readonly prepared: PreparedWarnings;
   private spillRoot: string | null = null;
   private statusTimer: ReturnType<typeof setInterval> | null = null;
   private heartbeat: { client: pg.Client; timer: ReturnType<typeof setInterval> } | null = null;
@@ -84,6 +85,7 @@ class Reader implements PostgresReader {
 
   constructor(private readonly o: ResolvedReaderOptions) {
     this.log = o.logger ?? silentLogger;
+    this.prepared = new PreparedWarnings(this.log, o.preparedWarningMs, o.slot);
     this.queue = new FrameQueue(o.maxQueueBytes, {
       pause: () => this.conn?.pause(),
       resume: () => this.conn?.resume(),
@@ -163,7 +165,7 @@ class Reader implements PostgresReader {
     if (this.closed) return;
     this.statusTimer = setInterval(() => {
       this.sendStatus();
-      this.checkPrepared();
+      this.prepared.check(this.decoder?.pendingPrepared ?? []);
     }, this.o.statusIntervalMs);
     this.statusTimer.unref();
     if (this.o.heartbeat) await this.startHeartbeat(this.o.heartbeat);
@@ -255,22 +257,6 @@ class Reader implements PostgresReader {
     this.conn?.sendStatus(this.ledger.confirmed, this.received); // written is never reported below flushed
   }
 
-  /** Warns once per prepared transaction that has waited longer than `preparedWarningMs`. */
-  private checkPrepared(): void {
-    const pending = this.decoder?.pendingPrepared ?? [];
-    if (pending.length === 0) return;
-    const now = Date.now();
-    for (const p of pending) {
-      const ageMs = now - p.preparedAtMs;
-      if (ageMs < this.o.preparedWarningMs || this.warnedPrepared.has(p.gid)) continue;
-      this.warnedPrepared.add(p.gid);
-      this.log.warn(
-        'a prepared transaction holds confirmation back (orphaned? COMMIT PREPARED or ROLLBACK PREPARED it)',
-        { gid: p.gid, ageMs, prepareLsn: formatLsn(p.prepareLsn), slot: this.o.slot },
-      );
-    }
-  }
-
   async *read(opts: ReadOptions = {}): AsyncGenerator<ReaderItem> {
     const signal = opts.signal;
     for await (const run of this.readRuns(opts)) {
@@ -332,9 +318,9 @@ class Reader implements PostgresReader {
           await this.recover(this.queue.endError, signal);
           continue;
         }
-        if (this.hasUnknownTypes(frame)) {
+        if (namesUnknownType(frame, 25, (this.decoder as ChangeDecoder).inStream, this.types)) {
           if (run.length > 0) yield take();
-          await this.loadTypes();
+          await reloadTypes(this.o.client, this.types);
           if (signal?.aborted || this.closed) return;
         }
         runBytes += frame.length;
@@ -365,29 +351,6 @@ class Reader implements PostgresReader {
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  /** A Relation or Type message naming a type created after start (or not loaded yet). */
-  private hasUnknownTypes(frame: Buffer): boolean {
-    const tag = frame[25];
-    if (tag !== 0x52 /* R */ && tag !== 0x59 /* Y */) return false;
-    const m = decodePgoutput(frame, 25, frame.length, (this.decoder as ChangeDecoder).inStream);
-    if (m.tag === 'relation') return m.columns.some((c) => !this.types.has(c.typeOid));
-    if (m.tag === 'type') return !this.types.has(m.oid);
-    return false;
-  }
-
-  /** Reads pg_type again, so enums, domains and arrays created after start decode as their real type. */
-  private async loadTypes(): Promise<void> {
-    const client = new pg.Client(this.o.client);
-    try {
-      await client.connect();
-      this.types.load((await client.query(TYPE_QUERY, [[]])).rows);
-    } catch (err) {
-      throw new ConnectionError(`cannot read pg_type from ${where(this.o.client)}`, { cause: err });
-    } finally {
-      await client.end().catch(() => {});
     }
   }
 
