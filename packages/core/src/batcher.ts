@@ -26,7 +26,7 @@ export class Batcher {
 
   // The source transaction being read, to close it when a later one starts without a commit marker.
   private txnLsn: bigint | null = null;
-  private sawCommit = false;
+  private sawCommit: boolean;
   private txnLast: Position | null = null;
   private txnCount = 0;
   private txnId = '';
@@ -47,7 +47,11 @@ export class Batcher {
     private readonly o: Pick<ResolvedPipelineOptions, 'batch' | 'transform'>,
     /** Receives each cut batch. */
     private readonly onBatch: (batch: Batch) => void,
-  ) {}
+    /** The reader declares commit markers (LogReader.commitMarkers): transaction ends are known before the first. */
+    commitMarkers = false,
+  ) {
+    this.sawCommit = commitMarkers;
+  }
 
   /** Takes one reader item; returns the bytes it added to the open batch. */
   accept(item: ReaderItem): number {

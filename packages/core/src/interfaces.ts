@@ -36,6 +36,12 @@ export interface LogReader {
   prepare?(opts?: ReadOptions): Promise<void>;
   /** What this start does at the source (after `prepare()` or `open()`), or null. See SinkContext.source. */
   readonly sourceStart?: SourceStart | null;
+  /**
+   * True when the reader yields a `commit` item after every source transaction's events (the Postgres reader
+   * does). The pipeline then knows where transactions end from the first one on: without it, it learns so at the
+   * first commit item, and until then a batch timer or a stop may cut the first transaction after a start.
+   */
+  readonly commitMarkers?: boolean;
 }
 
 /**

@@ -241,13 +241,14 @@ describe('abort listeners do not pile up (no MaxListenersExceededWarning)', () =
 });
 
 describe('a graceful stop ends at a transaction boundary', () => {
-  function gatedReader(items: ReaderItem[], gateAfter: number) {
+  function gatedReader(items: ReaderItem[], gateAfter: number, commitMarkers = false) {
     let release!: () => void;
     const gate = new Promise<void>((r) => {
       release = r;
     });
     const acks: Position[] = [];
     const reader: LogReader = {
+      commitMarkers,
       async *read({ signal } = {}) {
         const aborted = new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true }));
         for (let i = 0; i < items.length; i++) {
@@ -279,6 +280,36 @@ describe('a graceful stop ends at a transaction boundary', () => {
     await stopped;
     expect(sink.events.map((e) => e.position.index)).toEqual([0, 1, 0, 1]);
     expect(acks.at(-1)).toEqual((items[5] as TransactionCommit).position);
+  });
+
+  it('keeps the first transaction after a start whole when the reader declares commit markers', async () => {
+    const items = makeTransactions({ transactions: 1, eventsPerTransaction: 3 });
+    // Two events arrive, then the rest waits while the batch timer (0 ms) fires again and again.
+    const { reader, release } = gatedReader(items, 2, true);
+    const sink = createMemorySink('m');
+    const p = createPipeline({ name: 't', reader, sinks: [sink], batch: { maxWaitMs: 0 } });
+    await p.start();
+    for (let i = 0; i < 200 && p.status().eventsIn < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(sink.batches).toHaveLength(0); // not cut before its commit: a restart cuts it the same way
+    release();
+    for (let i = 0; i < 200 && sink.batches.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await p.stop();
+    expect(sink.batches.map((b) => [b.events.length, b.commits.length])).toEqual([[3, 1]]);
+  });
+
+  it('a stop during the first transaction after a start finishes it when the reader declares commit markers', async () => {
+    const items = makeTransactions({ transactions: 1, eventsPerTransaction: 3 });
+    const { reader, acks, release } = gatedReader(items, 1, true);
+    const sink = createMemorySink('m');
+    const p = createPipeline({ name: 't', reader, sinks: [sink], batch: { maxWaitMs: 0 } });
+    await p.start();
+    for (let i = 0; i < 200 && p.status().eventsIn < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    const stopped = p.stop();
+    setTimeout(release, 30);
+    await stopped;
+    expect(sink.events.map((e) => e.position.index)).toEqual([0, 1, 2]);
+    expect(acks.at(-1)).toEqual((items[3] as TransactionCommit).position);
   });
 
   it('stops at once between transactions, and still stops when a transaction never ends', async () => {

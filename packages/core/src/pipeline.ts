@@ -75,7 +75,7 @@ class PipelineImpl implements Pipeline {
     this.log = o.logger ?? silentLogger;
     this.emitter = new Emitter((err) => this.log.error('pipeline listener threw', { error: describe(err) }));
     this.tracker = new CommitTracker(o.sinks.length);
-    this.batcher = new Batcher(o, (batch) => this.dispatch(batch));
+    this.batcher = new Batcher(o, (batch) => this.dispatch(batch), o.reader.commitMarkers === true);
     this.acker = new Acker(
       o.reader,
       () => this.tracker.committed,

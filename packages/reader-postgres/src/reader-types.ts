@@ -68,4 +68,6 @@ export interface PostgresReader {
    * refuse such a start (ApplyError reason CHECKPOINT).
    */
   readonly sourceStart: SourceStart | null;
+  /** Always true: a `commit` item follows every transaction's events, so no batch cuts a transaction early. */
+  readonly commitMarkers: true;
 }

@@ -70,6 +70,8 @@ class Reader implements PostgresReader {
   private connecting: Promise<void> | null = null;
   private reconnects = 0;
   sourceId: string | null = null;
+  /** A `commit` item follows every transaction's events (see LogReader.commitMarkers). */
+  readonly commitMarkers = true as const;
   sourceStart: SourceStart | null = null;
 
   /** What may be confirmed to the server, and what a reconnect re-sends that was handed out already. */

@@ -3,13 +3,30 @@
  * does not hold yet (transactions, non-transactional messages), and status updates tell received from confirmed.
  */
 import { type ChangeEvent, createPipeline, parseLsn } from '@walstream/core';
-import { createControlledSink, createMemorySink } from '@walstream/core/testing';
+import {
+  type ControlledSink,
+  createControlledSink,
+  createMemorySink,
+  type PendingWrite,
+} from '@walstream/core/testing';
 import { startTcpProxy, until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { freshTable, servers, slotInfo, sql } from './helpers.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The next write that holds events. A write before it holding none is resolved: a table's schema item comes before
+ * its first event, and the 0 ms batch timer may cut it off alone when the event arrives in a later TCP read.
+ */
+async function nextEventWrite(sink: ControlledSink): Promise<PendingWrite> {
+  for (;;) {
+    const w = await sink.nextWrite();
+    if (w.batch.events.length > 0) return w;
+    w.resolve();
+  }
+}
 
 /** A 1 s walsender timeout (per connection): the server sends a keepalive every 0.5 s. */
 const fastKeepalives = (url: string) => ({ connectionString: url, options: '-c wal_sender_timeout=1000' });
@@ -28,7 +45,7 @@ describe.each(servers())('Postgres $version confirmation', ({ url: adminUrl }) =
     const p = createPipeline({ name: 'guard', reader, sinks: [sink], batch: { maxWaitMs: 0 } });
     await p.start();
     await sql(url, 'INSERT INTO t VALUES (1)');
-    const w = await sink.nextWrite();
+    const w = await nextEventWrite(sink);
     // Keepalives keep arriving (their WAL end moves past the transaction) while the sink holds the batch.
     const walEndAtWrite = reader.status().serverWalEnd;
     await sql(url, 'SELECT pg_logical_emit_message(false, $1, $2)', ['unpublished', 'x']); // moves WAL on
@@ -62,7 +79,7 @@ describe.each(servers())('Postgres $version confirmation', ({ url: adminUrl }) =
     await p.start();
     const emitted = await sql(url, 'SELECT pg_logical_emit_message(false, $1, $2)::text AS l', ['app', 'hello']);
     const msgLsn = parseLsn(emitted.rows[0].l);
-    const w = await sink.nextWrite();
+    const w = await nextEventWrite(sink);
     expect(w.batch.events.map((e) => e.operation)).toEqual(['MESSAGE']);
     await pause(3000); // six keepalives, each past the message
     expect(parseLsn(reader.status().serverWalEnd as string)).toBeGreaterThanOrEqual(msgLsn);
@@ -80,10 +97,39 @@ describe.each(servers())('Postgres $version confirmation', ({ url: adminUrl }) =
     const p2 = createPipeline({ name: 'msg2', reader: again, sinks: [sink2], batch: { maxWaitMs: 0 } });
     await p2.start();
     await sql(url, 'INSERT INTO t VALUES (1)');
-    const w2 = await sink2.nextWrite();
+    const w2 = await nextEventWrite(sink2);
     expect(w2.batch.events.map((e) => e.operation)).toEqual(['INSERT']);
     w2.resolve();
     await p2.stop();
+  });
+
+  it('hands the first transaction after a start to the sink whole, with its commit, however late the commit arrives', async () => {
+    const { url, slot } = await freshTable(adminUrl);
+    const u = new URL(url);
+    const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port) });
+    try {
+      proxy.transform('client', holdFirstCommit());
+      const through = new URL(url);
+      through.port = String(proxy.port);
+      const reader = createPostgresReader({
+        connection: fastKeepalives(through.toString()),
+        slot,
+        publication: 'p',
+        tables: ['t'],
+      });
+      const sink = createControlledSink();
+      // A 0 ms batch timer fires while the commit is held: only a known transaction end keeps the batch open.
+      const p = createPipeline({ name: 'first', reader, sinks: [sink], batch: { maxWaitMs: 0 } });
+      await p.start();
+      await sql(url, 'INSERT INTO t VALUES (1), (2)');
+      const w = await nextEventWrite(sink);
+      expect(w.batch.events.map((e) => e.operation)).toEqual(['INSERT', 'INSERT']);
+      expect(w.batch.commits).toHaveLength(1);
+      w.resolve();
+      await p.stop();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('reports the received position as write and the confirmed one as flush', async () => {
@@ -99,7 +145,7 @@ describe.each(servers())('Postgres $version confirmation', ({ url: adminUrl }) =
     const p = createPipeline({ name: 'wf', reader, sinks: [sink], batch: { maxWaitMs: 0 } });
     await p.start();
     await sql(url, 'INSERT INTO t VALUES (1)');
-    const w = await sink.nextWrite();
+    const w = await nextEventWrite(sink);
     const stat = async () =>
       (
         await sql(
@@ -160,3 +206,36 @@ describe.each(servers())('Postgres $version confirmation', ({ url: adminUrl }) =
     }
   });
 });
+
+/**
+ * A proxy transform for the server's side of the stream: holds the first pgoutput Commit (CopyData 'd', XLogData
+ * 'w', tag 'C' after its 25-byte header) and what follows it, until the first chunk from the server 200 ms or more
+ * later (keepalives come every 0.5 s; the one right after a transaction would release it too early).
+ */
+function holdFirstCommit(): (data: Buffer, connection: number) => Buffer {
+  const partial = new Map<number, Buffer>();
+  let held: Buffer[] | null = null;
+  let heldOn = -1;
+  let heldAt = 0;
+  return (data, connection) => {
+    const out: Buffer[] = [];
+    if (held !== null && connection === heldOn && Date.now() - heldAt >= 200) {
+      out.push(...held);
+      held = null;
+    }
+    const buf = Buffer.concat([partial.get(connection) ?? Buffer.alloc(0), data]);
+    let off = 0;
+    while (buf.length - off >= 5 && buf.length - off >= 1 + buf.readInt32BE(off + 1)) {
+      const msg = buf.subarray(off, off + 1 + buf.readInt32BE(off + 1));
+      off += msg.length;
+      if (heldOn === -1 && msg[0] === 0x64 && msg[5] === 0x77 && msg[30] === 0x43) {
+        held = [];
+        heldOn = connection;
+        heldAt = Date.now();
+      }
+      (held !== null && connection === heldOn ? held : out).push(msg);
+    }
+    partial.set(connection, buf.subarray(off));
+    return Buffer.concat(out);
+  };
+}
