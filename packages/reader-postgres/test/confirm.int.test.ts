@@ -3,30 +3,13 @@
  * does not hold yet (transactions, non-transactional messages), and status updates tell received from confirmed.
  */
 import { type ChangeEvent, createPipeline, parseLsn } from '@walstream/core';
-import {
-  type ControlledSink,
-  createControlledSink,
-  createMemorySink,
-  type PendingWrite,
-} from '@walstream/core/testing';
+import { createControlledSink, createMemorySink } from '@walstream/core/testing';
 import { startTcpProxy, until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
-import { freshTable, servers, slotInfo, sql } from './helpers.js';
+import { freshTable, nextEventWrite, servers, slotInfo, sql } from './helpers.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * The next write that holds events. A write before it holding none is resolved: a table's schema item comes before
- * its first event, and the 0 ms batch timer may cut it off alone when the event arrives in a later TCP read.
- */
-async function nextEventWrite(sink: ControlledSink): Promise<PendingWrite> {
-  for (;;) {
-    const w = await sink.nextWrite();
-    if (w.batch.events.length > 0) return w;
-    w.resolve();
-  }
-}
 
 /** A 1 s walsender timeout (per connection): the server sends a keepalive every 0.5 s. */
 const fastKeepalives = (url: string) => ({ connectionString: url, options: '-c wal_sender_timeout=1000' });

@@ -1,4 +1,5 @@
 import type { ReaderItem } from '@walstream/core';
+import type { ControlledSink, PendingWrite } from '@walstream/core/testing';
 import { sql } from '@walstream/testkit';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -69,4 +70,16 @@ export async function freshTable(
   const url = await freshDatabase(adminUrl);
   await sql(url, ddl);
   return { url, slot: slotName(url) };
+}
+
+/**
+ * The next write that holds events. A write before it holding none is resolved: a table's schema item comes before
+ * its first event, and the 0 ms batch timer may cut it off alone when the event arrives in a later TCP read.
+ */
+export async function nextEventWrite(sink: ControlledSink): Promise<PendingWrite> {
+  for (;;) {
+    const w = await sink.nextWrite();
+    if (w.batch.events.length > 0) return w;
+    w.resolve();
+  }
 }

@@ -9,6 +9,7 @@ import {
   events,
   freshDatabase,
   freshTable,
+  nextEventWrite,
   servers,
   slotInfo,
   slotName,
@@ -31,7 +32,7 @@ describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, 
     await p.start();
     const start = (await slotInfo(url, slot))?.confirmed as string;
     await sql(url, 'INSERT INTO t VALUES (1)');
-    const w = await sink.nextWrite();
+    const w = await nextEventWrite(sink);
     // The sink has the batch but has not made it durable: nothing may move.
     await new Promise((r) => setTimeout(r, 300));
     expect((await slotInfo(url, slot))?.confirmed).toBe(start);
@@ -72,9 +73,12 @@ describe.each(servers())('Postgres $version with a Pipeline', ({ url: adminUrl, 
     expect((await slotInfo(url, slot))?.active).toBe(true);
     first.resolve();
     let rows = first.batch.events.length;
-    while (rows < 50000) {
+    // Up to the batch with the commit: the last rows end a slice (k * maxEvents), so the commit may come alone.
+    let last = first.batch;
+    while (rows < 50000 || last.commits.length === 0) {
       const w = await sink.nextWrite();
       rows += w.batch.events.length;
+      last = w.batch;
       w.resolve();
     }
     await p.stop();
