@@ -6,7 +6,14 @@
  */
 import { type Batch, createPipeline, type Sink } from '@walstream/core';
 import { createPostgresReader } from '@walstream/reader-postgres';
-import { parsePgLsn, slotConfirmedLsn, startTcpProxy } from '@walstream/testkit';
+import {
+  PGOUTPUT_TYPE_OFFSET,
+  parsePgLsn,
+  pgMessageTransform,
+  pgoutputType,
+  slotConfirmedLsn,
+  startTcpProxy,
+} from '@walstream/testkit';
 import { expect, inject, it } from 'vitest';
 import { createScenario, sql } from './harness.js';
 
@@ -14,25 +21,16 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Passes backend messages through whole; once armed, turns the first pgoutput Insert ('I') into 'Z'. */
 function corruptFirstInsert() {
-  const pending = new Map<number, Buffer>();
   const state = { armed: false, done: false };
-  const fn = (data: Buffer, conn: number): Buffer => {
-    const buf = Buffer.concat([pending.get(conn) ?? Buffer.alloc(0), data]);
-    let off = 0;
-    while (buf.length - off >= 5) {
-      const size = 1 + buf.readInt32BE(off + 1);
-      if (buf.length - off < size) break;
-      // CopyData ('d') carrying XLogData ('w': 3 x 8 bytes of positions and time), then the pgoutput message.
-      const tag = off + 5 + 25;
-      if (state.armed && !state.done && buf[off] === 0x64 && buf[off + 5] === 0x77 && buf[tag] === 0x49) {
-        buf[tag] = 0x5a;
+  const fn = pgMessageTransform({
+    message(msg) {
+      if (state.armed && !state.done && pgoutputType(msg) === 'I') {
+        msg[PGOUTPUT_TYPE_OFFSET] = 0x5a;
         state.done = true;
       }
-      off += size;
-    }
-    pending.set(conn, buf.subarray(off));
-    return buf.subarray(0, off);
-  };
+      return msg;
+    },
+  });
   return { fn, state };
 }
 

@@ -4,7 +4,7 @@
  */
 import { type ChangeEvent, createPipeline, parseLsn } from '@walstream/core';
 import { createControlledSink, createMemorySink } from '@walstream/core/testing';
-import { startTcpProxy, until } from '@walstream/testkit';
+import { pgMessageTransform, pgoutputType, startTcpProxy, until } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { createPostgresReader } from '../src/index.js';
 import { freshTable, nextEventWrite, servers, slotInfo, sql } from './helpers.js';
@@ -191,34 +191,29 @@ describe.each(servers())('Postgres $version confirmation', ({ url: adminUrl }) =
 });
 
 /**
- * A proxy transform for the server's side of the stream: holds the first pgoutput Commit (CopyData 'd', XLogData
- * 'w', tag 'C' after its 25-byte header) and what follows it, until the first chunk from the server 200 ms or more
- * later (keepalives come every 0.5 s; the one right after a transaction would release it too early).
+ * A proxy transform for the server's side of the stream: holds the first pgoutput Commit and what follows it on
+ * its connection, until the first chunk from the server 200 ms or more later (keepalives come every 0.5 s; the one right after a transaction would release it too early).
  */
 function holdFirstCommit(): (data: Buffer, connection: number) => Buffer {
-  const partial = new Map<number, Buffer>();
   let held: Buffer[] | null = null;
   let heldOn = -1;
   let heldAt = 0;
-  return (data, connection) => {
-    const out: Buffer[] = [];
-    if (held !== null && connection === heldOn && Date.now() - heldAt >= 200) {
-      out.push(...held);
+  return pgMessageTransform({
+    chunk(connection) {
+      if (held === null || connection !== heldOn || Date.now() - heldAt < 200) return [];
+      const out = held;
       held = null;
-    }
-    const buf = Buffer.concat([partial.get(connection) ?? Buffer.alloc(0), data]);
-    let off = 0;
-    while (buf.length - off >= 5 && buf.length - off >= 1 + buf.readInt32BE(off + 1)) {
-      const msg = buf.subarray(off, off + 1 + buf.readInt32BE(off + 1));
-      off += msg.length;
-      if (heldOn === -1 && msg[0] === 0x64 && msg[5] === 0x77 && msg[30] === 0x43) {
+      return out;
+    },
+    message(msg, connection) {
+      if (heldOn === -1 && pgoutputType(msg) === 'C') {
         held = [];
         heldOn = connection;
         heldAt = Date.now();
       }
-      (held !== null && connection === heldOn ? held : out).push(msg);
-    }
-    partial.set(connection, buf.subarray(off));
-    return Buffer.concat(out);
-  };
+      if (held === null || connection !== heldOn) return msg;
+      held.push(msg);
+      return null;
+    },
+  });
 }

@@ -33,6 +33,8 @@ export {
 } from './oracles.js';
 export type { PgLoadProbe } from './pg-load.js';
 export { probePgLoad } from './pg-load.js';
+export type { PgMessageHandlers, PgMessageOutcome } from './pg-messages.js';
+export { PGOUTPUT_TYPE_OFFSET, pgMessageTransform, pgoutputType } from './pg-messages.js';
 export type { PostgresCluster, PostgresVersion, StartPostgresOptions } from './postgres.js';
 export { binDirFor, embeddedBinDir, freePort, postgresScratch, startPostgres } from './postgres.js';
 export type { TcpProxy, TcpProxyOptions } from './proxy.js';
