@@ -26,7 +26,8 @@ export class Batcher {
 
   // The source transaction being read, to close it when a later one starts without a commit marker.
   private txnLsn: bigint | null = null;
-  private sawCommit: boolean;
+  /** Transaction ends come as commit items: declared by the reader, or learnt from the first one. */
+  private commitMarkers: boolean;
   private txnLast: Position | null = null;
   private txnCount = 0;
   private txnId = '';
@@ -50,7 +51,7 @@ export class Batcher {
     /** The reader declares commit markers (LogReader.commitMarkers): transaction ends are known before the first. */
     commitMarkers = false,
   ) {
-    this.sawCommit = commitMarkers;
+    this.commitMarkers = commitMarkers;
   }
 
   /** Takes one reader item; returns the bytes it added to the open batch. */
@@ -180,7 +181,7 @@ export class Batcher {
    * commit markers: without them a transaction's end is known only when the next one starts.
    */
   get inTransaction(): boolean {
-    return this.sawCommit && this.txnLsn !== null;
+    return this.commitMarkers && this.txnLsn !== null;
   }
 
   /** The open batch ends inside a slice of the open transaction (only known with commit markers). */
@@ -189,7 +190,7 @@ export class Batcher {
   }
 
   private acceptCommit(c: TransactionCommit): void {
-    this.sawCommit = true;
+    this.commitMarkers = true;
     if (this.txnLsn !== null && this.txnLsn <= c.position.lsn) {
       this.txnLsn = null;
       this.txnInBatch = 0;
