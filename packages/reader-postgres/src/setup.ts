@@ -76,7 +76,9 @@ export async function setup(client: pg.Client, o: ResolvedReaderOptions, log: Lo
     [o.publication],
   );
   const p = pub.rows[0] as { pubupdate: boolean; pubdelete: boolean };
-  if (p.pubupdate || p.pubdelete) {
+  // A snapshot-only run reads no stream: no UPDATE or DELETE is ever decoded, so replica identities do not matter
+  // (a table it copies needs a primary key, checked by the snapshot itself).
+  if ((p.pubupdate || p.pubdelete) && o.snapshot.mode !== 'only') {
     const unusable = tables.filter(
       (t) => t.replicaIdentity === 'nothing' || (t.replicaIdentity === 'default' && t.primaryKey.length === 0),
     );

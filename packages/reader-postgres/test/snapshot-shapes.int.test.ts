@@ -162,4 +162,35 @@ describe.each(servers())('Postgres $version snapshot shapes', ({ url: adminUrl }
     const slots = await sql(url, 'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
     expect(slots.rowCount).toBe(0);
   });
+
+  it('snapshot mode only does not ask for replica identities: it reads no stream', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE kept (id int PRIMARY KEY, v text)');
+    await sql(url, "INSERT INTO kept SELECT g, 'v' || g FROM generate_series(1, 5) g");
+    // Published for UPDATE and DELETE without a key: streaming refuses it (its updates could not be decoded).
+    await sql(url, 'CREATE TABLE loose (v int)');
+    await sql(url, 'CREATE PUBLICATION loose_pub FOR TABLE kept, loose');
+    const streaming = createPostgresReader({ connectionString: url, slot: slotName(url), publication: 'loose_pub' });
+    await expect(streaming.open()).rejects.toMatchObject({ code: 'REPLICA_IDENTITY' });
+    await streaming.close();
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot: slotName(url),
+      publication: 'loose_pub',
+      snapshot: { mode: 'only', tables: ['public.kept'] },
+    });
+    const got: ChangeEvent[] = [];
+    for await (const item of reader.read()) if (isEvent(item)) got.push(item);
+    await reader.close();
+    expect(got.map((e) => e.after?.id)).toEqual([1, 2, 3, 4, 5]);
+    // Copying the keyless table itself is refused by name, as for an initial snapshot.
+    const all = createPostgresReader({
+      connectionString: url,
+      slot: slotName(url),
+      publication: 'loose_pub',
+      snapshot: { mode: 'only' },
+    });
+    await expect(all.open()).rejects.toMatchObject({ code: 'NO_PRIMARY_KEY', table: 'public.loose' });
+    await all.close();
+  });
 });

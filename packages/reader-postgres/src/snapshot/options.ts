@@ -4,7 +4,8 @@ import type { SnapshotCheckpointStore } from './checkpoint.js';
 export interface SnapshotOptions {
   /**
    * `initial`: copy existing rows (as READ events) before streaming, from the slot's exported snapshot, when the
-   * slot is created; `only`: copy and stop (no slot is used); `never`: stream only. @default 'never'
+   * slot is created; `only`: copy and stop (no slot is used, no stream read, so replica identities are not
+   * checked); `never`: stream only. @default 'never'
    */
   mode?: 'initial' | 'never' | 'only';
   /** Tables to copy (`schema.table`, a subset of the published ones). @default every published table */
