@@ -119,7 +119,10 @@ export interface TableSnapshotProgress {
   readonly state: 'pending' | 'copying' | 'done';
   /** Rows handed to the pipeline so far. */
   readonly rowsDone: number;
-  /** Estimate from pg_class.reltuples when the table was started (null when never analyzed). */
+  /**
+   * Estimate when the table was started: pg_class.reltuples, or for a table never vacuumed or analyzed the
+   * planner's estimate from its size on disk (0 when empty); null when there is none.
+   */
   readonly rowsEstimated: number | null;
   /** Rows per second since the table started. */
   readonly rowsPerSecond: number;

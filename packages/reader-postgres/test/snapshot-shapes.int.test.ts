@@ -163,6 +163,31 @@ describe.each(servers())('Postgres $version snapshot shapes', ({ url: adminUrl }
     expect(slots.rowCount).toBe(0);
   });
 
+  it('estimates the rows of a table never vacuumed or analyzed from its size, and of an empty one as 0', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE TABLE fresh (id int PRIMARY KEY, v text)');
+    await sql(url, "INSERT INTO fresh SELECT g, repeat('v', 40) FROM generate_series(1, 20000) g");
+    await sql(url, 'CREATE TABLE hollow (id int PRIMARY KEY)');
+    await sql(url, 'CREATE PUBLICATION fresh_pub FOR TABLE fresh, hollow');
+    const never = await sql(url, "SELECT reltuples FROM pg_class WHERE relname IN ('fresh', 'hollow')");
+    expect(never.rows.map((r) => Number(r.reltuples))).toEqual([-1, -1]); // what pg_class has to offer: nothing
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot: slotName(url),
+      publication: 'fresh_pub',
+      snapshot: { mode: 'only' },
+    });
+    for await (const _ of reader.read());
+    const progress = reader.snapshotProgress();
+    await reader.close();
+    const fresh = progress.find((t) => t.table === 'public.fresh');
+    expect(fresh?.rowsDone).toBe(20000);
+    // The planner's estimate from the pages on disk: the right order of magnitude, not an exact count.
+    expect(fresh?.rowsEstimated).toBeGreaterThan(10000);
+    expect(fresh?.rowsEstimated).toBeLessThan(40000);
+    expect(progress.find((t) => t.table === 'public.hollow')?.rowsEstimated).toBe(0);
+  });
+
   it('snapshot mode only does not ask for replica identities: it reads no stream', async () => {
     const url = await freshDatabase(adminUrl);
     await sql(url, 'CREATE TABLE kept (id int PRIMARY KEY, v text)');

@@ -39,8 +39,8 @@ export async function describeTable(
   serverVersion: number,
 ): Promise<SnapshotTable> {
   const name = `${schema}.${table}`;
-  const rel = await client.query<{ oid: number; reltuples: string; ident: string }>(
-    `SELECT c.oid::int4 AS oid, c.reltuples::text AS reltuples, c.relreplident::text AS ident
+  const rel = await client.query<{ oid: number; reltuples: string; ident: string; relkind: string }>(
+    `SELECT c.oid::int4 AS oid, c.reltuples::text AS reltuples, c.relreplident::text AS ident, c.relkind::text AS relkind
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
     [schema, table],
   );
@@ -73,7 +73,8 @@ export async function describeTable(
   const keyed = columns.filter((c) => c.pk !== null).sort((a, b) => (a.pk as number) - (b.pk as number));
   if (keyed.length === 0) throw new NoPrimaryKeyError(name);
   const keyIndexes = keyed.map((k) => columns.indexOf(k));
-  const reltuples = Number(r.reltuples);
+  const from = `${quoteIdent(schema)}.${quoteIdent(table)}`;
+  const reltuples = Number(r.reltuples) >= 0 ? Number(r.reltuples) : await plannerRows(client, from, r.relkind);
   const ident = ({ d: 'default', n: 'nothing', f: 'full', i: 'index' } as const)[r.ident as 'd'] ?? 'default';
   const schemaItem: TableSchema = {
     schema,
@@ -98,12 +99,31 @@ export async function describeTable(
     columns: columns.map(({ pk: _pk, ...c }) => c),
     keyIndexes,
     selectList: columns.map((c) => quoteIdent(c.name)).join(', '),
-    from: `${quoteIdent(schema)}.${quoteIdent(table)}`,
+    from,
     orderBy: keyed.map((k) => quoteIdent(k.name)).join(', '),
     rowFilter,
-    estimatedRows: reltuples >= 0 ? Math.round(reltuples) : null,
+    estimatedRows: reltuples === null ? null : Math.round(reltuples),
     schemaItem,
   };
+}
+
+/**
+ * Rows of a table pg_class has no count for yet (reltuples -1: never vacuumed or analyzed, e.g. loaded just before
+ * the slot was created): the planner's estimate, which it takes from the pages on disk. An empty table file is 0
+ * rows (the planner would assume ten pages of them); a partitioned table's own file is always empty, so its
+ * estimate is the plan's over its partitions. It runs where the copy's own queries run, with no failure of its own
+ * to expect: it reads the table the copy is about to read.
+ */
+async function plannerRows(client: pg.Client, from: string, relkind: string): Promise<number | null> {
+  if (relkind !== 'p') {
+    const size = await client.query<{ bytes: string }>('SELECT pg_relation_size($1::regclass)::text AS bytes', [from]);
+    if (Number(size.rows[0]?.bytes) === 0) return 0;
+  }
+  const plan = await client.query<{ 'QUERY PLAN': { Plan?: { 'Plan Rows'?: unknown } }[] }>(
+    `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${from}`,
+  );
+  const rows = plan.rows[0]?.['QUERY PLAN'][0]?.Plan?.['Plan Rows'];
+  return typeof rows === 'number' && rows >= 0 ? rows : null;
 }
 
 /** One chunk: decoded rows plus each row's key, and the raw text of the last key (the next chunk's boundary). */
