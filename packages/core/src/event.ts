@@ -126,7 +126,7 @@ export interface TableSnapshotProgress {
   readonly rowsEstimated: number | null;
   /** Rows per second since the table started. */
   readonly rowsPerSecond: number;
-  /** Estimated milliseconds left (null when unknown). */
+  /** Estimated milliseconds left (null when unknown: no estimate, or more rows copied than estimated). */
   readonly etaMs: number | null;
 }
 

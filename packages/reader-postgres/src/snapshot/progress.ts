@@ -63,8 +63,9 @@ export class SnapshotProgress {
       const rate = elapsed > 0 ? e.rowsDone / elapsed : 0;
       let eta: number | null = null;
       if (e.state === 'done') eta = 0;
-      else if (e.rowsEstimated !== null && rate > 0) {
-        eta = Math.max(0, Math.round(((e.rowsEstimated - e.rowsDone) / rate) * 1000));
+      else if (e.rowsEstimated !== null && e.rowsDone < e.rowsEstimated && rate > 0) {
+        // Past its estimate a table's end is unknown: null, not a "0 ms left" that stays on screen.
+        eta = Math.round(((e.rowsEstimated - e.rowsDone) / rate) * 1000);
       }
       return {
         snapshotId: e.snapshotId,
