@@ -4,7 +4,7 @@
  */
 import { type ChangeEvent, createPipeline, type SchemaChange } from '@walstream/core';
 import { describe, expect, it } from 'vitest';
-import { createPostgresReader, NoPrimaryKeyError } from '../src/index.js';
+import { createPostgresReader, NoPrimaryKeyError, type SnapshotOptions } from '../src/index.js';
 import { freshDatabase, servers, slotName, sql } from './helpers.js';
 import { dropSlot, until } from './snapshot-helpers.js';
 
@@ -34,6 +34,27 @@ async function seed(url: string): Promise<void> {
 }
 
 const isEvent = (x: unknown): x is ChangeEvent => (x as { kind?: string }).kind === undefined;
+
+/** Runs a snapshot-only reader to its end: the events it copied and its progress. */
+async function copyOnly(
+  url: string,
+  o: { publication: string; slot?: string; tables?: string[]; snapshot?: SnapshotOptions },
+) {
+  const reader = createPostgresReader({
+    connectionString: url,
+    slot: o.slot ?? slotName(url),
+    publication: o.publication,
+    ...(o.tables === undefined ? {} : { tables: o.tables }),
+    snapshot: { ...o.snapshot, mode: 'only' },
+  });
+  const events: ChangeEvent[] = [];
+  try {
+    for await (const item of reader.read()) if (isEvent(item)) events.push(item);
+    return { events, progress: reader.snapshotProgress() };
+  } finally {
+    await reader.close();
+  }
+}
 
 describe.each(servers())('Postgres $version snapshot shapes', ({ url: adminUrl }) => {
   it('copies hostile names, composite keys across chunks, TOAST and empty tables exactly as the stream decodes them', async () => {
@@ -148,16 +169,12 @@ describe.each(servers())('Postgres $version snapshot shapes', ({ url: adminUrl }
     const url = await freshDatabase(adminUrl);
     await seed(url);
     const slot = slotName(url);
-    const reader = createPostgresReader({
-      connectionString: url,
-      slot,
+    const { events: got } = await copyOnly(url, {
       publication: 'shapes_pub',
+      slot,
       tables: [SHOP, 'empty'],
-      snapshot: { mode: 'only', chunkRows: 4 },
+      snapshot: { chunkRows: 4 },
     });
-    const got: ChangeEvent[] = [];
-    for await (const item of reader.read()) if (isEvent(item)) got.push(item);
-    await reader.close();
     expect(got.map((e) => e.operation)).toEqual(new Array(7).fill('READ'));
     const slots = await sql(url, 'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
     expect(slots.rowCount).toBe(0);
@@ -171,15 +188,7 @@ describe.each(servers())('Postgres $version snapshot shapes', ({ url: adminUrl }
     await sql(url, 'CREATE PUBLICATION fresh_pub FOR TABLE fresh, hollow');
     const never = await sql(url, "SELECT reltuples FROM pg_class WHERE relname IN ('fresh', 'hollow')");
     expect(never.rows.map((r) => Number(r.reltuples))).toEqual([-1, -1]); // what pg_class has to offer: nothing
-    const reader = createPostgresReader({
-      connectionString: url,
-      slot: slotName(url),
-      publication: 'fresh_pub',
-      snapshot: { mode: 'only' },
-    });
-    for await (const _ of reader.read());
-    const progress = reader.snapshotProgress();
-    await reader.close();
+    const { progress } = await copyOnly(url, { publication: 'fresh_pub' });
     const fresh = progress.find((t) => t.table === 'public.fresh');
     expect(fresh?.rowsDone).toBe(20000);
     // The planner's estimate from the pages on disk: the right order of magnitude, not an exact count.
@@ -198,15 +207,7 @@ describe.each(servers())('Postgres $version snapshot shapes', ({ url: adminUrl }
     const streaming = createPostgresReader({ connectionString: url, slot: slotName(url), publication: 'loose_pub' });
     await expect(streaming.open()).rejects.toMatchObject({ code: 'REPLICA_IDENTITY' });
     await streaming.close();
-    const reader = createPostgresReader({
-      connectionString: url,
-      slot: slotName(url),
-      publication: 'loose_pub',
-      snapshot: { mode: 'only', tables: ['public.kept'] },
-    });
-    const got: ChangeEvent[] = [];
-    for await (const item of reader.read()) if (isEvent(item)) got.push(item);
-    await reader.close();
+    const { events: got } = await copyOnly(url, { publication: 'loose_pub', snapshot: { tables: ['public.kept'] } });
     expect(got.map((e) => e.after?.id)).toEqual([1, 2, 3, 4, 5]);
     // Copying the keyless table itself is refused by name, as for an initial snapshot.
     const all = createPostgresReader({

@@ -40,14 +40,14 @@ export function pgMessageTransform(h: PgMessageHandlers): (data: Buffer, connect
   };
 }
 
+/** Offset of the pgoutput message type byte in a message pgoutputType() recognises (to rewrite it in place). */
+export const PGOUTPUT_TYPE_OFFSET = 30;
+
 /**
  * The pgoutput message type of a replication stream message (`I` insert, `C` commit, `B` begin...), or null for
  * anything else: a CopyData ('d') frame carrying XLogData ('w', then start, end and send time, 8 bytes each).
  */
 export function pgoutputType(msg: Buffer): string | null {
-  if (msg.length < 31 || msg[0] !== 0x64 || msg[5] !== 0x77) return null;
-  return String.fromCharCode(msg[30] as number);
+  if (msg.length <= PGOUTPUT_TYPE_OFFSET || msg[0] !== 0x64 || msg[5] !== 0x77) return null;
+  return String.fromCharCode(msg[PGOUTPUT_TYPE_OFFSET] as number);
 }
-
-/** Offset of the pgoutput message type byte in a message pgoutputType() recognises (to rewrite it in place). */
-export const PGOUTPUT_TYPE_OFFSET = 30;

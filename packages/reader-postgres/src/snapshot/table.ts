@@ -39,8 +39,9 @@ export async function describeTable(
   serverVersion: number,
 ): Promise<SnapshotTable> {
   const name = `${schema}.${table}`;
-  const rel = await client.query<{ oid: number; reltuples: string; ident: string; relkind: string }>(
-    `SELECT c.oid::int4 AS oid, c.reltuples::text AS reltuples, c.relreplident::text AS ident, c.relkind::text AS relkind
+  const rel = await client.query<{ oid: number; reltuples: string; ident: string; relkind: string; bytes: string }>(
+    `SELECT c.oid::int4 AS oid, c.reltuples::text AS reltuples, c.relreplident::text AS ident,
+            c.relkind::text AS relkind, pg_relation_size(c.oid)::text AS bytes
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
     [schema, table],
   );
@@ -74,7 +75,7 @@ export async function describeTable(
   if (keyed.length === 0) throw new NoPrimaryKeyError(name);
   const keyIndexes = keyed.map((k) => columns.indexOf(k));
   const from = `${quoteIdent(schema)}.${quoteIdent(table)}`;
-  const reltuples = Number(r.reltuples) >= 0 ? Number(r.reltuples) : await plannerRows(client, from, r.relkind);
+  const reltuples = Number(r.reltuples) >= 0 ? Number(r.reltuples) : await plannerRows(client, from, r);
   const ident = ({ d: 'default', n: 'nothing', f: 'full', i: 'index' } as const)[r.ident as 'd'] ?? 'default';
   const schemaItem: TableSchema = {
     schema,
@@ -114,11 +115,12 @@ export async function describeTable(
  * estimate is the plan's over its partitions. It runs where the copy's own queries run, with no failure of its own
  * to expect: it reads the table the copy is about to read.
  */
-async function plannerRows(client: pg.Client, from: string, relkind: string): Promise<number | null> {
-  if (relkind !== 'p') {
-    const size = await client.query<{ bytes: string }>('SELECT pg_relation_size($1::regclass)::text AS bytes', [from]);
-    if (Number(size.rows[0]?.bytes) === 0) return 0;
-  }
+async function plannerRows(
+  client: pg.Client,
+  from: string,
+  rel: { relkind: string; bytes: string },
+): Promise<number | null> {
+  if (rel.relkind !== 'p' && Number(rel.bytes) === 0) return 0;
   const plan = await client.query<{ 'QUERY PLAN': { Plan?: { 'Plan Rows'?: unknown } }[] }>(
     `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${from}`,
   );
