@@ -197,6 +197,59 @@ describe.each(servers())('Postgres $version snapshot shapes', ({ url: adminUrl }
     expect(progress.find((t) => t.table === 'public.hollow')?.rowsEstimated).toBe(0);
   });
 
+  it('describes copied tables with the type names the stream uses, and pages keys with type modifiers', async () => {
+    const url = await freshDatabase(adminUrl);
+    await sql(url, 'CREATE DOMAIN posint AS int CHECK (VALUE > 0)');
+    await sql(
+      url,
+      `CREATE TABLE typed (code char(3), tag varchar(10), amount numeric(10,2), at timestamp(3), t time(2),
+         bits bit(3), n posint, list int[], PRIMARY KEY (code, tag))`,
+    );
+    await sql(
+      url,
+      `INSERT INTO typed VALUES ('ab', 'x', 1.5, '2026-01-02 03:04:05.678', '01:02:03.45', B'101', 5, '{1,2}'),
+         ('ab', 'y', 2, NULL, NULL, NULL, 6, NULL), ('b', 'x', 3.25, NULL, NULL, NULL, 7, '{}')`,
+    );
+    await sql(url, 'CREATE PUBLICATION typed_pub FOR TABLE typed');
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot: slotName(url),
+      publication: 'typed_pub',
+      // Chunks of one row: every boundary after the first is a key literal cast to its column's type.
+      snapshot: { mode: 'initial', chunkRows: 1 },
+    });
+    const schemas: SchemaChange[] = [];
+    const events: ChangeEvent[] = [];
+    const pipeline = createPipeline({
+      name: 'typed',
+      reader,
+      sinks: [
+        {
+          name: 'collect',
+          async write(b) {
+            schemas.push(...b.schemaChanges);
+            events.push(...b.events);
+          },
+        },
+      ],
+      batch: { maxWaitMs: 5 },
+    });
+    await pipeline.start();
+    await sql(url, "INSERT INTO typed VALUES ('c', 'z', 4, NULL, NULL, NULL, 8, NULL)");
+    await until(() => events.some((e) => e.operation === 'INSERT'), 'the streamed insert');
+    await pipeline.stop();
+    expect(events.filter((e) => e.operation === 'READ').map((e) => e.key)).toEqual([
+      { code: 'ab ', tag: 'x' },
+      { code: 'ab ', tag: 'y' },
+      { code: 'b  ', tag: 'x' },
+    ]);
+    // The copy's schema item and the stream's describe the table alike (a sink creating tables gets one shape).
+    expect(schemas).toHaveLength(2);
+    const [copied, streamed] = schemas as [SchemaChange, SchemaChange];
+    expect(copied.schema.columns).toEqual(streamed.schema.columns);
+    expect(copied.schema.columns.find((c) => c.name === 'amount')).toMatchObject({ type: 'numeric' });
+  });
+
   it('snapshot mode only does not ask for replica identities: it reads no stream', async () => {
     const url = await freshDatabase(adminUrl);
     await sql(url, 'CREATE TABLE kept (id int PRIMARY KEY, v text)');

@@ -19,7 +19,11 @@ export interface SnapshotTable {
   /** `schema.table`, unquoted; how progress and errors name it. */
   readonly name: string;
   readonly oid: number;
-  readonly columns: readonly { name: string; typeOid: number; typeModifier: number; type: string }[];
+  /**
+   * `type` as the stream names it (format_type without the modifier: `numeric`, `character varying`), so a
+   * copied table's schema item equals the streamed one; `sqlType` with it (`numeric(10,2)`), for casts.
+   */
+  readonly columns: readonly { name: string; typeOid: number; typeModifier: number; type: string; sqlType: string }[];
   /** Positions of the primary-key columns in `columns`, in key order. */
   readonly keyIndexes: readonly number[];
   readonly selectList: string;
@@ -59,9 +63,16 @@ export async function describeTable(
     published = p.rows[0]?.attnames ?? null;
     rowFilter = p.rows[0]?.rowfilter ?? null;
   }
-  const cols = await client.query<{ name: string; oid: number; mod: number; type: string; pk: number | null }>(
-    `SELECT a.attname::text AS name, a.atttypid::int4 AS oid, a.atttypmod AS mod,
-            format_type(a.atttypid, a.atttypmod) AS type, array_position(i.indkey::int2[], a.attnum) AS pk
+  const cols = await client.query<{
+    name: string;
+    oid: number;
+    mod: number;
+    type: string;
+    sqlType: string;
+    pk: number | null;
+  }>(
+    `SELECT a.attname::text AS name, a.atttypid::int4 AS oid, a.atttypmod AS mod, format_type(a.atttypid, NULL) AS type,
+            format_type(a.atttypid, a.atttypmod) AS "sqlType", array_position(i.indkey::int2[], a.attnum) AS pk
        FROM pg_attribute a
        LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
@@ -70,7 +81,14 @@ export async function describeTable(
   );
   const columns = cols.rows
     .filter((c) => published === null || published.includes(c.name) || c.pk !== null)
-    .map((c) => ({ name: c.name, typeOid: c.oid, typeModifier: c.mod, type: c.type, pk: c.pk }));
+    .map((c) => ({
+      name: c.name,
+      typeOid: c.oid,
+      typeModifier: c.mod,
+      type: c.type,
+      sqlType: c.sqlType,
+      pk: c.pk,
+    }));
   const keyed = columns.filter((c) => c.pk !== null).sort((a, b) => (a.pk as number) - (b.pk as number));
   if (keyed.length === 0) throw new NoPrimaryKeyError(name);
   const keyIndexes = keyed.map((k) => columns.indexOf(k));
@@ -146,7 +164,7 @@ export function chunkSelect(t: SnapshotTable, after: readonly string[] | null, l
   if (t.rowFilter !== null) where.push(`(${t.rowFilter})`);
   if (after !== null) {
     const keyCols = t.keyIndexes.map((i) => t.columns[i] as SnapshotTable['columns'][number]);
-    const literals = keyCols.map((c, i) => `${quoteLiteral(after[i] as string)}::${c.type}`);
+    const literals = keyCols.map((c, i) => `${quoteLiteral(after[i] as string)}::${c.sqlType}`);
     where.push(`(${keyCols.map((c) => quoteIdent(c.name)).join(', ')}) > (${literals.join(', ')})`);
   }
   const filter = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
