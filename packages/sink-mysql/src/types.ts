@@ -77,10 +77,57 @@ export function mysqlColumnType(col: ColumnSchema, textKeyChars: number | null):
   }
 }
 
-/** Characters each textual key column gets so the whole key fits InnoDB's index limit (utf8mb4). */
+/**
+ * Characters each textual key column gets so the whole key fits InnoDB's index limit (utf8mb4: 4 bytes a
+ * character): what the fixed-size key columns take comes off the limit first, the textual ones share the rest.
+ */
 export function textKeyChars(keyColumns: readonly ColumnSchema[]): number {
-  const textual = keyColumns.filter((c) => !/^(smallint|integer|bigint|numeric|uuid|date|boolean)$/.test(c.type));
-  return Math.max(1, Math.min(768, Math.floor(KEY_BYTES / 4 / Math.max(1, textual.length))));
+  let fixed = 0;
+  let textual = 0;
+  for (const c of keyColumns) {
+    const bytes = fixedKeyBytes(c);
+    if (bytes === null) textual++;
+    else fixed += bytes;
+  }
+  return Math.max(1, Math.min(768, Math.floor((KEY_BYTES - fixed) / 4 / Math.max(1, textual))));
+}
+
+/** Bytes a key column of mysqlColumnType's fixed-size types takes in an InnoDB index; null for textual ones. */
+function fixedKeyBytes(col: ColumnSchema): number | null {
+  switch (col.type) {
+    case 'smallint':
+      return 2;
+    case 'integer':
+    case 'real':
+      return 4;
+    case 'bigint':
+    case 'oid':
+    case 'xid':
+    case 'double precision':
+    case 'timestamp with time zone':
+    case 'timestamp without time zone':
+      return 8;
+    case 'numeric':
+      return 30; // DECIMAL(65,30) at most
+    case 'boolean':
+      return 1;
+    case 'uuid':
+      return 36; // CHAR(36) in ascii
+    case 'date':
+      return 3;
+    case 'time without time zone':
+      return 6;
+    case 'time with time zone':
+      return 32 * 4;
+    case 'interval':
+      return 64 * 4;
+    case 'character': {
+      const n = lengthTypmod(col.typeModifier) ?? 1;
+      return n <= 255 ? n * 4 : null;
+    }
+    default:
+      return null;
+  }
 }
 
 function bad(site: ValueSite, what: string): ApplyError {
