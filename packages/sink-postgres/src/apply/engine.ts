@@ -81,7 +81,12 @@ export class ApplyEngine {
   async open(ctx: SinkContext): Promise<void> {
     this.pipeline = ctx.pipeline;
     this.tables.logger = ctx.logger;
-    await this.resync();
+    try {
+      await this.resync();
+    } catch (err) {
+      // Typed like a write's failure: named, redacted, retriable when the connection is what failed.
+      throw await this.fail(err);
+    }
     const source = ctx.source?.() ?? null;
     // Debezium's rule: a position downstream and no slot upstream is a lost slot, never a first run. A temporary
     // slot is new on every start by design (the gap between runs is accepted with it).
