@@ -7,6 +7,7 @@ describe('createMySqlSink options', () => {
     const url = 'mysql://root@127.0.0.1:3306/test';
     for (const [opts, field] of [
       [{}, 'connectionString'],
+      [{ connectionString: 'postgres://app:S3cret@127.0.0.1/shop' }, 'connectionString'],
       [{ connectionString: url, transactionsPerCommit: 0 }, 'transactionsPerCommit'],
       [{ connectionString: url, maxRowsPerStatement: 1.5 }, 'maxRowsPerStatement'],
       [{ connectionString: url, maxPendingBytes: -1 }, 'maxPendingBytes'],
@@ -21,6 +22,7 @@ describe('createMySqlSink options', () => {
       }
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).field).toBe(field);
+      expect((err as Error).message).not.toContain('S3cret');
     }
   });
 

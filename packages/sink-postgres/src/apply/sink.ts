@@ -15,6 +15,12 @@ export function validateApplyOptions(o: ApplyCommonOptions & { connectionString?
   if (typeof o?.connectionString !== 'string' || o.connectionString === '') {
     throw new ConfigError('connectionString', `a ${scheme} connection string is required`);
   }
+  // Another database's URL would only fail at open, with a resolver or protocol error far from the cause.
+  const given = /^([a-z][a-z0-9+.-]*):\/\//i.exec(o.connectionString)?.[1]?.toLowerCase();
+  const accepted = scheme === 'postgres://' ? ['postgres', 'postgresql'] : [scheme.slice(0, -3)];
+  if (given !== undefined && !accepted.includes(given)) {
+    throw new ConfigError('connectionString', `must be a ${scheme} URL, not a ${given}:// one`);
+  }
   for (const f of ['transactionsPerCommit', 'maxRowsPerStatement', 'maxPendingBytes'] as const) {
     const v = o[f];
     if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new ConfigError(f, 'must be a positive integer');
