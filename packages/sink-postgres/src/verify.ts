@@ -1,6 +1,6 @@
 /** verifyTables for Postgres -> Postgres: chunked, by key, reporting keys only. */
 import pg from 'pg';
-import { describePgTable, parseTableName, pgSide, prepareVerifySession, type TableName } from './verify/pg-side.js';
+import { describePgTable, parsePgTableName, pgSide, prepareVerifySession, type TableName } from './verify/pg-side.js';
 import {
   type VerifyOptionsBase,
   type VerifyResult,
@@ -33,7 +33,7 @@ export function verifyTables(options: VerifyOptions): Promise<VerifyResult> {
       throw e;
     }
     return {
-      locate: (source, target) => (target === undefined ? source : parseTableName(target, source.schema)),
+      locate: (source, target) => (target === undefined ? source : parsePgTableName(target, source.schema)),
       async describe(name) {
         const tt = await describePgTable(dst, name);
         if (tt === null) return null;

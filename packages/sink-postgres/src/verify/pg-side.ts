@@ -30,6 +30,44 @@ export function parseTableName(t: string | TableName, defaultSchema: string): Ta
   return dot < 0 ? { schema: defaultSchema, table: t } : { schema: t.slice(0, dot), table: t.slice(dot + 1) };
 }
 
+/**
+ * A Postgres table name as the reader takes it when it is written with double quotes (`public."Select"`,
+ * `"Shop Floor".orders`: quoted parts exact, `""` a quote, unquoted parts folded to lower case); otherwise as
+ * parseTableName reads it (`schema.table`, exact). A name that does not parse as quoted identifiers is read the
+ * plain way.
+ */
+export function parsePgTableName(t: string | TableName, defaultSchema: string): TableName {
+  if (typeof t !== 'string' || !(t.startsWith('"') || t.includes('."'))) return parseTableName(t, defaultSchema);
+  const parts: string[] = [];
+  let i = 0;
+  while (i < t.length) {
+    if (t[i] === '"') {
+      let part = '';
+      for (i++; ; ) {
+        if (i >= t.length) return parseTableName(t, defaultSchema);
+        if (t[i] === '"' && t[i + 1] === '"') {
+          part += '"';
+          i += 2;
+        } else if (t[i] === '"') {
+          i++;
+          break;
+        } else part += t[i++];
+      }
+      parts.push(part);
+    } else {
+      const dot = t.indexOf('.', i);
+      const end = dot < 0 ? t.length : dot;
+      parts.push(t.slice(i, end).replace(/[A-Z]+/g, (c) => c.toLowerCase()));
+      i = end;
+    }
+    if (i < t.length && t[i] !== '.') return parseTableName(t, defaultSchema);
+    if (t[i] === '.') i++;
+  }
+  if (parts.length === 1) return { schema: defaultSchema, table: parts[0] as string };
+  if (parts.length === 2) return { schema: parts[0] as string, table: parts[1] as string };
+  return parseTableName(t, defaultSchema);
+}
+
 export async function prepareVerifySession(c: pg.Client): Promise<void> {
   await c.query(
     "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3",

@@ -11,7 +11,7 @@ import {
   type DescribedColumn,
   type DescribedTable,
   describePgTable,
-  parseTableName,
+  parsePgTableName,
   pgSide,
   prepareVerifySession,
   type TableName,
@@ -66,6 +66,12 @@ export interface VerifyOptionsBase<Spec extends VerifyTableSpecBase> {
   chunkSize?: number;
 }
 
+function isTableName(t: unknown): t is string | TableName {
+  if (typeof t === 'string') return t !== '';
+  const n = t as TableName | null | undefined;
+  return typeof n?.schema === 'string' && typeof n.table === 'string';
+}
+
 /** Compares each source table with its copy in the target that `openTarget` reaches. */
 export async function verifyAgainst(
   options: VerifyOptionsBase<VerifyTableSpecBase>,
@@ -82,7 +88,10 @@ export async function verifyAgainst(
     const out: VerifyTableResult[] = [];
     for (const spec of options.tables) {
       const s = typeof spec === 'string' ? { source: spec } : spec;
-      const sn = parseTableName(s.source, 'public');
+      if (!isTableName(s?.source)) {
+        throw new ConfigError('tables', 'each entry must be a table name or { source, target? }');
+      }
+      const sn = parsePgTableName(s.source, 'public');
       const tn = dst.locate(sn, s.target);
       const label = `${sn.schema}.${sn.table}`;
       const st = await describePgTable(src, sn);

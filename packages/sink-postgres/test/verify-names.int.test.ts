@@ -1,0 +1,34 @@
+/**
+ * verifyTables takes table names the way the reader does: `public."Select"` and `"Shop Floor"."Order ""Items"""`
+ * name the tables with those exact names; a malformed entry of `tables` is a ConfigError.
+ */
+import { ConfigError } from '@walstream/core';
+import { describe, expect, it } from 'vitest';
+import { verifyTables } from '../src/index.js';
+import { freshDatabase, sql } from './helpers.js';
+
+describe('verifyTables table names', () => {
+  it("accepts the reader's quoted names and refuses malformed entries", async () => {
+    const src = await freshDatabase('vn_src');
+    const dst = await freshDatabase('vn_dst');
+    for (const url of [src, dst]) {
+      await sql(url, 'CREATE SCHEMA "Shop Floor"');
+      await sql(url, 'CREATE TABLE "Shop Floor"."Order ""Items""" (id int PRIMARY KEY, v text)');
+      await sql(url, 'CREATE TABLE "Select" (id int PRIMARY KEY)');
+      await sql(url, `INSERT INTO "Shop Floor"."Order ""Items""" VALUES (1, 'a'), (2, 'b')`);
+      await sql(url, 'INSERT INTO "Select" VALUES (1)');
+    }
+    const v = await verifyTables({
+      source: src,
+      target: dst,
+      tables: ['"Shop Floor"."Order ""Items"""', 'public."Select"', { source: '"Select"', target: 'public."Select"' }],
+    });
+    expect(v.tables.map((t) => t.table)).toEqual(['Shop Floor.Order "Items"', 'public.Select', 'public.Select']);
+    expect(v.equal).toBe(true);
+    // Plain names stay exact, as before.
+    expect((await verifyTables({ source: src, target: dst, tables: ['Select'] })).equal).toBe(true);
+    await expect(
+      verifyTables({ source: src, target: dst, tables: [{ schema: 'public', table: 'Select' } as never] }),
+    ).rejects.toBeInstanceOf(ConfigError);
+  });
+});
