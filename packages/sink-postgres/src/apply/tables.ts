@@ -3,7 +3,7 @@
  * schema changes. Every DDL here is idempotent (it compares with what the target has), so a replay after a
  * crash finds the target already altered and does nothing.
  */
-import { type Logger, type SchemaChange, silentLogger, type TableSchema } from '@walstream/core';
+import { type ColumnSchema, type Logger, type SchemaChange, silentLogger, type TableSchema } from '@walstream/core';
 import type { Dialect, TargetTable } from './dialect.js';
 import { ApplyError, ApplyErrorReason } from './errors.js';
 import type { ColumnFilter, ResolvedCommonOptions } from './options.js';
@@ -161,14 +161,21 @@ export class TableResolver {
         `${key} needs DDL in the target while a source transaction larger than maxPendingBytes is open (MySQL DDL would commit it half-way); raise maxPendingBytes`,
       );
     };
-    if (target === null) {
-      if (!allowDdl && this.o.createTables) refuse();
-      return; // created (or refused) on its first row
-    }
-    const label = `${p.namespace}.${p.name}`;
     const now = s.columns.filter((c) => p.included(c.name));
     const before = (sc.previous?.columns ?? []).filter((c) => p.included(c.name));
     const nowNames = new Set(now.map((c) => c.name));
+    if (target === null) {
+      if (!allowDdl && this.o.createTables) refuse();
+      // Created (or refused) on its first row, in the latest shape: rows of earlier shapes may still carry the
+      // columns dropped meanwhile, whose values are not written (as for a column dropped from a target table).
+      this.noteDropped(
+        key,
+        before.filter((c) => !nowNames.has(c.name)),
+        now,
+      );
+      return;
+    }
+    const label = `${p.namespace}.${p.name}`;
     const missing = now.filter((c) => !target.columns.has(c.name));
     const dropped = before.filter((c) => !nowNames.has(c.name) && target.columns.has(c.name));
     const changed = now.flatMap((c) => {
@@ -227,16 +234,21 @@ export class TableResolver {
         to: c.now.type,
       });
     }
+    for (const c of dropped) {
+      await this.d.dropColumn(p.namespace, p.name, c.name);
+      this.logger.info('apply sink dropped a column the source dropped', { target: label, column: c.name });
+    }
+    this.noteDropped(key, dropped, now);
+  }
+
+  /** Columns the source dropped (their values in rows of an older shape are skipped), and those it has again. */
+  private noteDropped(key: string, dropped: readonly ColumnSchema[], now: readonly ColumnSchema[]): void {
     let gone = this.dropped.get(key);
     if (gone === undefined) {
       gone = new Set();
       this.dropped.set(key, gone);
     }
-    for (const c of dropped) {
-      await this.d.dropColumn(p.namespace, p.name, c.name);
-      this.logger.info('apply sink dropped a column the source dropped', { target: label, column: c.name });
-      gone.add(c.name);
-    }
+    for (const c of dropped) gone.add(c.name);
     for (const c of now) gone.delete(c.name);
   }
 }
