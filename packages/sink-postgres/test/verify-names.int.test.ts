@@ -31,4 +31,19 @@ describe('verifyTables table names', () => {
       verifyTables({ source: src, target: dst, tables: [{ schema: 'public', table: 'Select' } as never] }),
     ).rejects.toBeInstanceOf(ConfigError);
   });
+
+  it('compares a domain column with its text copy (createTables makes user-defined types text)', async () => {
+    const src = await freshDatabase('vd_src');
+    const dst = await freshDatabase('vd_dst');
+    await sql(src, 'CREATE DOMAIN posint AS int CHECK (VALUE > 0)');
+    await sql(src, 'CREATE DOMAIN flag AS boolean');
+    await sql(src, 'CREATE TABLE d (id int PRIMARY KEY, n posint, f flag)');
+    await sql(src, 'INSERT INTO d VALUES (1, 5, true), (2, 70000, false), (3, NULL, NULL)');
+    await sql(dst, 'CREATE TABLE d (id int PRIMARY KEY, n text, f text)');
+    await sql(dst, "INSERT INTO d VALUES (1, '5', 'true'), (2, '70000', 'false'), (3, NULL, NULL)");
+    expect(await verifyTables({ source: src, target: dst, tables: ['d'] })).toMatchObject({ equal: true });
+    await sql(dst, "UPDATE d SET n = '6' WHERE id = 1");
+    const v = await verifyTables({ source: src, target: dst, tables: ['d'] });
+    expect(v.tables[0]?.different).toEqual([['1']]);
+  });
 });

@@ -119,6 +119,10 @@ export function normalizeJsonText(f: Family, json: string | null): string | null
     case 'uuid':
       return String(v).toLowerCase();
     default:
+      // Text, and types a target may hold as text (createTables makes domains and enums text): a number or a
+      // boolean of a domain compares as the text Postgres writes for it.
+      if (typeof v === 'number') return raw;
+      if (typeof v === 'boolean') return String(v);
       return typeof v === 'string' ? v : canonJson(v);
   }
 }
