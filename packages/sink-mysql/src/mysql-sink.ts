@@ -38,6 +38,7 @@ export function createMySqlSink(options: MySqlSinkOptions): ApplySink {
     name: 'mysql',
     dialect: () => new MySqlDialect({ connectionString: options.connectionString, connection: options.connection }),
     mapping: (m) => ({ namespace: m.database, table: m.table, columns: m.columns }),
+    mappingNames: ['table', 'database'],
     namespaces: options.databases,
   });
 }

@@ -13,6 +13,8 @@ describe('createMySqlSink options', () => {
       [{ connectionString: url, maxPendingBytes: -1 }, 'maxPendingBytes'],
       [{ connectionString: url, onSchemaChange: 'ignore' }, 'onSchemaChange'],
       [{ connectionString: url, unrepresentable: 'zero' }, 'unrepresentable'],
+      // MySQL mappings name a database, not a schema.
+      [{ connectionString: url, tables: { orders: { schema: 'shop' } } }, 'tables.orders.schema'],
     ] as const) {
       let err: unknown;
       try {

@@ -34,6 +34,7 @@ export function createPostgresSink(options: PostgresSinkOptions): ApplySink {
     name: 'postgres',
     dialect: () => new PostgresDialect({ connectionString: options.connectionString, connection: options.connection }),
     mapping: (m) => ({ namespace: m.schema, table: m.table, columns: m.columns }),
+    mappingNames: ['table', 'schema'],
     namespaces: options.schemas,
   });
 }

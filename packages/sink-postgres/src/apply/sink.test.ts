@@ -15,4 +15,31 @@ describe('apply sink options', () => {
       expect(() => createPostgresSink({ connectionString: url })).not.toThrow();
     }
   });
+
+  it('refuses a table mapping with a misspelt or mistyped option, naming it', () => {
+    const url = 'postgres://h/db';
+    const cases: [unknown, string][] = [
+      [{ orders: { tabel: 'x' } }, 'tables.orders.tabel'],
+      [{ orders: { columns: { exlude: ['a'] } } }, 'tables.orders.columns.exlude'],
+      [{ orders: { columns: { include: 'a' } } }, 'tables.orders.columns.include'],
+      [{ orders: { schema: 1 } }, 'tables.orders.schema'],
+      [{ orders: true }, 'tables.orders'],
+    ];
+    for (const [tables, field] of cases) {
+      let err: unknown;
+      try {
+        createPostgresSink({ connectionString: url, tables: tables as never });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).field).toBe(field);
+    }
+    expect(() =>
+      createPostgresSink({
+        connectionString: url,
+        tables: { orders: { table: 'o', schema: 's', columns: { exclude: ['note'] } }, audit: false },
+      }),
+    ).not.toThrow();
+  });
 });

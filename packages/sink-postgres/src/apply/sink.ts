@@ -33,6 +33,40 @@ export function validateApplyOptions(o: ApplyCommonOptions & { connectionString?
   }
 }
 
+/**
+ * Each entry of `tables` is false or a mapping of known options: a misspelt one (`tabel`) would otherwise be
+ * ignored and the table written under its source name.
+ */
+function validateMappings(tables: unknown, names: readonly string[]): void {
+  if (tables === undefined) return;
+  if (tables === null || typeof tables !== 'object') throw new ConfigError('tables', 'must be an object');
+  const isList = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  for (const [k, m] of Object.entries(tables)) {
+    if (m === false) continue;
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) {
+      throw new ConfigError(`tables.${k}`, 'must be a mapping ({ table?, columns?, ... }) or false');
+    }
+    for (const [opt, v] of Object.entries(m)) {
+      if (opt === 'columns') {
+        if (v === undefined) continue;
+        if (v === null || typeof v !== 'object') throw new ConfigError(`tables.${k}.columns`, 'must be an object');
+        for (const [f, list] of Object.entries(v)) {
+          if (f !== 'include' && f !== 'exclude') {
+            throw new ConfigError(`tables.${k}.columns.${f}`, 'unknown option; expected include or exclude');
+          }
+          if (list !== undefined && !isList(list)) {
+            throw new ConfigError(`tables.${k}.columns.${f}`, 'must be a list of column names');
+          }
+        }
+      } else if (!names.includes(opt)) {
+        throw new ConfigError(`tables.${k}.${opt}`, `unknown option; expected ${[...names, 'columns'].join(', ')}`);
+      } else if (v !== undefined && (typeof v !== 'string' || v === '')) {
+        throw new ConfigError(`tables.${k}.${opt}`, 'must be a non-empty string');
+      }
+    }
+  }
+}
+
 /** What one kind of target database brings to an apply sink. */
 export interface ApplyTarget<M> {
   /** `postgres://`, `mysql://`: named when the connection string is missing. */
@@ -43,6 +77,8 @@ export interface ApplyTarget<M> {
   dialect(): Dialect;
   /** One entry of the sink's `tables` option, in the engine's terms. */
   mapping(m: M): NormalizedMapping;
+  /** The string options of an entry of `tables` besides `columns` (`table`, and `schema` or `database`). */
+  readonly mappingNames: readonly string[];
   /** Source schema -> target namespace. @default {} */
   readonly namespaces?: Record<string, string>;
 }
@@ -55,6 +91,7 @@ export interface ApplySinkOptions<M> extends ApplyCommonOptions {
 /** Checks the options and returns the engine over `target`'s dialect as a Sink. */
 export function createApplySink<M>(options: ApplySinkOptions<M>, target: ApplyTarget<M>): ApplySink {
   validateApplyOptions(options, target.scheme);
+  validateMappings(options.tables, target.mappingNames);
   const common = resolveCommon(options, target.name);
   const dialect = target.dialect();
   const tables: Record<string, NormalizedMapping | false> = {};
