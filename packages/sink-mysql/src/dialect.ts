@@ -268,11 +268,13 @@ export class MySqlDialect implements Dialect {
     await this.c.query(`ALTER TABLE ${this.table(ns, name)} DROP COLUMN ${quoteMysql(column)}`);
   }
 
-  async alterColumnType(ns: string, name: string, col: ColumnSchema): Promise<void> {
+  async alterColumnType(ns: string, name: string, col: ColumnSchema, key: readonly ColumnSchema[]): Promise<void> {
     const t = await this.describeTable(ns, name);
     const inKey = t?.key.includes(col.name) ?? false;
+    // A key column gets the room createTable would give it next to the other key columns.
+    const chars = inKey ? textKeyChars(key.length > 0 ? key : [col]) : null;
     await this.c.query(
-      `ALTER TABLE ${this.table(ns, name)} MODIFY COLUMN ${quoteMysql(col.name)} ${mysqlColumnType(col, inKey ? 768 : null)}${inKey ? ' NOT NULL' : ' NULL'}`,
+      `ALTER TABLE ${this.table(ns, name)} MODIFY COLUMN ${quoteMysql(col.name)} ${mysqlColumnType(col, chars)}${inKey ? ' NOT NULL' : ' NULL'}`,
     );
   }
 

@@ -68,4 +68,38 @@ describe('composite keys, Postgres -> MariaDB', () => {
     const v = await verifyTables({ source: src, target: db.url, tables: ['lines', 'wide'] });
     expect(v.equal).toBe(true);
   }, 120_000);
+
+  it('widens a textual key column to text inside a composite key', async () => {
+    const src = await freshDatabase('keys_widen');
+    await sql(src, 'CREATE TABLE parts (maker int, code varchar(10), PRIMARY KEY (maker, code))');
+    const reader = createPostgresReader({
+      connectionString: src,
+      slot: 'widen_slot',
+      publication: 'widen_pub',
+      tables: ['parts'],
+    });
+    await reader.open();
+    await sql(src, "INSERT INTO parts VALUES (1, 'short')");
+    const pipeline = createPipeline({
+      name: 'widen',
+      reader,
+      sinks: [createMySqlSink({ connectionString: db.url, createTables: true })],
+      batch: { maxWaitMs: 20 },
+    });
+    await pipeline.start();
+    const rows = async () => {
+      if (pipeline.status().error) throw pipeline.status().error;
+      const r = await db.query<{ n: string }>('SELECT COUNT(*) AS n FROM parts').catch(() => []);
+      return Number(r[0]?.n ?? 0);
+    };
+    try {
+      await waitFor(async () => (await rows()) === 1, 60_000, 'the first row');
+      await sql(src, 'ALTER TABLE parts ALTER COLUMN code TYPE text');
+      await sql(src, `INSERT INTO parts VALUES (1, repeat('x', 300))`);
+      await waitFor(async () => (await rows()) === 2, 60_000, 'the row after the widening');
+    } finally {
+      await pipeline.stop();
+    }
+    expect((await verifyTables({ source: src, target: db.url, tables: ['parts'] })).equal).toBe(true);
+  }, 120_000);
 });

@@ -72,7 +72,8 @@ export interface Dialect {
   createTable(namespace: string, name: string, columns: readonly ColumnSchema[], key: readonly string[]): Promise<void>;
   addColumn(namespace: string, name: string, col: ColumnSchema): Promise<void>;
   dropColumn(namespace: string, name: string, column: string): Promise<void>;
-  alterColumnType(namespace: string, name: string, col: ColumnSchema): Promise<void>;
+  /** `key`: the source's key columns in their new shape (a textual key column's room depends on the others). */
+  alterColumnType(namespace: string, name: string, col: ColumnSchema, key: readonly ColumnSchema[]): Promise<void>;
 
   /** INSERT ... ON CONFLICT/DUPLICATE KEY UPDATE `update` columns; rows hold converted values. */
   upsert(

@@ -226,7 +226,12 @@ export class TableResolver {
       );
     }
     for (const c of changed) {
-      await this.d.alterColumnType(p.namespace, p.name, c.now);
+      await this.d.alterColumnType(
+        p.namespace,
+        p.name,
+        c.now,
+        now.filter((k) => k.key),
+      );
       this.logger.info('apply sink widened a column', {
         target: label,
         column: c.now.name,
