@@ -35,6 +35,8 @@ export interface HubLimits {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Characters of a refused topic echoed in an error reply (valid topics are far shorter). */
+const MAX_ECHO = 256;
 
 function mayAccess(claims: Claims, t: ParsedTopic): boolean {
   return t.kind === 'global' ? claims.role === 'admin' : claims.projects.has(t.project);
@@ -176,14 +178,17 @@ export class Hub {
     return false;
   }
 
+  /** A reply: under the same send-buffer limit as events, or a client that never reads grows it without end. */
   private frame(client: Client, value: Record<string, unknown>): void {
-    if (!client.dropped) client.ws.send(JSON.stringify(value));
+    if (!client.dropped) this.send(client, Buffer.from(JSON.stringify(value)));
   }
 
   private error(client: Client, topic: unknown, code: FrameErrorCode, message: string): void {
+    // The topic is echoed so a client can match the answer, cut short: a reply never carries a client's 60 KB back.
+    const echo = typeof topic === 'string' && topic.length > MAX_ECHO ? `${topic.slice(0, MAX_ECHO)}...` : topic;
     this.frame(
       client,
-      typeof topic === 'string' ? { type: 'error', topic, code, message } : { type: 'error', code, message },
+      typeof echo === 'string' ? { type: 'error', topic: echo, code, message } : { type: 'error', code, message },
     );
   }
 

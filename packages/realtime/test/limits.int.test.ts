@@ -46,6 +46,24 @@ describe('limits', () => {
     expect(fast.closeCode).toBeUndefined();
   });
 
+  it('counts replies to a client that never reads like events: a flood of bad frames ends with 4002', async () => {
+    const server = await startServer(uniquePrefix(), { maxBufferedBytes: 256 * 1024 });
+    const c = await connect(server, await token());
+    // An error reply names the topic it refuses, cut short: a 60 KB topic is not echoed back whole.
+    const long = `realtime:${'x'.repeat(60_000)}`;
+    c.send({ type: 'subscribe', topic: long });
+    await c.until(() => c.frames.some((f) => f.type === 'error'), 'the refusal');
+    expect(c.frames.at(-1)).toMatchObject({ type: 'error', code: 'invalid_topic' });
+    expect((c.raw.at(-1) as string).length).toBeLessThan(1024);
+    c.ws.pause(); // never reads again: every reply stays in the server's send buffer
+    // ~16 MB of replies, past what the kernel's socket buffers take in.
+    const bad = JSON.stringify({ type: 'subscribe', topic: `realtime:${'y'.repeat(300)}` });
+    for (let i = 0; i < 40_000; i++) c.ws.send(bad);
+    c.ws.resume();
+    expect(await c.closed()).toBe(CloseCode.SlowClient);
+    expect(server.stats().slowClientsDropped).toBe(1);
+  });
+
   it('refuses connections over maxConnections with 503 and subscriptions over the per-client limit', async () => {
     const server = await startServer(uniquePrefix(), { maxConnections: 2, maxSubscriptionsPerClient: 2 });
     const a = await connect(server, await token());
