@@ -29,14 +29,17 @@ function isRolePolicy(m: MaskOptions | RoleMaskPolicy): m is RoleMaskPolicy {
 export function roleMasks(option: RealtimeServerOptions['mask']): Record<RealtimeRole, Transform> {
   const identity: Transform = (e) => e;
   if (option === false) return { user: identity, admin: identity };
+  // Options given without a strategy keep realtime's default (redact), not core's (partial): adding a column to
+  // the list must not start sending e-mail domains and the last digits of phone numbers.
+  const withDefault = (o: MaskOptions | undefined) => mask({ ...DEFAULT_MASK, ...o });
   if (option === undefined || !isRolePolicy(option)) {
-    const t = mask(option ?? DEFAULT_MASK);
+    const t = withDefault(option);
     return { user: t, admin: t };
   }
   const out = {} as Record<RealtimeRole, Transform>;
   for (const role of ROLES) {
     const o = option[role];
-    out[role] = o === false ? identity : mask(o ?? DEFAULT_MASK);
+    out[role] = o === false ? identity : withDefault(o);
   }
   return out;
 }
