@@ -59,6 +59,34 @@ function payloadJson(e: ChangeEvent): string {
   return `${s},"timestamp":${JSON.stringify(e.timestamp)}}`;
 }
 
+/**
+ * The envelopes of `e`: none for operations clients do not get (READ, TRUNCATE, MESSAGE), two for an UPDATE that
+ * moved its row to another project. Routed by the new row alone, that one would hand the new project the old row
+ * (the old project's data) and never tell the old project the row left; it goes as a DELETE of the old row to the
+ * old project and an INSERT of the new row to the new one. An old row without the project column (only its key,
+ * REPLICA IDENTITY DEFAULT) tells nothing of a move: the update goes as it is.
+ */
+export function toEnvelopes(
+  e: ChangeEvent,
+  masks: Record<RealtimeRole, Transform>,
+  resolveProject: ProjectResolver,
+): Envelope[] {
+  if (e.operation === 'UPDATE' && e.before !== null) {
+    const left: ChangeEvent = { ...e, id: `${e.id}:left`, operation: 'DELETE', after: null };
+    const was = resolveProject(left);
+    if (was !== undefined && routableProject(was) !== routableProject(resolveProject(e))) {
+      const out: Envelope[] = [];
+      for (const part of [left, { ...e, operation: 'INSERT', before: null } as ChangeEvent]) {
+        const env = toEnvelope(part, masks, resolveProject);
+        if (env !== null) out.push(env);
+      }
+      return out;
+    }
+  }
+  const env = toEnvelope(e, masks, resolveProject);
+  return env === null ? [] : [env];
+}
+
 /** The envelope of `e`, or null for operations clients do not get (READ, TRUNCATE, MESSAGE). */
 export function toEnvelope(
   e: ChangeEvent,

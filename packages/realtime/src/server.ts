@@ -10,7 +10,7 @@ import { createVerifier, TokenError } from './auth.js';
 import { Hub } from './hub.js';
 import { Mesh } from './mesh.js';
 import { CloseCode, DEFAULTS, type RealtimeServerOptions, type RealtimeStats } from './options.js';
-import { type Envelope, projectResolver, roleMasks, toEnvelope } from './payload.js';
+import { type Envelope, projectResolver, roleMasks, toEnvelopes } from './payload.js';
 
 export interface RealtimeServer {
   /** Add to a pipeline: its write resolves once Redis accepted the publish of every change in the batch. */
@@ -146,10 +146,11 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       opts?.signal?.throwIfAborted();
       const envelopes: Envelope[] = [];
       for (const e of batch.events) {
-        const env = toEnvelope(e, masks, resolveProject);
-        if (env === null) continue;
+        const [env, moved] = toEnvelopes(e, masks, resolveProject);
+        if (env === undefined) continue;
         envelopes.push(env);
-        if (env.project === null && e.operation === 'DELETE' && !unroutedDeletes.has(env.table)) {
+        if (moved !== undefined) envelopes.push(moved);
+        else if (env.project === null && e.operation === 'DELETE' && !unroutedDeletes.has(env.table)) {
           unroutedDeletes.add(env.table);
           logger.warn('realtime: a DELETE has no project id and goes to the global topic only', {
             table: `${e.schema}.${e.table}`,

@@ -90,6 +90,34 @@ describe('topics', () => {
     expect(user.events()[0]?.payload?.table).toBe('public.orders');
   });
 
+  it('an UPDATE that moves a row to another project: a DELETE to the old one, an INSERT without the old row to the new', async () => {
+    const server = await startServer(uniquePrefix());
+    const p1 = await connect(server, await token({ projects: ['p1'] }));
+    const p2 = await connect(server, await token({ projects: ['p2'] }));
+    await p1.subscribe('realtime:p1:docs');
+    await p2.subscribe('realtime:p2:docs');
+    await write(
+      server,
+      events([
+        {
+          table: 'docs',
+          operation: 'UPDATE',
+          before: { id: 7, project_id: 'p1', title: 'P1 acquisition plan' },
+          after: { id: 7, project_id: 'p2', title: 'handed over' },
+        },
+        // Old row with only its key (REPLICA IDENTITY DEFAULT): its project is unknown, the update goes as it is.
+        { table: 'docs', operation: 'UPDATE', before: { id: 8 }, after: { id: 8, project_id: 'p2', title: 'x' } },
+      ]),
+    );
+    await p2.until(() => p2.events().length === 2, 'both updates at p2');
+    await p1.until(() => p1.events().length === 1, 'the row leaving p1');
+    const moved = p2.events()[0]?.payload;
+    expect(moved).toMatchObject({ action: 'INSERT', record: { id: 7, project_id: 'p2' } });
+    expect(JSON.stringify(p2.raw)).not.toContain('acquisition');
+    expect(p2.events()[1]?.payload).toMatchObject({ action: 'UPDATE', old_record: { id: 8 } });
+    expect(p1.events()[0]?.payload).toMatchObject({ action: 'DELETE', record: null, old_record: { id: 7 } });
+  });
+
   it('a DELETE without its project column goes to the global topic only, with one warning per table', async () => {
     const warnings: string[] = [];
     const logger: Logger = {
