@@ -1,3 +1,4 @@
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { renderJsonSchema, renderTypeScript, renderZod, type TableTypes, typeName } from './commands/types.js';
 
@@ -32,5 +33,24 @@ describe('generated types', () => {
     expect(renderZod(tables)).toContain(`"mood": z.enum(["sad", "it's ok"]).nullable(),`);
     const schema = JSON.parse(renderJsonSchema(tables));
     expect(schema.$defs['Shop Floor.Order "Items"'].properties.qty).toEqual({ type: 'integer' });
+  });
+
+  it('keeps names and types that hold a comment end inside their comments: the output parses, nothing runs', () => {
+    const hostile: TableTypes[] = [
+      {
+        schema: 'public',
+        table: 'we"ird*/tab',
+        columns: [
+          { name: 'id', type: 'public."x*/ type"', notNull: true, shape: { kind: 'string' } },
+          { name: '*/ c', type: 'text', notNull: false, shape: { kind: 'string' } },
+        ],
+      },
+    ];
+    for (const out of [renderTypeScript(hostile), renderZod(hostile)]) {
+      const r = ts.transpileModule(out, { reportDiagnostics: true, compilerOptions: { module: ts.ModuleKind.ESNext } });
+      expect(r.diagnostics?.map((d) => d.messageText)).toEqual([]);
+      // Every comment is closed exactly where the generator closes it.
+      for (const comment of out.match(/\/\*\*[\s\S]*?\*\//g) ?? []) expect(comment.slice(3, -2)).not.toContain('*/');
+    }
   });
 });

@@ -132,6 +132,12 @@ export function typeName(schema: string, table: string): string {
 
 const tsString = (s: string) => JSON.stringify(s);
 
+/**
+ * Catalog text inside a generated comment: a name or type holding `*` and `/` side by side would end the comment
+ * and turn the rest of it into code (a table named `x*\/ alert()`), so the pair is split.
+ */
+const inComment = (s: string) => s.replace(/\*\//g, '*\u200b/');
+
 function tsType(s: Shape): string {
   switch (s.kind) {
     case 'number':
@@ -221,9 +227,11 @@ export interface ChangeEventOf<S extends string, T extends string, R> {
     names.push(n);
     const cols = t.columns.map(
       (c) =>
-        `  /** ${c.type}${c.notNull ? ' NOT NULL' : ''} */\n  ${tsString(c.name)}: ${tsType(c.shape)}${c.notNull ? '' : ' | null'};`,
+        `  /** ${inComment(c.type)}${c.notNull ? ' NOT NULL' : ''} */\n  ${tsString(c.name)}: ${tsType(c.shape)}${c.notNull ? '' : ' | null'};`,
     );
-    parts.push(`/** Row of ${t.schema}.${t.table}. */\nexport interface ${n}Row {\n${cols.join('\n')}\n}\n`);
+    parts.push(
+      `/** Row of ${inComment(`${t.schema}.${t.table}`)}. */\nexport interface ${n}Row {\n${cols.join('\n')}\n}\n`,
+    );
     parts.push(`export type ${n}Event = ChangeEventOf<${tsString(t.schema)}, ${tsString(t.table)}, ${n}Row>;\n`);
   }
   parts.push(
@@ -238,7 +246,7 @@ export function renderZod(tables: readonly TableTypes[]): string {
     const n = typeName(t.schema, t.table);
     const cols = t.columns.map((c) => `  ${tsString(c.name)}: ${zodType(c.shape)}${c.notNull ? '' : '.nullable()'},`);
     parts.push(
-      `/** Row of ${t.schema}.${t.table}. */\nexport const ${n}Row = z.object({\n${cols.join('\n')}\n});\nexport type ${n}Row = z.infer<typeof ${n}Row>;\n`,
+      `/** Row of ${inComment(`${t.schema}.${t.table}`)}. */\nexport const ${n}Row = z.object({\n${cols.join('\n')}\n});\nexport type ${n}Row = z.infer<typeof ${n}Row>;\n`,
     );
   }
   return parts.join('\n');
