@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { type Batch, type ChangeEvent, ConfigError, Operation, positionId } from '@walstream/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWalArchiveSink } from './archive.js';
@@ -161,6 +162,21 @@ describe('WAL archive sink', () => {
       `${segmentName(2, 1n, SEG)}.gz`,
     ]);
     expect(await readFile(join(dir, '00000002.history'), 'utf8')).toBe(hist.toString());
+    await sink.close?.();
+  });
+
+  it('refuses to continue a gzip archive of another server', async () => {
+    const page = Buffer.alloc(SEG);
+    page.writeUInt16LE(0xd118, 0); // magic
+    page.writeUInt16LE(0x0002, 2); // XLP_LONG_HEADER
+    page.writeBigUInt64LE(42n, 24); // system identifier
+    page.writeUInt32LE(SEG, 32);
+    // Server 42's archive holds only compressed segments.
+    await writeFile(join(dir, `${segmentName(1, 0n, SEG)}.gz`), gzipSync(page));
+    const sink = createWalArchiveSink({ dir, compression: 'gzip' });
+    await sink.open?.({ pipeline: 't', logger: undefined as never, signal });
+    const foreign = { ...chunk(1, BigInt(SEG), fill(4096, 1)), systemId: '43' };
+    await expect(sink.write(batch(foreign), { signal })).rejects.toThrow(/another server \(system identifier 42/);
     await sink.close?.();
   });
 

@@ -10,11 +10,11 @@
  * is ~20 ms per 16 MiB). Blocking the loop for one batch's writev + fsync stalls the socket the way
  * pg_receivewal's blocking write does: the server waits, nothing is lost.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, writevSync } from 'node:fs';
+import { closeSync, createReadStream, fsyncSync, ftruncateSync, openSync, renameSync, writevSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGunzip, gzip } from 'node:zlib';
 import { type Batch, ConfigError, formatLsn, type Sink } from '@walstream/core';
 import { WalArchiveError, WalGapError } from './errors.js';
 import { PREALLOC_SUFFIX, SegmentPreallocator } from './prealloc.js';
@@ -164,7 +164,10 @@ class WalArchive implements WalArchiveSink {
         this.partial.delete(base);
       }
     }
-    const sample = this.scanned.filter((f) => /^[0-9A-F]{24}(\.partial)?$/.test(f)).sort();
+    // Compressed segments too: an archive of gzip files is checked like a plain one (by its decompressed first page).
+    const sample = this.scanned
+      .filter((f) => /^[0-9A-F]{24}(\.partial)?(\.gz)?$/.test(f))
+      .sort((a, b) => (a.replace(/\.gz$/, '') < b.replace(/\.gz$/, '') ? -1 : 1));
     this.scanned = [];
     const last = sample[sample.length - 1];
     if (last !== undefined) await this.checkOwner(last, e);
@@ -172,13 +175,16 @@ class WalArchive implements WalArchiveSink {
 
   /** The first page of a segment carries the server's system identifier and segment size: refuse a foreign archive. */
   private async checkOwner(file: string, e: WalChunk): Promise<void> {
-    const head = Buffer.alloc(40);
-    const fh = await open(join(this.dir, file), 'r');
-    try {
-      await fh.read(head, 0, 40, 0);
-    } finally {
-      await fh.close();
+    const head = file.endsWith('.gz') ? await gzipHead(join(this.dir, file), 40) : Buffer.alloc(40);
+    if (!file.endsWith('.gz')) {
+      const fh = await open(join(this.dir, file), 'r');
+      try {
+        await fh.read(head, 0, 40, 0);
+      } finally {
+        await fh.close();
+      }
     }
+    if (head.length < 40) return;
     const XLP_LONG_HEADER = 0x0002;
     if ((head.readUInt16LE(2) & XLP_LONG_HEADER) === 0) return;
     const sysid = head.readBigUInt64LE(24).toString();
@@ -352,4 +358,23 @@ function writeAll(fd: number, bufs: Uint8Array[], len: number, pos: number): voi
     }
     rest = next;
   }
+}
+
+/** The first `n` bytes of a gzip file's content (fewer if it is shorter), without inflating the rest. */
+async function gzipHead(path: string, n: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let have = 0;
+  const gunzip = createReadStream(path).pipe(createGunzip());
+  try {
+    for await (const c of gunzip) {
+      parts.push(c as Buffer);
+      have += (c as Buffer).length;
+      if (have >= n) break;
+    }
+  } catch {
+    // A damaged file tells nothing of its server; the segment checks elsewhere deal with it.
+  } finally {
+    gunzip.destroy();
+  }
+  return Buffer.concat(parts).subarray(0, n);
 }
