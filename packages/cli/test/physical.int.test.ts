@@ -103,9 +103,15 @@ describe('walstream backup, archive and restore --to <time>', () => {
   }, 900_000);
 
   it('rejects a bad command line with exit 2 and a reason', async () => {
-    const two = runCli(['restore', '--backup', '/nowhere', '--target-dir', '/tmp/x', '--to', '2026-01-01 10:00']);
-    expect(await two.exited).toBe(2);
-    expect(two.err()).toMatch(/--to 2026-01-01 10:00: expected an ISO 8601 time with an offset/);
+    // A date alone ends in -DD, which is not an offset: the restored server would read it in its own time zone.
+    for (const to of ['2026-01-01 10:00', '2026-11-29']) {
+      const two = runCli(['restore', '--backup', '/nowhere', '--target-dir', '/tmp/x', '--to', to]);
+      expect(await two.exited).toBe(2);
+      expect(two.err()).toMatch(/target\.time.*a time of day and an offset/);
+    }
+    const notTime = runCli(['restore', '--backup', '/nowhere', '--target-dir', '/tmp/x', '--to', 'yesterday']);
+    expect(await notTime.exited).toBe(2);
+    expect(notTime.err()).toMatch(/--to yesterday: expected an ISO 8601 time with an offset/);
     const both = runCli(['restore', '--backup', 'b', '--target-dir', 't', '--lsn', '0/1', '--xid', '7']);
     expect(await both.exited).toBe(2);
     expect(both.err()).toMatch(/give one recovery target, not --lsn and --xid/);

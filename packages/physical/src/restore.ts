@@ -3,6 +3,7 @@
  * (recovery.signal, restore_command, recovery_target_*, recovery_target_action=promote), or into a streaming
  * standby (standby.signal, primary_conninfo); optionally starts it and reports where recovery stopped.
  */
+import { statSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, formatLsn, type Lsn, parseLsn } from '@walstream/core';
@@ -215,6 +216,12 @@ function validate(o: RestoreOptions): RestoreOptions {
     if (o.target.time !== undefined) timeText(o.target.time);
     if (typeof o.target.lsn === 'string') parseLsn(o.target.lsn);
   }
+  // A mistyped archive would not fail the restore: recovery would end quietly at the backup's end, every later
+  // change missing. (One the server's user cannot read shows only in the server's log: see the README.)
+  if (o.archive !== undefined) {
+    const st = statSync(o.archive, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) throw new ConfigError('archive', `${o.archive} is not a directory`);
+  }
   if (o.standby && (typeof o.standby.primaryConninfo !== 'string' || o.standby.primaryConninfo === '')) {
     throw new ConfigError('standby.primaryConninfo', 'a connection string to the primary is required');
   }
@@ -225,13 +232,24 @@ function validate(o: RestoreOptions): RestoreOptions {
   return o;
 }
 
+/**
+ * A time of day, then `Z` or a numeric offset: `2026-11-29` alone ends in `-29`, which a looser pattern took for an
+ * offset, and the restored server then read the date in its own time zone.
+ */
+export const TIME_WITH_OFFSET = /[T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$/i;
+
 function timeText(t: string | Date): string {
   const d = t instanceof Date ? t : new Date(t);
   if (Number.isNaN(d.getTime())) throw new ConfigError('target.time', 'expected an ISO 8601 timestamp or a Date');
   // A string keeps its microseconds (Date has milliseconds only); it must carry an offset to be unambiguous.
   if (typeof t === 'string') {
-    if (!/(Z|[+-]\d\d(:?\d\d)?)$/.test(t.trim())) throw new ConfigError('target.time', 'the timestamp needs an offset');
-    return t.trim().replace(/Z$/, '+00');
+    if (!TIME_WITH_OFFSET.test(t.trim())) {
+      throw new ConfigError(
+        'target.time',
+        'the timestamp needs a time of day and an offset, e.g. 2026-11-23T15:46:00Z',
+      );
+    }
+    return t.trim().replace(/Z$/i, '+00');
   }
   // Postgres reads the setting before time zone abbreviations are loaded: a numeric offset, not `Z`.
   return d.toISOString().replace(/Z$/, '+00');

@@ -88,8 +88,9 @@ function recoveryTarget(v: PhysicalArgs): RestoreTarget | undefined {
   if (given.length > 1)
     throw new PhysicalUsageError(`give one recovery target, not ${given.map((k) => `--${k}`).join(' and ')}`);
   if (v.to !== undefined) {
-    // A time without an offset would be read in the restored server's time zone: refuse the ambiguity.
-    if (!/(Z|[+-]\d\d(:?\d\d)?)$/i.test(v.to.trim()) || Number.isNaN(new Date(v.to).getTime())) {
+    // A time without an offset would be read in the restored server's time zone: restore() refuses it (a
+    // ConfigError, exit 2); what is not a time at all is refused here.
+    if (Number.isNaN(new Date(v.to).getTime())) {
       throw new PhysicalUsageError(`--to ${v.to}: expected an ISO 8601 time with an offset, e.g. 2026-11-23T15:46:00Z`);
     }
     return { time: v.to.trim() };
