@@ -56,7 +56,12 @@ const schema = v.object({
   url: v
     .string()
     .url()
-    .refine((u) => /^https?:/.test(u), 'must be http or https'),
+    .refine((u) => /^https?:/.test(u), 'must be http or https')
+    // fetch refuses every request to such a URL (retried until the pipeline gives up): refused here instead.
+    .refine((u) => {
+      const p = URL.canParse(u) ? new URL(u) : null;
+      return p === null || (p.username === '' && p.password === '');
+    }, 'must not include credentials (user:password@); send them with `headers`, e.g. Authorization'),
   secret: v.union([secret, v.array(secret).min(1)]),
   mode: v.enum(['batch', 'event']).optional(),
   maxEventsPerRequest: v.number().int().positive().optional(),

@@ -277,5 +277,9 @@ describe('webhook sink', () => {
   it('rejects bad options', () => {
     expect(() => createWebhookSink({ url: 'ftp://x', secret: 's' })).toThrow(/webhook.url/);
     expect(() => createWebhookSink({ url: 'http://x', secret: '' })).toThrow(/webhook.secret/);
+    // fetch refuses URLs with credentials on every request; refused here, without echoing them.
+    expect(() => createWebhookSink({ url: 'https://bot:S3cret@hooks.example/x', secret: SECRET })).toThrow(
+      /^(?!.*S3cret).*webhook\.url.*credentials/,
+    );
   });
 });
