@@ -50,16 +50,31 @@ function authorized(req: IncomingMessage, token: string | undefined): boolean {
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
+/** A request the client got wrong: answered with its status, not 500. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<unknown> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > limit) throw new Error('body too large');
+    if (size > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
     chunks.push(c as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  return text ? (JSON.parse(text) as unknown) : {};
+  try {
+    return text ? (JSON.parse(text) as unknown) : {};
+  } catch {
+    // Not the parser's message: it quotes the body.
+    throw new HttpError(400, 'the body is not JSON; expected {"pipeline"?: string, "tables": string[]}');
+  }
 }
 
 export async function startTelemetry(config: HttpConfig, handlers: HttpHandlers): Promise<TelemetryServer> {
@@ -102,7 +117,12 @@ export async function startTelemetry(config: HttpConfig, handlers: HttpHandlers)
           });
       }
     })().catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: (err as Error).message });
+      if (res.headersSent) return;
+      if (err instanceof HttpError) {
+        send(res, err.status, { error: err.message });
+        // What the client did not get to send is not read: close rather than drain it.
+        if (err.status === 413) res.once('finish', () => req.destroy());
+      } else send(res, 500, { error: (err as Error).message });
     });
   });
   await new Promise<void>((resolve, reject) => {
