@@ -175,15 +175,7 @@ class WalArchive implements WalArchiveSink {
 
   /** The first page of a segment carries the server's system identifier and segment size: refuse a foreign archive. */
   private async checkOwner(file: string, e: WalChunk): Promise<void> {
-    const head = file.endsWith('.gz') ? await gzipHead(join(this.dir, file), 40) : Buffer.alloc(40);
-    if (!file.endsWith('.gz')) {
-      const fh = await open(join(this.dir, file), 'r');
-      try {
-        await fh.read(head, 0, 40, 0);
-      } finally {
-        await fh.close();
-      }
-    }
+    const head = await (file.endsWith('.gz') ? gzipHead : fileHead)(join(this.dir, file), 40);
     if (head.length < 40) return;
     const XLP_LONG_HEADER = 0x0002;
     if ((head.readUInt16LE(2) & XLP_LONG_HEADER) === 0) return;
@@ -357,6 +349,18 @@ function writeAll(fd: number, bufs: Uint8Array[], len: number, pos: number): voi
       }
     }
     rest = next;
+  }
+}
+
+/** The first `n` bytes of a file (fewer if it is shorter). */
+async function fileHead(path: string, n: number): Promise<Buffer> {
+  const head = Buffer.alloc(n);
+  const fh = await open(path, 'r');
+  try {
+    const { bytesRead } = await fh.read(head, 0, n, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
   }
 }
 

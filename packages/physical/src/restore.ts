@@ -236,7 +236,7 @@ function validate(o: RestoreOptions): RestoreOptions {
  * A time of day, then `Z` or a numeric offset: `2026-11-29` alone ends in `-29`, which a looser pattern took for an
  * offset, and the restored server then read the date in its own time zone.
  */
-export const TIME_WITH_OFFSET = /[T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$/i;
+const TIME_WITH_OFFSET = /[T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$/i;
 
 function timeText(t: string | Date): string {
   const d = t instanceof Date ? t : new Date(t);
