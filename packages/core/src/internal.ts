@@ -10,6 +10,7 @@
 import { settleWithin } from './bounded.js';
 import { decodeMsgpackRecords, encodeMsgpack, toMsgpackObject } from './codec-msgpack.js';
 import { CommitTracker } from './commit-tracker.js';
+import { connectFailureReason, withConnectReason } from './connect-reason.js';
 import { faultPoint } from './fault.js';
 import { setField } from './fields.js';
 import { groupBy } from './group.js';
@@ -25,6 +26,7 @@ export {
   ArraySchema,
   backoffDelay,
   CommitTracker,
+  connectFailureReason,
   decodeMsgpackRecords,
   encodeMsgpack,
   faultPoint,
@@ -41,4 +43,5 @@ export {
   TimeSlice,
   toMsgpackObject,
   v,
+  withConnectReason,
 };

@@ -4,6 +4,7 @@
  * COPY streams (BASE_BACKUP, START_REPLICATION) that pg's query machinery does not model.
  */
 import net from 'node:net';
+import { withConnectReason } from '@walstream/core/internal';
 import pg from 'pg';
 import { type BackendMessage, BackendParser, type SlabPool } from './backend.js';
 import { PhysicalConnectionError, PhysicalServerError } from './errors.js';
@@ -84,7 +85,7 @@ export class WireSession {
       await client.connect();
     } catch (err) {
       await client.end().catch(() => {});
-      throw new PhysicalConnectionError('cannot open the replication connection', err);
+      throw new PhysicalConnectionError(withConnectReason('cannot open the replication connection', err), err);
     }
     const conn = (client as unknown as { connection: RawConnection }).connection;
     return new WireSession(client, conn, tap);

@@ -241,6 +241,20 @@ describe.each(versions)('PostgreSQL %i: archiver crash', (version) => {
     }
   });
 
+  it('says why the server refused the connection (its message and SQLSTATE), never the password', async () => {
+    const url = new URL(cluster.connectionString);
+    url.username = 'ghost_role';
+    url.password = 'sekret-pw';
+    const reader = createPhysicalReader({ connectionString: url.href, slot: 'ghost_slot' });
+    try {
+      const err = (await reader.open().catch((e: unknown) => e)) as Error;
+      expect(err.message).toMatch(/^cannot open the replication connection: .*"ghost_role".* \(SQLSTATE 28000\)$/);
+      expect(err.message).not.toContain('sekret-pw');
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('close() during a reconnect backoff ends read() at once and opens no connection after it', async () => {
     const url = cluster.connectionString;
     const app = 'walstream-close-backoff';

@@ -3,7 +3,7 @@
  * forever) and, when the reader created it, its publication. Run it when a pipeline is retired for good.
  */
 import { ConfigError, parseOptions } from '@walstream/core';
-import { v } from '@walstream/core/internal';
+import { v, withConnectReason } from '@walstream/core/internal';
 import pg from 'pg';
 import { ConnectionError, SlotActiveError } from './errors.js';
 import { where } from './replication.js';
@@ -63,7 +63,7 @@ export async function dropReplication(options: DropReplicationOptions): Promise<
   try {
     await client.connect();
   } catch (err) {
-    throw new ConnectionError(`cannot connect to Postgres at ${where(config)}`, { cause: err });
+    throw new ConnectionError(withConnectReason(`cannot connect to Postgres at ${where(config)}`, err), { cause: err });
   }
   try {
     const slot = await client.query<{ active: boolean; pid: number | null }>(

@@ -22,7 +22,7 @@ import {
   toWalstreamError,
   WalstreamError,
 } from '@walstream/core';
-import { faultPoint, settleWithin } from '@walstream/core/internal';
+import { faultPoint, settleWithin, withConnectReason } from '@walstream/core/internal';
 import pg from 'pg';
 import { ChangeDecoder } from './change-decoder.js';
 import { ConfirmLedger } from './confirm-ledger.js';
@@ -122,7 +122,9 @@ class Reader implements PostgresReader {
     try {
       await client.connect();
     } catch (err) {
-      throw new ConnectionError(`cannot connect to Postgres at ${where(this.o.client)}`, { cause: err });
+      throw new ConnectionError(withConnectReason(`cannot connect to Postgres at ${where(this.o.client)}`, err), {
+        cause: err,
+      });
     }
     try {
       this.setupResult = await setup(client, this.o, this.log);

@@ -5,6 +5,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { ErrorCode, lsnFromParts, parseLsn, WalstreamError } from '@walstream/core';
+import { withConnectReason } from '@walstream/core/internal';
 import pg from 'pg';
 import { ConnectionError, PublicationMissingError, SlotActiveError, SlotInvalidatedError } from './errors.js';
 import { FrameTap, REPLICATION } from './frame-tap.js';
@@ -74,7 +75,10 @@ export class ReplicationConnection {
     try {
       await this.client.connect();
     } catch (err) {
-      throw new ConnectionError(`cannot open the replication connection to ${where(this.config)}`, { cause: err });
+      throw new ConnectionError(
+        withConnectReason(`cannot open the replication connection to ${where(this.config)}`, err),
+        { cause: err },
+      );
     }
     try {
       await this.client.query(PIN_SQL);

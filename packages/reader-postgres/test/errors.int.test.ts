@@ -2,6 +2,7 @@ import { ConfigError, DecodeError } from '@walstream/core';
 import { startPostgres } from '@walstream/testkit';
 import { describe, expect, it } from 'vitest';
 import {
+  ConnectionError,
   createPostgresReader,
   PublicationMissingError,
   ReplicaIdentityError,
@@ -12,6 +13,28 @@ import {
 import { freshDatabase, servers, slotInfo, slotName, sql } from './helpers.js';
 
 describe.each(servers())('Postgres $version start-up errors', ({ url: adminUrl, version }) => {
+  it("says why it cannot connect (the server's reason and SQLSTATE), never the password", async () => {
+    const role = new URL(adminUrl);
+    role.username = 'no_such_role';
+    role.password = 'sekret-pw';
+    const db = new URL(adminUrl);
+    db.pathname = '/no_such_db';
+    const port = new URL(adminUrl);
+    port.port = '1';
+    for (const [url, reason] of [
+      [role, /role "no_such_role" does not exist \(SQLSTATE 28000\)/],
+      [db, /database "no_such_db" does not exist \(SQLSTATE 3D000\)/],
+      [port, /ECONNREFUSED/],
+    ] as const) {
+      const reader = createPostgresReader({ connectionString: url.href, slot: 's', publication: 'p' });
+      const err = (await reader.open().catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(ConnectionError);
+      expect(err.message).toMatch(reason);
+      expect(err.message).not.toContain('sekret-pw');
+      await reader.close();
+    }
+  });
+
   it('fails on a missing publication with PublicationMissingError and creates no slot', async () => {
     const url = await freshDatabase(adminUrl);
     const slot = slotName(url);
