@@ -68,6 +68,11 @@ export interface RestoreOptions {
   standby?: RestoreStandbyOptions;
   /** Start the server and wait for recovery (or for the standby to accept connections). */
   start?: RestoreStartOptions;
+  /**
+   * Keep what a failed restore wrote into `targetDir` (to look into it). Otherwise it is removed, as pg_basebackup
+   * does, and the directory itself too when the restore created it. @default false
+   */
+  keepOnFailure?: boolean;
 }
 
 export interface RestoredCluster {
@@ -85,8 +90,26 @@ export interface RestoredCluster {
 export async function restore(options: RestoreOptions): Promise<RestoredCluster> {
   const o = validate(options);
   const target = resolve(o.targetDir);
-  await mkdir(target, { recursive: true, mode: 0o700 });
+  const created = (await mkdir(target, { recursive: true, mode: 0o700 })) !== undefined;
   if ((await readdir(target)).length > 0) throw new ConfigError('targetDir', `${target} is not empty`);
+  try {
+    return await prepare(o, target);
+  } catch (err) {
+    // As pg_basebackup does: what a failed restore wrote goes, so the same command can run again once its cause is
+    // fixed (a target time past the archive, a port in use); a directory that was there stays, emptied.
+    if (o.keepOnFailure !== true) await clean(target, created);
+    throw err;
+  }
+}
+
+async function clean(target: string, created: boolean): Promise<void> {
+  if (created) await rm(target, { recursive: true, force: true }).catch(() => {});
+  else
+    for (const f of await readdir(target).catch(() => []))
+      await rm(join(target, f), { recursive: true, force: true }).catch(() => {});
+}
+
+async function prepare(o: RestoreOptions, target: string): Promise<RestoredCluster> {
   try {
     await cp(resolve(o.backup), target, { recursive: true, preserveTimestamps: true });
     await chmod(target, 0o700);

@@ -3,7 +3,8 @@
  * an empty directory; a restore to a time the archive does not reach fails with RestoreError naming the reason;
  * a reader on a logical slot is refused.
  */
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PostgresCluster } from '@walstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +61,17 @@ describe.each(versions)('PostgreSQL %i: faults', (version) => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RestoreError);
     expect((err as Error).message).toMatch(/recovery ended before configured recovery target was reached/);
+    // Nothing left behind: the same command can run again (an empty directory that was there stays, emptied).
+    expect(existsSync(join(root.dir, 'future'))).toBe(false);
+    await mkdir(join(root.dir, 'kept'));
+    const again = await restore({
+      backup: dir,
+      targetDir: join(root.dir, 'kept'),
+      target: { time: new Date(Date.now() + 86_400_000) },
+      start: { port: await freePort(), binDir: cluster.binDir, timeoutMs: 120_000 },
+    }).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(RestoreError);
+    expect(await readdir(join(root.dir, 'kept'))).toEqual([]);
   });
 
   it('refuses a logical slot', async () => {

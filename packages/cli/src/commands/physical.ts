@@ -17,7 +17,7 @@ export const PHYSICAL_USAGE = `Physical backups and point-in-time recovery (@wal
                      (streams WAL into DIR until SIGINT/SIGTERM, then confirms what is on disk and exits 0)
   walstream restore  --backup DIR --target-dir DIR [--archive DIR]
                      [--to TIME | --lsn X/Y | --xid N | --name RESTORE_POINT] [--exclusive] [--timeline latest|N]
-                     [--standby-of URL [--standby-slot S]]
+                     [--standby-of URL [--standby-slot S]] [--no-clean]
                      [--port N [--host 127.0.0.1] [--bin-dir DIR] [--user OS_USER] [--json]]
                      (with --port: starts the server, reports where recovery stopped, runs until SIGINT/SIGTERM)
 `;
@@ -43,6 +43,7 @@ const OPTIONS = {
   xid: { type: 'string' },
   name: { type: 'string' },
   exclusive: { type: 'boolean' },
+  'no-clean': { type: 'boolean' },
   timeline: { type: 'string' },
   'standby-of': { type: 'string' },
   'standby-slot': { type: 'string' },

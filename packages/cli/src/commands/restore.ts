@@ -34,6 +34,7 @@ export async function restoreCommand(v: PhysicalArgs, io: CliIo): Promise<number
     ...(v.archive !== undefined ? { archive: v.archive } : {}),
     ...(target ? { target, inclusive: v.exclusive !== true } : {}),
     ...(timeline !== undefined ? { timeline } : {}),
+    ...(v['no-clean'] === true ? { keepOnFailure: true } : {}),
     ...(v['standby-of']
       ? {
           standby: {
