@@ -15,7 +15,7 @@ import { type ResultSet, WireSession } from './wire.js';
 export interface BaseBackupProgress {
   /** Bytes the server reported as sent so far. */
   readonly doneBytes: number;
-  /** The server's estimate of the total, null when it gave none. */
+  /** The server's estimate of the total (raised to doneBytes once passed; equal to it at the end), null when it gave none. */
   readonly totalBytes: number | null;
 }
 
@@ -125,6 +125,9 @@ async function runBackup(o: BaseBackupOptions): Promise<BaseBackupResult> {
               return;
             case 0x70 /* p: progress */:
               done = Number(c.readBigInt64BE(1));
+              // The server's total is the data directory's size: the WAL it sends at the end comes on top. As
+              // pg_basebackup does, the total grows with what is done instead of going past 100%.
+              if (total !== null && done > total) total = done;
               o.onProgress?.({ doneBytes: done, totalBytes: total });
               return;
             case 0x6d /* m: manifest follows */:
@@ -155,7 +158,9 @@ async function runBackup(o: BaseBackupOptions): Promise<BaseBackupResult> {
   const end = positions[positions.length - 1]?.rows[0];
   if (!start || !end || positions.length < 2) throw new BaseBackupError('the server did not report the backup range');
   if (o.sync !== false) await syncTree(o.dir, tar.files, tar.dirs, manifest !== null);
-  o.onProgress?.({ doneBytes: Math.max(done, tar.bytes), totalBytes: total });
+  // Done is 100%, whatever the estimate was (files may also have shrunk or gone while the backup ran).
+  const finalBytes = Math.max(done, tar.bytes);
+  o.onProgress?.({ doneBytes: finalBytes, totalBytes: total === null ? null : finalBytes });
   return {
     startLsn: parseLsn(start[0] as string),
     endLsn: parseLsn(end[0] as string),
