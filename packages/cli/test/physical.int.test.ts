@@ -137,6 +137,23 @@ describe('walstream backup, archive and restore --to <time>', () => {
     expect(await bad.exited).toBe(3);
     expect(bad.err()).toMatch(/the archiver could not start: .*replication slot "missing" does not exist/);
   });
+
+  it('exits 3 when another archiver holds the slot', async () => {
+    const first = runCli(['archive', '--connection', url, '--dir', join(root, 'held'), '--slot', 'held_slot']);
+    try {
+      await waitFor('the first archiver to start', async () => /archiving WAL from slot held_slot/.test(first.err()));
+      await waitFor('the slot to be active', async () => {
+        const r = await sql(url, `SELECT active FROM pg_replication_slots WHERE slot_name = 'held_slot'`);
+        return r.rows[0]?.active === true;
+      });
+      const second = runCli(['archive', '--connection', url, '--dir', join(root, 'held2'), '--slot', 'held_slot']);
+      expect(await second.exited).toBe(3);
+      expect(second.err()).toMatch(/the archiver could not start: .*is active/);
+    } finally {
+      first.signal('SIGINT');
+      expect(await first.exited).toBe(0);
+    }
+  });
 });
 
 /** While the restore runs, nothing; when main() already returned, its stderr as an error. */

@@ -2,7 +2,7 @@
  * `walstream archive`: the WAL archiver (physical reader -> Pipeline -> WAL archive sink) in the foreground.
  * SIGINT/SIGTERM stop it gracefully: what was received is written and fsynced, the slot is told, then exit 0.
  */
-import { createPipeline, formatLsn, type Logger, type Pipeline } from '@walstream/core';
+import { createPipeline, ErrorCode, formatLsn, type Logger, type Pipeline } from '@walstream/core';
 import { createPhysicalReader, createWalArchiveSink } from '@walstream/physical';
 import type { CliIo } from '../cli.js';
 import { formatBytes } from '../service/tty.js';
@@ -72,6 +72,12 @@ export async function archiveCommand(v: PhysicalArgs, io: CliIo): Promise<number
     await pipeline.done;
   } catch (err) {
     if (line) io.stderr.write('\r\x1b[2K');
+    // The slot is taken by START_REPLICATION, in the first read: another archiver holding it is found only then,
+    // and is still a start that failed (exit 3), not a failure of a running archive.
+    const code = (err as { code?: string }).code;
+    if (code === ErrorCode.SlotActive && first === null) {
+      throw new PhysicalStartError(`the archiver could not start: ${(err as Error).message}`, code, { cause: err });
+    }
     throw err;
   } finally {
     if (line) clearInterval(line);
