@@ -89,6 +89,22 @@ export interface RealtimeClient {
 const TOKEN_EXPIRED = 4001;
 const OPEN = 1;
 
+/**
+ * Whether a JWT's `exp` has passed (read, not verified: the server verifies). The server refuses an expired token
+ * with HTTP 401 before the handshake, which a browser sees only as close code 1006, the same as a server that is
+ * down: a fixed token is checked here instead, or the client would retry it forever.
+ */
+function expired(jwt: string): boolean {
+  try {
+    const part = jwt.split('.')[1] ?? '';
+    const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
+    const claims = JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))) as { exp?: unknown };
+    return typeof claims.exp === 'number' && claims.exp * 1000 <= Date.now();
+  } catch {
+    return false; // not a JWT we can read: the server decides
+  }
+}
+
 interface Sub {
   onEvent: (payload: RealtimePayload, topic: string) => void;
   options: SubscribeOptions;
@@ -147,7 +163,18 @@ export function createRealtimeClient(options: RealtimeClientOptions): RealtimeCl
   };
 
   async function connect() {
+    timer = undefined;
     if (stopped) return;
+    if (typeof options.token === 'string' && expired(options.token)) {
+      // Retrying cannot help until refresh(token) brings a new one.
+      setStatus('closed', TOKEN_EXPIRED);
+      options.onError?.({
+        type: 'error',
+        code: 'token_expired',
+        message: 'the token has expired: pass a new one to refresh(), or a token function',
+      });
+      return;
+    }
     setStatus('connecting');
     let url: string;
     try {
@@ -195,7 +222,9 @@ export function createRealtimeClient(options: RealtimeClientOptions): RealtimeCl
     async refresh(fresh) {
       const t = fresh ?? (await token());
       if (typeof options.token === 'string') options.token = t;
-      send({ type: 'refresh', token: t });
+      if (ws !== null) send({ type: 'refresh', token: t });
+      // Stopped by an expired fixed token (nothing open, no reconnect due): start again with the new one.
+      else if (!stopped && timer === undefined && status === 'closed') void connect();
     },
     get status() {
       return status;

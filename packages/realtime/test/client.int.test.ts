@@ -120,6 +120,32 @@ describe('browser client (run here on ws)', () => {
     refreshed.close();
   });
 
+  it('a fixed token found expired on a reconnect stops the client (4001), and refresh(token) starts it again', async () => {
+    const server = await startServer(uniquePrefix(), { auth: { secret: SECRET, clockToleranceSec: 0 } });
+    const url = `ws://127.0.0.1:${server.port}/realtime`;
+    // The server refuses an expired token with HTTP 401, which a browser sees only as close code 1006.
+    const codes: number[] = [];
+    const errors: string[] = [];
+    const rt = createRealtimeClient({
+      url,
+      token: await token({ expiresIn: -5 }),
+      WebSocket: WS,
+      minReconnectDelayMs: 20,
+      onStatus: (_s, code) => code !== undefined && codes.push(code),
+      onError: (f) => errors.push(f.code),
+    });
+    await until(() => codes.length > 0, 'the client to give up');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(codes).toEqual([4001]);
+    expect(errors).toEqual(['token_expired']);
+    expect(rt.status).toBe('closed');
+    const got: RealtimePayload[] = [];
+    rt.subscribe('p1:public:items', (p) => got.push(p));
+    await rt.refresh(await token({ expiresIn: 600 }));
+    await until(() => rt.status === 'open', 'the client to connect with the new token');
+    rt.close();
+  });
+
   it('reports refused subscriptions to onError', async () => {
     const server = await startServer(uniquePrefix());
     const errors: string[] = [];
