@@ -18,13 +18,53 @@ function scalarText(v: unknown): string | null {
   return null;
 }
 
-function compare(v: unknown, operand: string): number | null {
-  const text = scalarText(v);
-  if (text === null) return null;
-  const a = Number(text);
+/** A plain decimal (`-12.50`, `007`): compared digit by digit, exact at any size (int8 past 2^53, numeric). */
+const DECIMAL = /^([+-]?)(\d+)(?:\.(\d*))?$/;
+
+interface Decimal {
+  neg: boolean;
+  int: string;
+  frac: string;
+}
+
+function decimal(text: string): Decimal | null {
+  const m = DECIMAL.exec(text);
+  if (m === null) return null;
+  const int = (m[2] as string).replace(/^0+/, '');
+  const frac = (m[3] ?? '').replace(/0+$/, '');
+  return { neg: m[1] === '-' && (int !== '' || frac !== ''), int, frac };
+}
+
+/** Sign of p - q. */
+function decimalCompare(p: Decimal, q: Decimal): number {
+  if (p.neg !== q.neg) return p.neg ? -1 : 1;
+  let c = p.int.length - q.int.length;
+  if (c === 0) c = p.int < q.int ? -1 : p.int > q.int ? 1 : 0;
+  if (c === 0) c = p.frac < q.frac ? -1 : p.frac > q.frac ? 1 : 0; // trailing zeros gone: lexical is numeric
+  return p.neg ? -c : c;
+}
+
+/**
+ * Orders a value against one filter operand (parsed once): as numbers when both are numbers (decimals exactly,
+ * `1e3` or a float through Number), else as text; null for a value that is not a scalar. numeric and int8 columns
+ * arrive as strings, so `amount=eq.150` matches "150.00".
+ */
+function comparer(operand: string): (v: unknown) => number | null {
+  const exact = decimal(operand);
   const b = Number(operand);
-  if (text.trim() !== '' && operand.trim() !== '' && Number.isFinite(a) && Number.isFinite(b)) return a - b;
-  return text < operand ? -1 : text > operand ? 1 : 0;
+  const numeric = operand.trim() !== '' && Number.isFinite(b);
+  return (v) => {
+    const text = scalarText(v);
+    if (text === null) return null;
+    if (text === operand) return 0;
+    if (exact !== null) {
+      const d = decimal(text);
+      if (d !== null) return decimalCompare(d, exact);
+    }
+    const a = Number(text);
+    if (numeric && text.trim() !== '' && Number.isFinite(a)) return a - b;
+    return text < operand ? -1 : text > operand ? 1 : 0;
+  };
 }
 
 export function parseRowFilter(text: unknown): RowPredicate {
@@ -40,20 +80,23 @@ export function parseRowFilter(text: unknown): RowPredicate {
   if (!OPERATORS.has(op)) throw new FilterSyntaxError(`unknown filter operator (use ${[...OPERATORS].join(', ')})`);
   const get = (r: Record<string, unknown> | null) => (r !== null && Object.hasOwn(r, column) ? r[column] : undefined);
   switch (op as FilterOperator) {
-    case 'eq':
-      return (r) => scalarText(get(r)) === operand;
+    case 'eq': {
+      const cmp = comparer(operand);
+      return (r) => cmp(get(r)) === 0;
+    }
     case 'neq': {
+      const cmp = comparer(operand);
       return (r) => {
-        const t = scalarText(get(r));
-        return t !== null && t !== operand;
+        const c = cmp(get(r));
+        return c !== null && c !== 0;
       };
     }
     case 'in': {
       if (!operand.startsWith('(') || !operand.endsWith(')')) throw new FilterSyntaxError('`in` takes `(a,b,c)`');
-      const set = new Set(operand.slice(1, -1).split(','));
+      const items = operand.slice(1, -1).split(',').map(comparer);
       return (r) => {
-        const t = scalarText(get(r));
-        return t !== null && set.has(t);
+        const v = get(r);
+        return items.some((cmp) => cmp(v) === 0);
       };
     }
     case 'is': {
@@ -70,8 +113,9 @@ export function parseRowFilter(text: unknown): RowPredicate {
             : op === 'gt'
               ? (c: number) => c > 0
               : (c: number) => c >= 0;
+      const cmp = comparer(operand);
       return (r) => {
-        const c = compare(get(r), operand);
+        const c = cmp(get(r));
         return c !== null && test(c);
       };
     }
