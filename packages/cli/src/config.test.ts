@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { silentLogger } from '@walstream/core';
 import { describe, expect, it } from 'vitest';
+import { SAMPLE_CONFIG } from './commands/init.js';
 import { buildPipelines } from './config/build.js';
 import { ConfigFileError } from './config/errors.js';
 import { parseConfig } from './config/load.js';
@@ -26,6 +28,19 @@ function problem(text: string, env: NodeJS.ProcessEnv = {}): ConfigFileError {
 }
 
 describe('config file', () => {
+  it("the README's example and the init template, every commented option on, parse", () => {
+    const env = { DATABASE_URL: 'postgres://u@h/db', MASK_KEY: 'k'.repeat(32), WALSTREAM_TOKEN: 't'.repeat(32) };
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const example = /## Config file\n```yaml\n([\s\S]*?)```/.exec(readme)?.[1] as string;
+    expect(parseConfig(example, 'README.md', env).config.pipelines[0]?.name).toBe('orders-sync');
+    // `    #   - mask: ...` -> `      - mask: ...`: the template's commented options, uncommented in place.
+    const uncommented = SAMPLE_CONFIG.replace(/^(\s*)# (?=\s*(?:[A-Za-z]\w*:|- ))/gm, '$1');
+    expect(uncommented).toMatch(/^ {6}- mask: /m);
+    for (const text of [SAMPLE_CONFIG, uncommented]) {
+      expect(() => parseConfig(text, 'walstream.yaml', env)).not.toThrow();
+    }
+  });
+
   it('accepts a valid file and applies defaults later', () => {
     const c = parseConfig(base, 'walstream.yaml', {});
     expect(c.config.pipelines[0]?.name).toBe('orders');
@@ -70,6 +85,11 @@ describe('config file', () => {
 
   it('reports YAML syntax errors with their line', () => {
     expect(problem('pipelines:\n  - name: [unclosed\n').message).toMatch(/^walstream\.yaml:\d+:\d+: YAML: /);
+  });
+
+  it('says to quote ${VAR} inside { } or [ ], where YAML reads it as a mapping', () => {
+    const err = problem('pipelines:\n  - name: p\n    source: { slot: s, connection: ${DB_URL} }\n');
+    expect(err.message).toMatch(/^walstream\.yaml:3:37: YAML: .*; quote it: "\$\{VAR\}"/);
   });
 
   it('maps a sink package option error back to the config line', async () => {

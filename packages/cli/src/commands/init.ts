@@ -21,7 +21,7 @@ pipelines:
       #   deadLetter: { file: { path: out/dead-letters.jsonl } }
     # transforms:
     #   - filter: { operations: [INSERT, UPDATE, DELETE] }
-    #   - mask: { columns: [email, phone], hashKey: \${MASK_KEY} }
+    #   - mask: { columns: [email, phone], hashKey: "\${MASK_KEY}" }
     batch: { maxEvents: 500, maxBytes: 524288, maxWaitMs: 100 }
     maxInFlightBytes: 1048576        # memory bound: the reader pauses when this much is in flight
 

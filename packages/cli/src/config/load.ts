@@ -42,7 +42,10 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const first = doc.errors[0];
   if (first) {
     const p = at(first.pos[0]);
-    throw new ConfigFileError(file, p.line, p.column, '', `YAML: ${first.message.split('\n')[0]}`);
+    // Inside { } or [ ], YAML reads the `{` of an unquoted ${VAR} as the start of a mapping.
+    const dollar = text.slice(Math.max(0, first.pos[0] - 1), first.pos[0] + 1) === '${';
+    const hint = dollar ? '; quote it: "${VAR}"' : '';
+    throw new ConfigFileError(file, p.line, p.column, '', `YAML: ${first.message.split('\n')[0]}${hint}`);
   }
 
   const locate = (path: ConfigPath, where: 'key' | 'value' = 'value') => {
