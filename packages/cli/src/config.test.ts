@@ -87,7 +87,8 @@ describe('config file', () => {
     expect(problem('pipelines:\n  - name: [unclosed\n').message).toMatch(/^walstream\.yaml:\d+:\d+: YAML: /);
   });
 
-  it('says to quote ${VAR} inside { } or [ ], where YAML reads it as a mapping', () => {
+  it('says to quote a variable inside { } or [ ], where YAML reads it as a mapping', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${VAR} syntax
     const err = problem('pipelines:\n  - name: p\n    source: { slot: s, connection: ${DB_URL} }\n');
     expect(err.message).toMatch(/^walstream\.yaml:3:37: YAML: .*; quote it: "\$\{VAR\}"/);
   });

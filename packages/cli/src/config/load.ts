@@ -44,6 +44,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const p = at(first.pos[0]);
     // Inside { } or [ ], YAML reads the `{` of an unquoted ${VAR} as the start of a mapping.
     const dollar = text.slice(Math.max(0, first.pos[0] - 1), first.pos[0] + 1) === '${';
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${VAR} syntax
     const hint = dollar ? '; quote it: "${VAR}"' : '';
     throw new ConfigFileError(file, p.line, p.column, '', `YAML: ${first.message.split('\n')[0]}${hint}`);
   }
