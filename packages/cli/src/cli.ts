@@ -235,7 +235,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     const e = err as { code?: string; message?: string; exitCode?: number };
     io.stderr.write(`walstream: ${e.code ? `[${e.code}] ` : ''}${e.message}\n`);
-    return e.exitCode ?? 1;
+    // A library's ConfigError (bad options given on the command line) is a usage error too.
+    return e.exitCode ?? (e.code === 'CONFIG' ? ExitCode.Usage : 1);
   }
 }
 
@@ -298,16 +299,24 @@ async function natsCommand(v: Values, io: CliIo): Promise<number> {
   return untilStopped(service, io, line);
 }
 
+const RENDERERS: Record<string, [file: string, render: (t: Awaited<ReturnType<typeof readTableTypes>>) => string]> = {
+  ts: ['tables.ts', renderTypeScript],
+  zod: ['schemas.ts', renderZod],
+  'json-schema': ['tables.schema.json', renderJsonSchema],
+};
+
 async function typesCommand(v: Values, io: CliIo): Promise<number> {
+  // Checked before connecting: a mistyped format is a usage error (exit 2), whether or not the server answers.
+  const formats = (v.format ?? 'ts,zod,json-schema').split(',');
+  for (const f of formats) {
+    if (!Object.hasOwn(RENDERERS, f)) throw new UsageError(`unknown --format ${f} (ts, zod, json-schema)`);
+  }
   const { target } = await resolveSource(v, io.env);
   const tables = await readTableTypes(target.client, target.publication);
-  const formats = (v.format ?? 'ts,zod,json-schema').split(',');
   const files: Record<string, string> = {};
   for (const f of formats) {
-    if (f === 'ts') files['tables.ts'] = renderTypeScript(tables);
-    else if (f === 'zod') files['schemas.ts'] = renderZod(tables);
-    else if (f === 'json-schema') files['tables.schema.json'] = renderJsonSchema(tables);
-    else throw new UsageError(`unknown --format ${f} (ts, zod, json-schema)`);
+    const [file, render] = RENDERERS[f] as (typeof RENDERERS)[string];
+    files[file] = render(tables);
   }
   if (!v.out) {
     for (const [name, text] of Object.entries(files)) io.stdout.write(`// ---- ${name}\n${text}\n`);

@@ -24,6 +24,17 @@ describe('walstream init', () => {
   });
 });
 
+describe('bad arguments are refused before any connection (exit 2, not a connection error)', () => {
+  it('types --format and verify --tables', async () => {
+    const nowhere = 'postgres://u@127.0.0.1:1/db'; // port 1 refuses: reaching it would say ECONNREFUSED
+    const types = await cli(['types', '--connection', nowhere, '--slot', 's', '--publication', 'p', '--format', 'x']);
+    expect([types.code, types.err]).toEqual([2, 'walstream: unknown --format x (ts, zod, json-schema)\n']);
+    const verify = await cli(['verify', '--source', nowhere, '--target', nowhere, '--tables', 'a,,b']);
+    expect(verify.code).toBe(2);
+    expect(verify.err).toMatch(/tables: each entry must be a table name/);
+  });
+});
+
 describe('walstream verify', () => {
   it('says equal when source and replica match, and names the keys that differ (never values) when not', async () => {
     const source = await freshDatabase('vsrc');

@@ -79,6 +79,14 @@ export async function verifyAgainst(
 ): Promise<VerifyResult> {
   const chunk = options.chunkSize ?? 1000;
   if (!(Number.isInteger(chunk) && chunk > 0)) throw new ConfigError('chunkSize', 'must be a positive integer');
+  // Every entry is checked before anything is reached: a mistyped list must not show up as a connection error.
+  if (!Array.isArray(options.tables)) throw new ConfigError('tables', 'must be a list of tables');
+  const specs = options.tables.map((spec) => {
+    const s = typeof spec === 'string' ? { source: spec } : spec;
+    if (!isTableName(s?.source))
+      throw new ConfigError('tables', 'each entry must be a table name or { source, target? }');
+    return { source: parsePgTableName(s.source, 'public'), target: s.target };
+  });
   const src = new pg.Client({ connectionString: options.source });
   await src.connect();
   let dst: VerifyTarget | null = null;
@@ -86,13 +94,8 @@ export async function verifyAgainst(
     await prepareVerifySession(src);
     dst = await openTarget();
     const out: VerifyTableResult[] = [];
-    for (const spec of options.tables) {
-      const s = typeof spec === 'string' ? { source: spec } : spec;
-      if (!isTableName(s?.source)) {
-        throw new ConfigError('tables', 'each entry must be a table name or { source, target? }');
-      }
-      const sn = parsePgTableName(s.source, 'public');
-      const tn = dst.locate(sn, s.target);
+    for (const { source: sn, target } of specs) {
+      const tn = dst.locate(sn, target);
       const label = `${sn.schema}.${sn.table}`;
       const st = await describePgTable(src, sn);
       if (st === null) throw new ApplyError(ApplyErrorReason.Target, `source table ${label} does not exist`);
