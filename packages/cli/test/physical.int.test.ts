@@ -3,7 +3,8 @@
  * PostgreSQL 18 cluster: archive WAL until SIGTERM, take a verified base backup, fill a table, record T, change
  * and drop it; a restore to T started on a new port shows every row as of T and none of the later changes.
  */
-import { readdir, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, type PostgresCluster, postgresScratch, runMain, startPostgres } from '@walstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,25 @@ describe('walstream backup, archive and restore --to <time>', () => {
     ]);
     expect(await bad.exited).toBe(3);
     expect(bad.err()).toMatch(/the archiver could not start: .*replication slot "missing" does not exist/);
+  });
+
+  it('exits 3 and creates no slot when the archive directory cannot be written', async () => {
+    const dir = join(root, 'read-only');
+    await mkdir(dir);
+    // Root writes through permissions: a read-only mount is what it cannot write to.
+    const root0 = process.getuid?.() === 0;
+    if (root0) execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', dir]);
+    else await chmod(dir, 0o555);
+    try {
+      const r = runCli(['archive', '--connection', url, '--dir', dir, '--slot', 'ro_slot']);
+      expect(await r.exited).toBe(3);
+      expect(r.err()).toMatch(/the archiver could not start: .*cannot write/);
+      const slots = await sql(url, `SELECT 1 FROM pg_replication_slots WHERE slot_name = 'ro_slot'`);
+      expect(slots.rows).toEqual([]);
+    } finally {
+      if (root0) execFileSync('umount', [dir]);
+      else await chmod(dir, 0o755);
+    }
   });
 
   it('exits 3 when another archiver holds the slot', async () => {

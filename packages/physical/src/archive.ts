@@ -98,6 +98,17 @@ class WalArchive implements WalArchiveSink {
     } catch (err) {
       throw new WalArchiveError(`cannot open the WAL archive directory ${this.dir}`, err, true);
     }
+    // Found now, not at the first segment: the pipeline opens its sinks before the reader creates the slot, so an
+    // archive that cannot be written leaves no slot behind holding WAL on the server. (A `.tmp` file: one a crash
+    // leaves is removed by the next open.)
+    const probe = join(this.dir, `.walstream-probe-${process.pid}.tmp`);
+    try {
+      await writeFile(probe, '');
+      await rm(probe, { force: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new WalArchiveError(`cannot write the WAL archive directory ${this.dir} (${code})`, err, false);
+    }
     for (const f of this.scanned) {
       const h = /^([0-9A-F]{8})\.history$/.exec(f);
       if (h) this.histories.add(Number.parseInt(h[1] as string, 16));
