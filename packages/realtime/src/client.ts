@@ -88,6 +88,8 @@ export interface RealtimeClient {
 /** Close codes after which reconnecting with the same static token cannot help. */
 const TOKEN_EXPIRED = 4001;
 const OPEN = 1;
+/** The server's default auth.clockToleranceSec. */
+const EXP_TOLERANCE_MS = 5_000;
 
 /**
  * Whether a JWT's `exp` has passed (read, not verified: the server verifies). The server refuses an expired token
@@ -99,7 +101,8 @@ function expired(jwt: string): boolean {
     const part = jwt.split('.')[1] ?? '';
     const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
     const claims = JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))) as { exp?: unknown };
-    return typeof claims.exp === 'number' && claims.exp * 1000 <= Date.now();
+    // Past the server's default clock tolerance too: a token the server may still take is tried.
+    return typeof claims.exp === 'number' && claims.exp * 1000 + EXP_TOLERANCE_MS <= Date.now();
   } catch {
     return false; // not a JWT we can read: the server decides
   }
@@ -121,6 +124,8 @@ export function createRealtimeClient(options: RealtimeClientOptions): RealtimeCl
   let status: RealtimeClientStatus = 'closed';
   let attempt = 0;
   let stopped = false;
+  /** Stopped for a fixed token that expired: only refresh(token) connects again. */
+  let halted = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const setStatus = (s: RealtimeClientStatus, code?: number) => {
@@ -167,6 +172,7 @@ export function createRealtimeClient(options: RealtimeClientOptions): RealtimeCl
     if (stopped) return;
     if (typeof options.token === 'string' && expired(options.token)) {
       // Retrying cannot help until refresh(token) brings a new one.
+      halted = true;
       setStatus('closed', TOKEN_EXPIRED);
       options.onError?.({
         type: 'error',
@@ -181,8 +187,9 @@ export function createRealtimeClient(options: RealtimeClientOptions): RealtimeCl
       const t = await token();
       url = `${options.url}${options.url.includes('?') ? '&' : '?'}token=${encodeURIComponent(t)}`;
     } catch {
+      schedule(); // before onStatus, as in onclose
       setStatus('closed');
-      return schedule();
+      return;
     }
     if (stopped) return;
     const socket = new Ctor(url);
@@ -200,13 +207,15 @@ export function createRealtimeClient(options: RealtimeClientOptions): RealtimeCl
     };
     socket.onclose = (ev) => {
       if (ws === socket) ws = null;
+      // Decided before onStatus runs: a refresh() called from it must see whether a reconnect is already due.
+      if (ev.code === TOKEN_EXPIRED && typeof options.token === 'string') halted = true;
+      else schedule();
       setStatus('closed', ev.code);
-      if (ev.code === TOKEN_EXPIRED && typeof options.token === 'string') return;
-      schedule();
     };
   }
 
-  void connect();
+  // Not in this call: an expired token is reported once the caller holds the client.
+  timer = setTimeout(connect, 0);
 
   return {
     subscribe(topic, onEvent, subOptions = {}) {
@@ -222,9 +231,12 @@ export function createRealtimeClient(options: RealtimeClientOptions): RealtimeCl
     async refresh(fresh) {
       const t = fresh ?? (await token());
       if (typeof options.token === 'string') options.token = t;
-      if (ws !== null) send({ type: 'refresh', token: t });
-      // Stopped by an expired fixed token (nothing open, no reconnect due): start again with the new one.
-      else if (!stopped && timer === undefined && status === 'closed') void connect();
+      if (halted && !stopped) {
+        // Stopped by an expired fixed token: start again with the new one.
+        halted = false;
+        attempt = 0;
+        void connect();
+      } else send({ type: 'refresh', token: t });
     },
     get status() {
       return status;

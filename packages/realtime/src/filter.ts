@@ -18,51 +18,76 @@ function scalarText(v: unknown): string | null {
   return null;
 }
 
-/** A plain decimal (`-12.50`, `007`): compared digit by digit, exact at any size (int8 past 2^53, numeric). */
-const DECIMAL = /^([+-]?)(\d+)(?:\.(\d*))?$/;
+/**
+ * A number written in decimal, with an optional exponent (`-12.50`, `1e3`, what String() gives for a double or
+ * a bigint), or an infinity, held as digits: compared exactly at any size (int8 past 2^53, numeric). The exponent
+ * has at most 4 digits, so the digits stay bounded.
+ */
+const NUMBER = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/;
 
-interface Decimal {
-  neg: boolean;
-  int: string;
-  frac: string;
-}
+type Num = { neg: boolean; inf: boolean; int: string; frac: string };
 
-function decimal(text: string): Decimal | null {
-  const m = DECIMAL.exec(text);
+function parseNumber(text: string): Num | null {
+  if (text === 'Infinity' || text === '+Infinity' || text === '-Infinity') {
+    return { neg: text[0] === '-', inf: true, int: '', frac: '' };
+  }
+  const m = NUMBER.exec(text);
   if (m === null) return null;
-  const int = (m[2] as string).replace(/^0+/, '');
-  const frac = (m[3] ?? '').replace(/0+$/, '');
-  return { neg: m[1] === '-' && (int !== '' || frac !== ''), int, frac };
+  const whole = m[2] as string;
+  const fraction = m[3] ?? '';
+  if (whole === '' && fraction === '') return null;
+  let digits = whole + fraction;
+  let point = whole.length + Number(m[4] ?? 0);
+  if (point < 0) {
+    digits = '0'.repeat(-point) + digits;
+    point = 0;
+  } else if (point > digits.length) digits += '0'.repeat(point - digits.length);
+  const int = digits.slice(0, point).replace(/^0+/, '');
+  const frac = digits.slice(point).replace(/0+$/, '');
+  return { neg: m[1] === '-' && (int !== '' || frac !== ''), inf: false, int, frac };
 }
 
 /** Sign of p - q. */
-function decimalCompare(p: Decimal, q: Decimal): number {
+function compareNumbers(p: Num, q: Num): number {
   if (p.neg !== q.neg) return p.neg ? -1 : 1;
-  let c = p.int.length - q.int.length;
-  if (c === 0) c = p.int < q.int ? -1 : p.int > q.int ? 1 : 0;
-  if (c === 0) c = p.frac < q.frac ? -1 : p.frac > q.frac ? 1 : 0; // trailing zeros gone: lexical is numeric
+  let c: number;
+  if (p.inf || q.inf) c = p.inf === q.inf ? 0 : p.inf ? 1 : -1;
+  else {
+    c = p.int.length - q.int.length;
+    if (c === 0) c = p.int < q.int ? -1 : p.int > q.int ? 1 : 0;
+    if (c === 0) c = p.frac < q.frac ? -1 : p.frac > q.frac ? 1 : 0; // trailing zeros gone: lexical is numeric
+  }
   return p.neg ? -c : c;
 }
 
+/** A JS number or bigint (int2/4/8, float columns) as a Num; null for NaN. */
+function jsNumber(v: unknown): Num | null {
+  return typeof v === 'number' || typeof v === 'bigint' ? parseNumber(String(v)) : null;
+}
+
 /**
- * Orders a value against one filter operand (parsed once): as numbers when both are numbers (decimals exactly,
- * `1e3` or a float through Number), else as text; null for a value that is not a scalar. numeric and int8 columns
- * arrive as strings, so `amount=eq.150` matches "150.00".
+ * Equality with one operand (parsed once). A record does not say a column's type, so a string is compared as text,
+ * exactly: a zip code "01234" is not 1234, a version "1.10" is not 1.1 (numeric columns arrive as Postgres prints
+ * them, `150.00`). Numbers and bigints compare as numbers: `n=eq.7.0` matches 7, int8 ids stay distinct.
  */
-function comparer(operand: string): (v: unknown) => number | null {
-  const exact = decimal(operand);
-  const b = Number(operand);
-  const numeric = operand.trim() !== '' && Number.isFinite(b);
+function equality(operand: string): (v: unknown) => boolean | null {
+  const op = parseNumber(operand);
+  return (v) => {
+    const n = jsNumber(v);
+    if (n !== null && op !== null) return compareNumbers(n, op) === 0;
+    const text = scalarText(v);
+    return text === null ? null : text === operand;
+  };
+}
+
+/** Order against one operand: numeric (exact) when both are numbers, else text order; null for a non-scalar. */
+function ordering(operand: string): (v: unknown) => number | null {
+  const op = parseNumber(operand);
   return (v) => {
     const text = scalarText(v);
     if (text === null) return null;
-    if (text === operand) return 0;
-    if (exact !== null) {
-      const d = decimal(text);
-      if (d !== null) return decimalCompare(d, exact);
-    }
-    const a = Number(text);
-    if (numeric && text.trim() !== '' && Number.isFinite(a)) return a - b;
+    const n = op === null ? null : (jsNumber(v) ?? parseNumber(text));
+    if (n !== null && op !== null) return compareNumbers(n, op);
     return text < operand ? -1 : text > operand ? 1 : 0;
   };
 }
@@ -81,22 +106,19 @@ export function parseRowFilter(text: unknown): RowPredicate {
   const get = (r: Record<string, unknown> | null) => (r !== null && Object.hasOwn(r, column) ? r[column] : undefined);
   switch (op as FilterOperator) {
     case 'eq': {
-      const cmp = comparer(operand);
-      return (r) => cmp(get(r)) === 0;
+      const equal = equality(operand);
+      return (r) => equal(get(r)) === true;
     }
     case 'neq': {
-      const cmp = comparer(operand);
-      return (r) => {
-        const c = cmp(get(r));
-        return c !== null && c !== 0;
-      };
+      const equal = equality(operand);
+      return (r) => equal(get(r)) === false;
     }
     case 'in': {
       if (!operand.startsWith('(') || !operand.endsWith(')')) throw new FilterSyntaxError('`in` takes `(a,b,c)`');
-      const items = operand.slice(1, -1).split(',').map(comparer);
+      const items = operand.slice(1, -1).split(',').map(equality);
       return (r) => {
         const v = get(r);
-        return items.some((cmp) => cmp(v) === 0);
+        return items.some((equal) => equal(v) === true);
       };
     }
     case 'is': {
@@ -113,7 +135,7 @@ export function parseRowFilter(text: unknown): RowPredicate {
             : op === 'gt'
               ? (c: number) => c > 0
               : (c: number) => c >= 0;
-      const cmp = comparer(operand);
+      const cmp = ordering(operand);
       return (r) => {
         const c = cmp(get(r));
         return c !== null && test(c);
