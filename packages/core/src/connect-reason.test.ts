@@ -30,5 +30,13 @@ describe('connectFailureReason', () => {
     expect(connectFailureReason(new AggregateError([refused]))).toBe('connect ECONNREFUSED 127.0.0.1:1');
     expect(withConnectReason('cannot connect', refused)).toBe('cannot connect: connect ECONNREFUSED 127.0.0.1:1');
     expect(withConnectReason('cannot connect', new Error('x'))).toBe('cannot connect');
+    const unknownHost = Object.assign(new Error('getaddrinfo ENOTFOUND db.example'), {
+      code: 'ENOTFOUND',
+      syscall: 'getaddrinfo',
+      hostname: 'db.example',
+    });
+    expect(connectFailureReason(unknownHost)).toBe('getaddrinfo ENOTFOUND db.example');
+    const noReplication = serverError('42501', 'permission denied to start WAL sender');
+    expect(connectFailureReason(noReplication)).toMatch(/42501/);
   });
 });

@@ -4,11 +4,12 @@
  *
  * Only failures of the connection phase are described, from fields that hold no row value and no secret: the
  * server's message for SQLSTATE classes 08 (connection), 28 (authorization: names the user, never the password),
- * 3D (no such database), 53300 (too many connections) and 57P03 (starting up or shutting down); a socket error by
- * its code, call and address. Anything else (a message that could quote a value) gives null.
+ * 3D (no such database), 42501 (no REPLICATION attribute), 53300 (too many connections) and 57P01-57P03 (shutting
+ * down, starting up); a socket error by its code, call and address or host name. Anything else (a message that
+ * could quote a value) gives null.
  */
 const SERVER_CLASSES = /^(?:08|28|3D)/;
-const SERVER_CODES = new Set(['53300', '57P01', '57P02', '57P03']);
+const SERVER_CODES = new Set(['42501', '53300', '57P01', '57P02', '57P03']);
 /** Messages of the pg client itself during connect: fixed texts. */
 const CLIENT_MESSAGES = new Set([
   'Connection terminated unexpectedly',
@@ -26,7 +27,13 @@ export function connectFailureReason(err: unknown): string | null {
     return SERVER_CLASSES.test(code) || SERVER_CODES.has(code) ? `${message} (SQLSTATE ${code})` : null;
   }
   if (/^E[A-Z0-9_]+$/.test(code) && typeof e.syscall === 'string') {
-    const at = typeof e.address === 'string' ? ` ${e.address}${typeof e.port === 'number' ? `:${e.port}` : ''}` : '';
+    const host = (err as { hostname?: unknown }).hostname;
+    const at =
+      typeof e.address === 'string'
+        ? ` ${e.address}${typeof e.port === 'number' ? `:${e.port}` : ''}`
+        : typeof host === 'string'
+          ? ` ${host}`
+          : '';
     return `${e.syscall} ${code}${at}`;
   }
   if (CLIENT_MESSAGES.has(message)) return message;
