@@ -64,3 +64,38 @@ describe('Batcher: where a source transaction is cut does not depend on what cam
     expect(run(noCommits).map((b) => b.events.length)).toEqual([5, 5, 5]);
   });
 });
+
+describe('Batcher: a commit left alone after a full batch', () => {
+  const batcher = (out: Batch[]) =>
+    new Batcher(
+      { batch: { maxEvents: 5, maxBytes: 1 << 20, maxWaitMs: 60_000 }, transform: undefined },
+      (x) => out.push(x),
+      true,
+    );
+
+  it('is handed out on the next turn of the event loop, not after maxWaitMs (nothing is left to wait for)', async () => {
+    const out: Batch[] = [];
+    const b = batcher(out);
+    for (const item of txn(0x100n, 5)) b.accept(item);
+    expect(out.map((x) => [x.events.length, x.commits.length])).toEqual([[5, 0]]);
+    await new Promise((r) => setImmediate(r));
+    expect(out.map((x) => [x.events.length, x.commits.length])).toEqual([
+      [5, 0],
+      [0, 1],
+    ]);
+    b.clearTimer();
+  });
+
+  it('rides with the next events when they come in the same turn (no extra batch while reading)', async () => {
+    const out: Batch[] = [];
+    const b = batcher(out);
+    for (const item of [...txn(0x100n, 5), ...txn(0x200n, 3)]) b.accept(item);
+    await new Promise((r) => setImmediate(r));
+    b.flush();
+    b.clearTimer();
+    expect(out.map((x) => [x.events.length, x.commits.length])).toEqual([
+      [5, 0],
+      [3, 2],
+    ]);
+  });
+});

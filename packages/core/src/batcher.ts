@@ -22,6 +22,8 @@ export class Batcher {
   private schemaChanges: SchemaChange[] = [];
   private openBytes = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** A check on the next turn of the event loop for a batch that holds only commits (see addCommit). */
+  private bare: ReturnType<typeof setImmediate> | null = null;
   seq = 0;
 
   // The source transaction being read, to close it when a later one starts without a commit marker.
@@ -131,6 +133,10 @@ export class Batcher {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    if (this.bare !== null) {
+      clearImmediate(this.bare);
+      this.bare = null;
+    }
   }
 
   private acceptEvent(e: ChangeEvent): number {
@@ -217,6 +223,15 @@ export class Batcher {
     this.lastCheckpoint = c.position;
     this.commits.push(c);
     this.armTimer();
+    // A commit that opens a batch (the batch before was cut full at the transaction's last event): its events are
+    // out already, so waiting maxWaitMs for more only delays the confirmation (at the end of a catch-up, by the
+    // whole maxWaitMs). Unless reading goes on in this turn and events join it, it goes out on the next turn.
+    if (this.events.length === 0 && this.schemaChanges.length === 0 && this.bare === null) {
+      this.bare = setImmediate(() => {
+        this.bare = null;
+        if (this.events.length === 0 && this.schemaChanges.length === 0 && this.commits.length > 0) this.cut();
+      });
+    }
   }
 
   private armTimer(): void {
