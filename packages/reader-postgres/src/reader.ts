@@ -129,7 +129,8 @@ class Reader implements PostgresReader {
     try {
       this.setupResult = await setup(client, this.o, this.log);
     } finally {
-      await client.end().catch(() => {});
+      // Not awaited: the server's goodbye takes a round trip the start-up need not wait for.
+      client.end().catch(() => {});
     }
     this.sourceStart = { slotCreated: !this.setupResult.slotExists, temporary: this.o.temporarySlot };
   }
