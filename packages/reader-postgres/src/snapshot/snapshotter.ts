@@ -29,7 +29,7 @@ import { runInitial } from './initial.js';
 import { type Job, type PendingChunk, runJob } from './job.js';
 import type { ResolvedSnapshotOptions } from './options.js';
 import { SnapshotProgress } from './progress.js';
-import type { SnapshotTable } from './table.js';
+import { rowDecoder, type SnapshotTable } from './table.js';
 import type { ChangeWindow } from './window.js';
 
 /**
@@ -352,7 +352,9 @@ export class Snapshotter {
     this.emitAt = null;
     const t = chunk.table;
     const window = this.windows.get(`${t.schema}\0${t.table}`);
-    const keep = window?.survivors(chunk.chunk.keys, chunk.snapshot) ?? chunk.chunk.rows.map((_, i) => i);
+    const keep =
+      window?.survivors(chunk.chunk.keys, chunk.chunk.rows, chunk.snapshot) ??
+      chunk.chunk.rows.map((row, index) => ({ index, row }));
     window?.clear();
     const lsn = commit.position.lsn;
     let index = commit.position.index;
@@ -366,19 +368,12 @@ export class Snapshotter {
       };
       out.push(schema);
     }
-    for (const i of keep) {
+    const decoder = rowDecoder(t, this.host.types);
+    for (const { index: i, row } of keep) {
       index++;
-      out.push(
-        this.readEvent(
-          t,
-          lsn,
-          index,
-          commit.timestamp,
-          commit.transactionId,
-          chunk.chunk.keys[i] as Row,
-          chunk.chunk.rows[i] as Row,
-        ),
-      );
+      // A row completed from the live one (see ChangeWindow.survivors) may have another key than the copy's.
+      const key = row === chunk.chunk.rows[i] ? (chunk.chunk.keys[i] as Row) : decoder.key(row);
+      out.push(this.readEvent(t, lsn, index, commit.timestamp, commit.transactionId, key, row));
     }
     if (keep.length > 0) this.host.setLastIndex(lsn, index);
     const c: TransactionCommit = {

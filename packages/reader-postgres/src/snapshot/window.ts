@@ -40,9 +40,29 @@ export class PgSnapshot {
   }
 }
 
+/**
+ * What the stream said last about one key in the window: a row (whole, or missing the unchanged TOAST columns no
+ * change in the window carried), or that it is gone.
+ */
+interface KeyState {
+  xids: bigint[];
+  gone: boolean;
+  row: Row | null;
+  /** Columns no event in the window carried a value for (unchanged TOAST): the copy's value is the live one. */
+  missing: readonly string[];
+  /** The key whose copied row holds the missing values (another one after an UPDATE moved the key). */
+  from: string;
+}
+
+/** One copied row to send: its index in the chunk and the row (the copy, or the live row completed from it). */
+export interface CopiedRow {
+  index: number;
+  row: Row;
+}
+
 /** Keys touched in the stream since the last high watermark of one table, with the transactions that did it. */
 export class ChangeWindow {
-  private readonly touched = new Map<string, bigint[]>();
+  private readonly touched = new Map<string, KeyState>();
   private truncatedBy: bigint[] = [];
 
   constructor(readonly keyColumns: readonly string[]) {}
@@ -53,28 +73,84 @@ export class ChangeWindow {
       this.truncatedBy.push(xid);
       return;
     }
-    this.add(e.key, xid);
-    this.add(e.before, xid);
-    this.add(e.after, xid);
+    // The old key is the before image's (an UPDATE that moved the key has the new one in `key`).
+    const oldKey = this.keyOf(e.before) ?? this.keyOf(e.key);
+    const newKey = this.keyOf(e.after);
+    const previous = oldKey === null ? undefined : this.touched.get(oldKey);
+    if (oldKey !== null) this.state(oldKey, xid);
+    const idKey = this.keyOf(e.key);
+    if (idKey !== null && idKey !== oldKey && idKey !== newKey) this.state(idKey, xid);
+    if (newKey === null) {
+      if (oldKey !== null && e.operation === 'DELETE')
+        this.set(oldKey, { gone: true, row: null, missing: [], from: oldKey });
+      return;
+    }
+    const state = this.state(newKey, xid);
+    if (oldKey !== null && oldKey !== newKey) this.set(oldKey, { gone: true, row: null, missing: [], from: oldKey });
+    const after = e.after as Row;
+    if (e.unchanged.length === 0) {
+      this.set(newKey, { gone: false, row: after, missing: [], from: newKey });
+      return;
+    }
+    // An UPDATE without the unchanged TOAST columns: their value is the last one the window carried, else the
+    // copy's (no change in the window touched them, so the copy, which saw every earlier change, holds it).
+    const before = previous ?? state;
+    const row: Row = { ...after };
+    const missing: string[] = [];
+    for (const c of e.unchanged) {
+      if (before.row !== null && !before.gone && !before.missing.includes(c) && Object.hasOwn(before.row, c)) {
+        row[c] = before.row[c] as Row[string];
+      } else missing.push(c);
+    }
+    this.set(newKey, { gone: false, row, missing, from: before.row !== null ? before.from : (oldKey ?? newKey) });
   }
 
-  private add(row: Row | null, xid: bigint): void {
-    if (row === null) return;
-    for (const c of this.keyColumns) if (!Object.hasOwn(row, c)) return;
-    const k = keyString(row, this.keyColumns);
-    const list = this.touched.get(k);
-    if (list === undefined) this.touched.set(k, [xid]);
-    else if (list[list.length - 1] !== xid) list.push(xid);
+  private keyOf(row: Row | null): string | null {
+    if (row === null) return null;
+    for (const c of this.keyColumns) if (!Object.hasOwn(row, c)) return null;
+    return keyString(row, this.keyColumns);
   }
 
-  /** Indexes of the copied rows that survive: no invisible transaction touched their key. */
-  survivors(keys: readonly Row[], snapshot: PgSnapshot): number[] {
-    const out: number[] = [];
+  private state(k: string, xid: bigint): KeyState {
+    let s = this.touched.get(k);
+    if (s === undefined) {
+      s = { xids: [xid], gone: false, row: null, missing: [], from: k };
+      this.touched.set(k, s);
+    } else if (s.xids[s.xids.length - 1] !== xid) s.xids.push(xid);
+    return s;
+  }
+
+  private set(k: string, v: Omit<KeyState, 'xids'>): void {
+    Object.assign(this.touched.get(k) as KeyState, v);
+  }
+
+  /**
+   * The copied rows to send, in chunk order: those no invisible transaction touched, as copied; and for a key the
+   * stream carried, its live row when the stream left columns out (unchanged TOAST) that only the copy holds
+   * (otherwise a replica that did not have the row would never get them).
+   */
+  survivors(keys: readonly Row[], rows: readonly Row[], snapshot: PgSnapshot): CopiedRow[] {
+    const out: CopiedRow[] = [];
     if (this.truncatedBy.some((x) => !snapshot.visible(x))) return out;
+    const index = new Map<string, number>();
+    for (let i = 0; i < keys.length; i++) index.set(keyString(keys[i] as Row, this.keyColumns), i);
+    const completed = new Map<number, Row>();
+    for (const s of this.touched.values()) {
+      if (s.gone || s.row === null || s.missing.length === 0 || s.xids.every((x) => snapshot.visible(x))) continue;
+      const i = index.get(s.from);
+      if (i === undefined) continue; // the copy of another chunk: it is read later, in a newer snapshot
+      const copy = rows[i] as Row;
+      const row: Row = { ...s.row };
+      for (const c of s.missing) if (Object.hasOwn(copy, c)) row[c] = copy[c] as Row[string];
+      completed.set(i, row);
+    }
     for (let i = 0; i < keys.length; i++) {
-      const xids = this.touched.get(keyString(keys[i] as Row, this.keyColumns));
-      if (xids?.some((x) => !snapshot.visible(x))) continue;
-      out.push(i);
+      const s = this.touched.get(keyString(keys[i] as Row, this.keyColumns));
+      if (s === undefined || s.xids.every((x) => snapshot.visible(x))) out.push({ index: i, row: rows[i] as Row });
+      else {
+        const row = completed.get(i);
+        if (row !== undefined) out.push({ index: i, row });
+      }
     }
     return out;
   }
