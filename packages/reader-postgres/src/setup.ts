@@ -152,7 +152,8 @@ async function missingTables(
   return r.rows.map((row) => tables[Number(row.i) - 1] as { schema: string; table: string });
 }
 
-async function publishedTables(client: pg.Client, publication: string): Promise<TableInfo[]> {
+/** The publication's tables now (pg_publication_tables), with their replica identity and primary key. */
+export async function publishedTables(client: pg.Client, publication: string): Promise<TableInfo[]> {
   const r = await client.query<{ schema: string; table: string; ident: keyof typeof IDENTITY; pk: string[] | null }>(
     `SELECT pt.schemaname AS schema, pt.tablename AS table, c.relreplident::text AS ident,
        (SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))

@@ -180,7 +180,7 @@ export async function startPipelines(
         const b = built[p ? pipelines.indexOf(p) : -1];
         if (!p || !b) return { status: 404, body: { error: 'no such pipeline' } };
         const reader = b.options.reader as {
-          requestSnapshot?: (t: string[]) => { id: string; done: Promise<unknown> };
+          requestSnapshot?: (t: string[]) => { id: string; accepted?: Promise<void>; done: Promise<unknown> };
         };
         if (typeof reader.requestSnapshot !== 'function')
           return { status: 501, body: { error: 'reader has no on-demand snapshots' } };
@@ -189,6 +189,8 @@ export async function startPipelines(
         let req: { id: string; done: Promise<unknown> };
         try {
           req = reader.requestSnapshot(body.tables);
+          // A table added to the publication since the start is looked up first: an unpublished one is a 400 too.
+          await (req as { accepted?: Promise<void> }).accepted;
         } catch (err) {
           return { status: 400, body: { error: (err as Error).message, code: (err as { code?: string }).code } };
         }

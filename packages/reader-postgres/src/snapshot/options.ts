@@ -32,10 +32,13 @@ export interface ResolvedSnapshotOptions {
   checkpointTable: string | undefined;
 }
 
+/** Rows per chunk at most: an on-demand chunk is held in memory until its high watermark. */
+export const MAX_CHUNK_ROWS = 1_000_000;
+
 export const snapshotOptionsSchema = v.object({
   mode: v.enum(['initial', 'never', 'only']).optional(),
   tables: v.array(v.string().min(1)).min(1).optional(),
-  chunkRows: v.number().int().positive().max(1_000_000).optional(),
+  chunkRows: v.number().int().positive().max(MAX_CHUNK_ROWS).optional(),
   onDemand: v.boolean().optional(),
   checkpoint: v
     .custom<SnapshotCheckpointStore>(

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   type ChangeEvent,
+  ConfigError,
   comparePositions,
   formatLsn,
   type Logger,
@@ -18,16 +19,17 @@ import {
   type SchemaChange,
   type TableSnapshotProgress,
   type TransactionCommit,
+  WalstreamError,
 } from '@walstream/core';
 import pg from 'pg';
-import type { TableInfo } from '../setup.js';
+import { publishedTables, type TableInfo } from '../setup.js';
 import { parseTableName } from '../sql.js';
 import type { TypeRegistry } from '../types/registry.js';
 import { createPostgresCheckpointStore, type SnapshotCheckpointStore, type SnapshotJobState } from './checkpoint.js';
 import { NoPrimaryKeyError, SnapshotError } from './errors.js';
 import { runInitial } from './initial.js';
 import { type Job, type PendingChunk, runJob } from './job.js';
-import type { ResolvedSnapshotOptions } from './options.js';
+import { MAX_CHUNK_ROWS, type ResolvedSnapshotOptions } from './options.js';
 import { SnapshotProgress } from './progress.js';
 import { rowDecoder, type SnapshotTable } from './table.js';
 import type { ChangeWindow } from './window.js';
@@ -59,6 +61,11 @@ export interface SnapshotResult {
 
 export interface SnapshotHandle {
   readonly id: string;
+  /**
+   * Resolves once every table is known to be published (at once for the tables the reader started with; after a
+   * look at the publication for one added since); rejects with a SnapshotError for a table that is not.
+   */
+  readonly accepted: Promise<void>;
   /** Resolves when the last chunk has been handed to the pipeline; rejects when the snapshot fails. */
   readonly done: Promise<SnapshotResult>;
 }
@@ -77,6 +84,7 @@ export class Snapshotter {
   readonly store: SnapshotCheckpointStore;
   private readonly checkpointTable: { schema: string; table: string } | null;
   tables: readonly TableInfo[] = [];
+  private opened = false;
   database = '';
   serverVersion = 0;
   /** Set by the reader: deliver users' own logical messages. */
@@ -127,6 +135,7 @@ export class Snapshotter {
     slotExists: boolean;
   }): Promise<void> {
     this.tables = s.tables;
+    this.opened = true;
     this.database = s.database;
     this.serverVersion = s.serverVersion;
     if (this.o.mode !== 'never') for (const t of this.snapshotTables()) this.requirePk(t);
@@ -187,20 +196,31 @@ export class Snapshotter {
 
   /** Tables to copy, as the options name them (every published table by default). */
   snapshotTables(): TableInfo[] {
-    if (this.o.tables === undefined) return [...this.tables];
+    // Never the checkpoint store's own table (a FOR ALL TABLES publication has it): its rows are no one's data.
+    const own = this.checkpointTable;
+    if (this.o.tables === undefined) {
+      return this.tables.filter((t) => own === null || t.schema !== own.schema || t.table !== own.table);
+    }
     return this.o.tables.map((spec) => this.published(spec));
   }
 
-  published(spec: string): TableInfo {
-    let name: { schema: string; table: string };
+  published(spec: string | { schema: string; table: string }): TableInfo {
+    const name = typeof spec === 'string' ? this.tableName(spec) : spec;
+    const t = this.find(name);
+    if (t === undefined) throw new SnapshotError(`table ${name.schema}.${name.table} is not in the publication`);
+    return t;
+  }
+
+  private tableName(spec: string): { schema: string; table: string } {
     try {
-      name = parseTableName(spec);
+      return parseTableName(spec);
     } catch (err) {
       throw new SnapshotError(`bad table name: ${(err as Error).message}`);
     }
-    const t = this.tables.find((x) => x.schema === name.schema && x.table === name.table);
-    if (t === undefined) throw new SnapshotError(`table ${name.schema}.${name.table} is not in the publication`);
-    return t;
+  }
+
+  private find(name: { schema: string; table: string }): TableInfo | undefined {
+    return this.tables.find((x) => x.schema === name.schema && x.table === name.table);
   }
 
   requirePk(t: TableInfo): void {
@@ -218,23 +238,59 @@ export class Snapshotter {
     };
   }
 
-  /** Starts an on-demand snapshot (queued behind running ones). */
+  /**
+   * Starts an on-demand snapshot (queued behind running ones). Bad arguments throw a ConfigError, a bad name or a
+   * known table without a primary key a SnapshotError, at once; a table the reader did not see published when it
+   * started is looked up in the publication first (`accepted`).
+   */
   request(tables: readonly string[], opts: { chunkRows?: number } = {}): SnapshotHandle {
-    if (this.tables.length === 0) throw new SnapshotError('open the reader before requesting a snapshot');
+    if (!this.opened) throw new SnapshotError('open the reader before requesting a snapshot');
     if (!this.o.onDemand) throw new SnapshotError('on-demand snapshots are off (snapshot.onDemand: false)');
-    if (tables.length === 0) throw new SnapshotError('requestSnapshot needs at least one table');
-    const infos = tables.map((t) => this.published(t));
-    for (const t of infos) this.requirePk(t);
-    const chunkRows = opts.chunkRows ?? this.o.chunkRows;
-    if (!Number.isInteger(chunkRows) || chunkRows <= 0) throw new SnapshotError('chunkRows must be a positive integer');
-    return this.enqueue({
-      id: `s${Date.now().toString(36)}${randomBytes(3).toString('hex')}`,
-      tables: infos.map((t) => ({ schema: t.schema, table: t.table })),
-      tableIndex: 0,
-      lastKey: null,
-      chunkRows,
-      done: false,
-    });
+    if (!Array.isArray(tables) || tables.length === 0 || tables.some((t) => typeof t !== 'string' || t === '')) {
+      throw new ConfigError('tables', 'requestSnapshot takes a non-empty list of table names');
+    }
+    const chunkRows = opts?.chunkRows ?? this.o.chunkRows;
+    if (!(Number.isInteger(chunkRows) && chunkRows > 0 && chunkRows <= MAX_CHUNK_ROWS)) {
+      // An on-demand chunk is held in memory until its high watermark: the same bound as the reader's option.
+      throw new ConfigError('chunkRows', `must be an integer from 1 to ${MAX_CHUNK_ROWS}`);
+    }
+    const names = tables.map((t) => this.tableName(t));
+    const state = (infos: TableInfo[]): SnapshotJobState => {
+      for (const t of infos) this.requirePk(t);
+      return {
+        id,
+        tables: infos.map((t) => ({ schema: t.schema, table: t.table })),
+        tableIndex: 0,
+        lastKey: null,
+        chunkRows,
+        done: false,
+      };
+    };
+    const id = `s${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+    const known = names.map((n) => this.find(n));
+    if (known.every((t) => t !== undefined)) {
+      return this.enqueue(state(known as TableInfo[]));
+    }
+    const accepted = this.refreshTables().then(() => state(names.map((n) => this.published(n))));
+    const handle = accepted.then((s) => this.enqueue(s));
+    const done = handle.then((h) => h.done);
+    done.catch(() => {}); // as enqueue's: a caller that never awaits it must not crash the process
+    return { id, accepted: accepted.then(() => {}), done };
+  }
+
+  /** The publication's tables again, for one added after the reader started. */
+  private async refreshTables(): Promise<void> {
+    const c = new pg.Client(this.host.client);
+    c.on('error', () => {}); // surfaced by the query
+    try {
+      await c.connect();
+      this.tables = await publishedTables(c, this.host.publication);
+    } catch (err) {
+      if (err instanceof WalstreamError) throw err;
+      throw new SnapshotError(`cannot read the publication's tables: ${(err as Error).message}`);
+    } finally {
+      c.end().catch(() => {});
+    }
   }
 
   /** Continues after the export's session is gone: the rest as an on-demand snapshot. */
@@ -249,7 +305,7 @@ export class Snapshotter {
     const result = done.then(() => ({ id: state.id, rows: this.progress.rows(state.id) }));
     // A caller that never awaits `done` must not crash the process when the reader closes mid-snapshot.
     result.catch(() => {});
-    return { id: state.id, done: result };
+    return { id: state.id, accepted: Promise.resolve(), done: result };
   }
 
   /** A job failed: user snapshots reject their `done`; the initial one stops the stream (never a gap). */

@@ -70,17 +70,25 @@ export async function describeTable(
     type: string;
     sqlType: string;
     pk: number | null;
+    generated: boolean;
   }>(
     `SELECT a.attname::text AS name, a.atttypid::int4 AS oid, a.atttypmod AS mod, format_type(a.atttypid, NULL) AS type,
-            format_type(a.atttypid, a.atttypmod) AS "sqlType", array_position(i.indkey::int2[], a.attnum) AS pk
+            format_type(a.atttypid, a.atttypmod) AS "sqlType", array_position(i.indkey::int2[], a.attnum) AS pk,
+            a.attgenerated <> '' AS generated
        FROM pg_attribute a
        LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
-      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
     [r.oid],
   );
+  // A generated column only when the publication names it (PG18 publishes stored ones listed in a column list or
+  // with publish_generated_columns): the copied row has the columns the stream sends, no more, no fewer.
   const columns = cols.rows
-    .filter((c) => published === null || published.includes(c.name) || c.pk !== null)
+    .filter((c) =>
+      c.generated
+        ? published?.includes(c.name) === true
+        : published === null || published.includes(c.name) || c.pk !== null,
+    )
     .map((c) => ({
       name: c.name,
       typeOid: c.oid,
