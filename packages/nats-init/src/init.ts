@@ -19,6 +19,7 @@ import {
   silentLogger,
   WalstreamError,
 } from '@walstream/core';
+import { parseTableName, quoteIdent } from '@walstream/reader-postgres';
 import { ensureStream, loadZstd, mapNatsError, schemaKey, subjectToken } from '@walstream/sink-nats';
 import pg from 'pg';
 import { type NatsInitOptions, type ResolvedNatsInitOptions, resolveNatsInitOptions } from './options.js';
@@ -102,7 +103,8 @@ class Init implements NatsInit {
         await kv.put(schemaKey(s.schema, s.table), JSON.stringify(s));
       }
     }
-    this.sub = this.nc.subscribe(`${this.o.requestSubject}.*`, {
+    // `.>`: a request names the table by one subject token or by two (schema.table).
+    this.sub = this.nc.subscribe(`${this.o.requestSubject}.>`, {
       callback: (err, msg) => {
         if (err !== null) return;
         const table = msg.subject.slice(this.o.requestSubject.length + 1);
@@ -123,7 +125,10 @@ class Init implements NatsInit {
     // Every change the chunks may miss commits after this point (see the reader's watermark rule).
     const r = await db.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
     const lsn = (r.rows[0] as { lsn: string }).lsn;
-    const handle = this.o.reader.requestSnapshot([name], { chunkRows: this.o.chunkRows });
+    // Quoted: the reader reads the name as SQL, where an unquoted part is folded to lower case.
+    const quoted = `${quoteIdent(info.schema)}.${quoteIdent(info.table)}`;
+    const handle = this.o.reader.requestSnapshot([quoted], { chunkRows: this.o.chunkRows });
+    await handle.accepted;
     let resolve!: (m: InitMeta) => void;
     let reject!: (e: Error) => void;
     const done = new Promise<InitMeta>((res, rej) => {
@@ -159,15 +164,39 @@ class Init implements NatsInit {
     return { snapshotId: handle.id, table: a.label, lsn, done };
   }
 
+  /**
+   * The published table a request or snapshot() names, tried in this order: the name as it is (`Order Lines`,
+   * `b.items`; schema public first without a dot), as SQL (`"Order Lines"`, `public."a.b"`), as subject tokens
+   * (`Order_Lines`, `b.items`: escaped as sink-nats does). A token that fits several tables is refused.
+   */
   private resolveTable(spec: string): { schema: string; table: string } {
     const tables = this.o.reader.tables;
-    const dot = spec.indexOf('.');
-    const match =
-      dot > 0
-        ? tables.find((t) => `${t.schema}.${t.table}` === spec)
-        : (tables.find((t) => t.schema === 'public' && t.table === spec) ?? tables.find((t) => t.table === spec));
-    if (match === undefined) throw new SinkError(`table ${spec} is not published by this pipeline`);
-    return match;
+    const one = (found: readonly { schema: string; table: string }[]) => {
+      if (found.length > 1 && found.some((t) => t.schema === 'public')) return found.find((t) => t.schema === 'public');
+      if (found.length > 1) {
+        throw new SinkError(`table ${spec} is ambiguous (${found.map((t) => `${t.schema}.${t.table}`).join(', ')})`);
+      }
+      return found[0];
+    };
+    const qualified = tables.find((t) => `${t.schema}.${t.table}` === spec);
+    if (qualified !== undefined) return qualified;
+    const literal = one(tables.filter((t) => t.table === spec));
+    if (literal !== undefined) return literal;
+    let sqlName: { schema: string; table: string } | null = null;
+    try {
+      sqlName = parseTableName(spec);
+    } catch {
+      // not a SQL name: tokens below
+    }
+    const bySql = sqlName && tables.find((t) => t.schema === sqlName.schema && t.table === sqlName.table);
+    if (bySql) return bySql;
+    const byToken = one(
+      tables.filter(
+        (t) => subjectToken(t.table) === spec || `${subjectToken(t.schema)}.${subjectToken(t.table)}` === spec,
+      ),
+    );
+    if (byToken !== undefined) return byToken;
+    throw new SinkError(`table ${spec} is not published by this pipeline`);
   }
 
   private async write(batch: Batch): Promise<void> {

@@ -178,4 +178,57 @@ describe.each(inject('postgres'))('INIT protocol on Postgres $version', ({ url: 
       await nc.close();
     }
   }, 120_000);
+  it('finds tables by subject token, schema.table or SQL name: mixed case, spaces, dots, other schemas', async () => {
+    const url = await freshDb(admin);
+    await sql(url, 'CREATE SCHEMA b');
+    await sql(
+      url,
+      'CREATE TABLE "Order Lines" (id int PRIMARY KEY); INSERT INTO "Order Lines" SELECT generate_series(1, 3)',
+    );
+    await sql(url, 'CREATE TABLE "a.b" (id int PRIMARY KEY); INSERT INTO "a.b" SELECT generate_series(1, 4)');
+    await sql(url, 'CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items SELECT generate_series(1, 5)');
+    await sql(url, 'CREATE TABLE b.items (id int PRIMARY KEY); INSERT INTO b.items SELECT generate_series(1, 6)');
+    const tag = `ni${randomBytes(3).toString('hex')}`;
+    const reader = createPostgresReader({
+      connectionString: url,
+      slot: tag,
+      publication: tag,
+      tables: ['"Order Lines"', '"a.b"', 'items', 'b.items'],
+    });
+    const init = createNatsInit({
+      servers: NATS,
+      reader,
+      publication: tag,
+      connectionString: url,
+      prefix: `${tag}.init`,
+      requestSubject: `${tag}.snapshot.request`,
+      stream: { name: `${tag}_INIT`, subjects: [`${tag}.init.>`] },
+      schemaBucket: false,
+    });
+    const pipeline = createPipeline({ name: tag, reader, sinks: [init.sink], batch: { maxWaitMs: 5 } });
+    await pipeline.start();
+    await init.start();
+    const nc = await connect({ servers: NATS });
+    try {
+      const ask = async (subjectTail: string) =>
+        JSON.parse((await nc.request(`${tag}.snapshot.request.${subjectTail}`, '', { timeout: 10_000 })).string());
+      const finished = async (s: { done: Promise<InitMeta> }) => (await s.done).row_count;
+      // Subject tokens: the escaped table name, or schema.table.
+      expect(await ask('Order_Lines')).toMatchObject({ table: 'public.Order Lines' });
+      expect(await ask('b.items')).toMatchObject({ table: 'b.items' });
+      expect(await ask('items')).toMatchObject({ table: 'public.items' });
+      expect(await ask('nope')).toMatchObject({ code: expect.any(String) });
+      // The API: the name as it is, or as SQL (quoted parts kept).
+      await new Promise((r) => setTimeout(r, 500)); // the requests above finish (one snapshot per table at a time)
+      expect(await finished(await init.snapshot('Order Lines'))).toBe(3);
+      expect(await finished(await init.snapshot('"Order Lines"'))).toBe(3);
+      expect(await finished(await init.snapshot('public."a.b"'))).toBe(4);
+      expect(await finished(await init.snapshot('b.items'))).toBe(6);
+    } finally {
+      await pipeline.stop();
+      await init.close();
+      await (await jetstreamManager(nc)).streams.delete(`${tag}_INIT`).catch(() => {});
+      await nc.close();
+    }
+  }, 60_000);
 });
