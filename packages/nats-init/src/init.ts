@@ -119,7 +119,18 @@ class Init implements NatsInit {
   async snapshot(table: string): Promise<InitSnapshot> {
     const db = this.db;
     if (db === null) throw new WalstreamError(ErrorCode.Config, 'nats-init: call start() first');
-    const info = this.resolveTable(table);
+    let info: { schema: string; table: string };
+    try {
+      info = this.resolveTable(table, this.o.reader.tables);
+    } catch (err) {
+      // Perhaps added to the publication since the start: look again (the reader does the same for its copy).
+      const now = await db.query<{ schema: string; table: string }>(
+        'SELECT schemaname AS schema, tablename AS "table" FROM pg_publication_tables WHERE pubname = $1',
+        [this.o.publication],
+      );
+      if (now.rows.length === this.o.reader.tables.length) throw err;
+      info = this.resolveTable(table, now.rows);
+    }
     const name = `${info.schema}.${info.table}`;
     if (this.active.has(name)) throw new SinkError(`a snapshot of ${name} is already running`);
     // Every change the chunks may miss commits after this point (see the reader's watermark rule).
@@ -169,8 +180,10 @@ class Init implements NatsInit {
    * `b.items`; schema public first without a dot), as SQL (`"Order Lines"`, `public."a.b"`), as subject tokens
    * (`Order_Lines`, `b.items`: escaped as sink-nats does). A token that fits several tables is refused.
    */
-  private resolveTable(spec: string): { schema: string; table: string } {
-    const tables = this.o.reader.tables;
+  private resolveTable(
+    spec: string,
+    tables: readonly { schema: string; table: string }[],
+  ): { schema: string; table: string } {
     const one = (found: readonly { schema: string; table: string }[]) => {
       if (found.length > 1 && found.some((t) => t.schema === 'public')) return found.find((t) => t.schema === 'public');
       if (found.length > 1) {

@@ -224,6 +224,10 @@ describe.each(inject('postgres'))('INIT protocol on Postgres $version', ({ url: 
       expect(await finished(await init.snapshot('"Order Lines"'))).toBe(3);
       expect(await finished(await init.snapshot('public."a.b"'))).toBe(4);
       expect(await finished(await init.snapshot('b.items'))).toBe(6);
+      // A table added to the publication after the start.
+      await sql(url, 'CREATE TABLE late (id int PRIMARY KEY); INSERT INTO late SELECT generate_series(1, 7)');
+      await sql(url, `ALTER PUBLICATION ${tag} ADD TABLE late`);
+      expect(await ask('late')).toMatchObject({ table: 'public.late' });
     } finally {
       await pipeline.stop();
       await init.close();
