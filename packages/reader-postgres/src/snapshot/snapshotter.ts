@@ -255,6 +255,7 @@ export class Snapshotter {
       throw new ConfigError('chunkRows', `must be an integer from 1 to ${MAX_CHUNK_ROWS}`);
     }
     const names = tables.map((t) => this.tableName(t));
+    const id = `s${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
     const state = (infos: TableInfo[]): SnapshotJobState => {
       for (const t of infos) this.requirePk(t);
       return {
@@ -266,7 +267,6 @@ export class Snapshotter {
         done: false,
       };
     };
-    const id = `s${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
     const known = names.map((n) => this.find(n));
     if (known.every((t) => t !== undefined)) {
       return this.enqueue(state(known as TableInfo[]));
@@ -280,16 +280,15 @@ export class Snapshotter {
 
   /** The publication's tables again, for one added after the reader started. */
   private async refreshTables(): Promise<void> {
-    const c = new pg.Client(this.host.client);
-    c.on('error', () => {}); // surfaced by the query
+    let c: pg.Client | null = null;
     try {
-      await c.connect();
+      c = await this.connect();
       this.tables = await publishedTables(c, this.host.publication);
     } catch (err) {
       if (err instanceof WalstreamError) throw err;
       throw new SnapshotError(`cannot read the publication's tables: ${(err as Error).message}`);
     } finally {
-      c.end().catch(() => {});
+      if (c !== null) void this.release(c);
     }
   }
 
@@ -424,11 +423,10 @@ export class Snapshotter {
       };
       out.push(schema);
     }
-    const decoder = rowDecoder(t, this.host.types);
     for (const { index: i, row } of keep) {
       index++;
       // A row completed from the live one (see ChangeWindow.survivors) may have another key than the copy's.
-      const key = row === chunk.chunk.rows[i] ? (chunk.chunk.keys[i] as Row) : decoder.key(row);
+      const key = row === chunk.chunk.rows[i] ? (chunk.chunk.keys[i] as Row) : rowDecoder(t, this.host.types).key(row);
       out.push(this.readEvent(t, lsn, index, commit.timestamp, commit.transactionId, key, row));
     }
     if (keep.length > 0) this.host.setLastIndex(lsn, index);

@@ -74,19 +74,18 @@ export class ChangeWindow {
       return;
     }
     // The old key is the before image's (an UPDATE that moved the key has the new one in `key`).
-    const oldKey = this.keyOf(e.before) ?? this.keyOf(e.key);
+    const idKey = this.keyOf(e.key);
+    const oldKey = this.keyOf(e.before) ?? idKey;
     const newKey = this.keyOf(e.after);
     const previous = oldKey === null ? undefined : this.touched.get(oldKey);
     if (oldKey !== null) this.state(oldKey, xid);
-    const idKey = this.keyOf(e.key);
     if (idKey !== null && idKey !== oldKey && idKey !== newKey) this.state(idKey, xid);
     if (newKey === null) {
-      if (oldKey !== null && e.operation === 'DELETE')
-        this.set(oldKey, { gone: true, row: null, missing: [], from: oldKey });
+      if (oldKey !== null && e.operation === 'DELETE') this.markGone(oldKey);
       return;
     }
     const state = this.state(newKey, xid);
-    if (oldKey !== null && oldKey !== newKey) this.set(oldKey, { gone: true, row: null, missing: [], from: oldKey });
+    if (oldKey !== null && oldKey !== newKey) this.markGone(oldKey);
     const after = e.after as Row;
     if (e.unchanged.length === 0) {
       this.set(newKey, { gone: false, row: after, missing: [], from: newKey });
@@ -124,6 +123,10 @@ export class ChangeWindow {
     Object.assign(this.touched.get(k) as KeyState, v);
   }
 
+  private markGone(k: string): void {
+    this.set(k, { gone: true, row: null, missing: [], from: k });
+  }
+
   /**
    * The copied rows to send, in chunk order: those no invisible transaction touched, as copied; and for a key the
    * stream carried, its live row when the stream left columns out (unchanged TOAST) that only the copy holds
@@ -132,8 +135,9 @@ export class ChangeWindow {
   survivors(keys: readonly Row[], rows: readonly Row[], snapshot: PgSnapshot): CopiedRow[] {
     const out: CopiedRow[] = [];
     if (this.truncatedBy.some((x) => !snapshot.visible(x))) return out;
+    const copied = keys.map((k) => keyString(k, this.keyColumns));
     const index = new Map<string, number>();
-    for (let i = 0; i < keys.length; i++) index.set(keyString(keys[i] as Row, this.keyColumns), i);
+    for (let i = 0; i < copied.length; i++) index.set(copied[i] as string, i);
     const completed = new Map<number, Row>();
     for (const s of this.touched.values()) {
       if (s.gone || s.row === null || s.missing.length === 0 || s.xids.every((x) => snapshot.visible(x))) continue;
@@ -145,7 +149,7 @@ export class ChangeWindow {
       completed.set(i, row);
     }
     for (let i = 0; i < keys.length; i++) {
-      const s = this.touched.get(keyString(keys[i] as Row, this.keyColumns));
+      const s = this.touched.get(copied[i] as string);
       if (s === undefined || s.xids.every((x) => snapshot.visible(x))) out.push({ index: i, row: rows[i] as Row });
       else {
         const row = completed.get(i);
