@@ -122,13 +122,12 @@ class Init implements NatsInit {
     let info: { schema: string; table: string };
     try {
       info = this.resolveTable(table, this.o.reader.tables);
-    } catch (err) {
+    } catch {
       // Perhaps added to the publication since the start: look again (the reader does the same for its copy).
       const now = await db.query<{ schema: string; table: string }>(
         'SELECT schemaname AS schema, tablename AS "table" FROM pg_publication_tables WHERE pubname = $1',
         [this.o.publication],
       );
-      if (now.rows.length === this.o.reader.tables.length) throw err;
       info = this.resolveTable(table, now.rows);
     }
     const name = `${info.schema}.${info.table}`;
