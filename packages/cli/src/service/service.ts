@@ -186,11 +186,11 @@ export async function startPipelines(
           return { status: 501, body: { error: 'reader has no on-demand snapshots' } };
         if (!Array.isArray(body.tables) || body.tables.length === 0)
           return { status: 400, body: { error: 'give tables: [...]' } };
-        let req: { id: string; done: Promise<unknown> };
+        let req: { id: string; accepted?: Promise<void>; done: Promise<unknown> };
         try {
           req = reader.requestSnapshot(body.tables);
           // A table added to the publication since the start is looked up first: an unpublished one is a 400 too.
-          await (req as { accepted?: Promise<void> }).accepted;
+          await req.accepted;
         } catch (err) {
           return { status: 400, body: { error: (err as Error).message, code: (err as { code?: string }).code } };
         }
